@@ -1,0 +1,85 @@
+"""Dependencies the routes declare: the database session, the caller's context, strict
+query parameters, microversion gates and pagination parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from cove import errors
+from cove.api import microversions
+from cove.api.context import RequestContext, context_from_request
+from cove.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request; service functions open the transactions they need."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with factory() as session:
+        yield session
+
+
+def get_context(request: Request) -> RequestContext:
+    settings: Settings = request.app.state.settings
+    version = getattr(request.state, "version", microversions.MIN)
+    return context_from_request(request, settings.effective_auth_mode, version)
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ContextDep = Annotated[RequestContext, Depends(get_context)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def strict_query(*allowed: str) -> Callable[[Request], None]:
+    """WSME refuses query parameters a method does not declare; so does cove."""
+
+    def check(request: Request) -> None:
+        for key in request.query_params:
+            if key not in allowed:
+                raise errors.InvalidRequest(f'Unknown argument: "{key}"')
+
+    return check
+
+
+def min_version(minimum: str, maximum: str | None = None) -> Callable[[Request], None]:
+    """A route that exists only from (and up to) a microversion: 406 with Magnum's empty
+    generic body outside that range."""
+    low = microversions.Version.parse(minimum)
+    high = microversions.Version.parse(maximum) if maximum else microversions.MAX
+
+    def check(request: Request) -> None:
+        version = getattr(request.state, "version", microversions.MIN)
+        if not low <= version <= high:
+            raise errors.NotAcceptable("")
+
+    return check
+
+
+@dataclass(frozen=True)
+class ListParams:
+    limit: int | None
+    marker: str | None
+    sort_key: str
+    sort_dir: str
+
+
+def list_params(
+    limit: Annotated[int | None, Query()] = None,
+    marker: Annotated[str | None, Query()] = None,
+    sort_key: Annotated[str, Query()] = "id",
+    sort_dir: Annotated[Literal["asc", "desc"], Query()] = "asc",
+) -> ListParams:
+    return ListParams(limit, marker, sort_key, sort_dir)
+
+
+ListParamsDep = Annotated[ListParams, Depends(list_params)]
+LIST_QUERY = ("limit", "marker", "sort_key", "sort_dir")

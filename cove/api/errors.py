@@ -1,0 +1,152 @@
+"""Render every error as Magnum's body:
+``{"errors": [{"request_id", "code", "status", "title", "detail", "links"}]}``.
+
+One handler per exception family; routes never build error JSON themselves."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from cove import errors
+from cove.api import microversions
+
+log = logging.getLogger(__name__)
+
+
+def error_body(status: int, detail: str) -> dict[str, Any]:
+    title = detail.split(". ")[0].rstrip(".") if detail else ""
+    return {
+        "errors": [
+            {
+                "request_id": "",
+                "code": "client" if 400 <= status < 500 else ("server" if detail else ""),
+                "status": status,
+                "title": title,
+                "detail": detail,
+                "links": [],
+            }
+        ]
+    }
+
+
+def _json(status: int, body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, status_code=status)
+
+
+async def _cove_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.CoveError)
+    if isinstance(exc, microversions.UnsupportedVersion):
+        return _json(406, unsupported_version_body())
+    body = error_body(exc.status, exc.message)
+    if not exc.message:
+        body["errors"][0]["code"] = ""
+    return _json(exc.status, body)
+
+
+def unsupported_version_body() -> dict[str, Any]:
+    return {
+        "errors": [
+            {
+                "max_version": str(microversions.MAX),
+                "min_version": str(microversions.MIN),
+                "code": "magnum.microversion-unsupported",
+                "links": [
+                    {
+                        "rel": "help",
+                        "href": "http://docs.openstack.org/api-guide/compute/microversions.html",
+                    }
+                ],
+                "title": "Requested microversion is unsupported",
+            }
+        ]
+    }
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    # Routing errors (unknown path, wrong method): Magnum's generic empty entry.
+    body = error_body(exc.status_code, "")
+    body["errors"][0]["code"] = ""
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) if parts else "body"
+
+
+def validation_message(exc: RequestValidationError, argument: str = "body") -> str:
+    err = exc.errors()[0]
+    kind = err.get("type", "")
+    loc = tuple(err.get("loc", ()))
+    field = _field_name(loc)
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        if loc and loc[0] == "query":
+            return f'Unknown argument: "{field}"'
+        return f"Unknown attribute for argument {argument}: {field}"
+    if kind == "missing":
+        return f"Invalid input for field/attribute {field}. Value: 'None'. Mandatory field missing."
+    if kind == "json_invalid":
+        return f"Invalid JSON in request body: {err.get('msg', '')}."
+    if kind in ("enum", "literal_error"):
+        expected = err.get("ctx", {}).get("expected", "")
+        expected = expected.replace("'", "").replace(" or ", ", ")
+        return f"Invalid input for field/attribute {field}. Value: {value!r}. Value should be one of: {expected}."
+    msg = err.get("msg", "invalid value")
+    if field == "body" and kind in ("model_attributes_type", "dict_type", "model_type"):
+        return "Invalid request body: expected a JSON object."
+    if field == "body" and kind == "list_type":
+        return "Value not a valid list"
+    return f"Invalid input for field/attribute {field}. Value: {value!r}. {msg}."
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return _json(400, error_body(400, validation_message(exc)))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    request_id = getattr(request.state, "request_id", "")
+    log.exception("unexpected error serving %s %s", request.method, request.url.path)
+    body = error_body(500, f"Internal server error (request {request_id}).")
+    body["errors"][0]["request_id"] = request_id
+    return _json(500, body)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.CoveError, _cove_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+class ErrorEntry(BaseModel):
+    request_id: str
+    code: str
+    status: int
+    title: str
+    detail: str
+    links: list[Any]
+
+
+class ErrorBody(BaseModel):
+    errors: list[dict[str, Any]]
+
+
+DOCUMENTED = {
+    400: "Bad request: the field, label or parameter is named in detail",
+    401: "No identity",
+    403: "Refused by policy or quota",
+    404: "Not found",
+    406: "Microversion not supported",
+    409: "Conflict: ambiguous name, duplicate, or busy cluster",
+}

@@ -1,0 +1,110 @@
+"""Version documents (no authentication), federations (listed, never created: Magnum's
+conductor never implemented them) and cove's event log per cluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
+
+from cove.api import microversions, policy
+from cove.api.deps import ContextDep, SessionDep, strict_query
+from cove.db import models
+from cove.services import clusters
+
+router = APIRouter()
+
+RESOURCES = (
+    "clustertemplates", "clusters", "quotas", "certificates", "mservices", "stats",
+    "federations", "nodegroups", "credentials",
+)  # fmt: skip
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/", tags=["versions"])
+def versions(request: Request) -> dict[str, Any]:
+    return {
+        "name": "OpenStack Magnum API",
+        "description": "Magnum is an OpenStack project which aims to provide container "
+        "cluster management.",
+        "versions": [
+            {
+                "id": "v1",
+                "links": [{"href": f"{_base(request)}/v1/", "rel": "self"}],
+                "status": "CURRENT",
+                "max_version": str(microversions.MAX),
+                "min_version": str(microversions.MIN),
+            }
+        ],
+    }
+
+
+@router.get("/v1", tags=["versions"])
+def v1(request: Request) -> dict[str, Any]:
+    base = _base(request)
+    doc_links: list[dict[str, Any]] = [
+        {"href": f"{base}/v1/", "rel": "self"},
+        {
+            "href": "http://docs.openstack.org/developer/magnum/dev/api-spec-v1.html",
+            "rel": "describedby",
+            "type": "text/html",
+        },
+    ]
+    body: dict[str, Any] = {
+        "id": "v1",
+        "media_types": [
+            {"base": "application/json", "type": "application/vnd.openstack.magnum.v1+json"}
+        ],
+        "links": doc_links,
+    }
+    for name in RESOURCES:
+        path = "clusters/{cluster_id}/nodegroups" if name == "nodegroups" else name
+        body[name] = [
+            {"href": f"{base}/v1/{path}/", "rel": "self"},
+            {"href": f"{base}/{path}/", "rel": "bookmark"},
+        ]
+    return body
+
+
+@router.get("/healthz", tags=["versions"])
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/v1/federations", tags=["federations"], dependencies=[Depends(strict_query())])
+def federations(ctx: ContextDep) -> dict[str, Any]:
+    policy.enforce(ctx, "federation:get_all")
+    return {"federations": []}
+
+
+@router.get(
+    "/v1/clusters/{ident}/events",
+    tags=["events"],
+    dependencies=[Depends(strict_query("since", "limit"))],
+)
+def events(
+    ident: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    since: int = Query(0, ge=0, description="return events with an id above this"),
+    limit: int = Query(200, ge=1, le=1000),
+) -> dict[str, Any]:
+    """cove extension: the cluster's event log, oldest first, for progress display."""
+    cluster = clusters.get_cluster(session, ctx, ident)
+    policy.enforce(ctx, "event:get", policy.Target(cluster.project_id))
+    rows = session.scalars(
+        select(models.Event)
+        .where(models.Event.cluster_id == cluster.id, models.Event.id > since)
+        .order_by(models.Event.id)
+        .limit(limit)
+    )
+    return {
+        "events": [
+            {"id": e.id, "time": e.time.isoformat(), "level": e.level, "message": e.message}
+            for e in rows
+        ]
+    }

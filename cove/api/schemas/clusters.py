@@ -1,0 +1,203 @@
+"""Cluster (bay) request bodies and Magnum's response shapes: full, trimmed list item, and
+the legacy bay field names."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from cove.api.links import links
+from cove.api.microversions import Version
+from cove.api.schemas.common import Labels, Strict, refuse_read_only, stringify_labels, timestamp
+from cove.db import models
+from cove.domain.statuses import FAILED, HealthStatus
+
+Str255 = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+ClusterName = Annotated[
+    str, StringConstraints(min_length=1, max_length=242, pattern=r"^[a-zA-Z][a-zA-Z0-9_.-]*$")
+]
+
+READ_ONLY = frozenset(
+    {
+        "stack_id", "cluster_id", "api_address", "coe_version", "container_version",
+        "project_id", "user_id", "node_addresses", "master_addresses", "links", "created_at",
+        "updated_at", "id",
+    }
+)  # fmt: skip
+# Accepted and ignored, as Magnum does (they are status, set by the conductor).
+IGNORED = ("status", "status_reason", "health_status", "health_status_reason", "faults")
+
+
+class ClusterCreate(Strict):
+    cluster_template_id: Str255
+    name: ClusterName | None = None
+    keypair: Str255 | None = None
+    node_count: Annotated[int, Field(ge=0)] | None = None
+    master_count: Annotated[int, Field(ge=1)] | None = None
+    docker_volume_size: Annotated[int, Field(ge=1)] | None = None
+    labels: Labels | None = None
+    master_flavor_id: Str255 | None = None
+    flavor_id: Str255 | None = None
+    create_timeout: Annotated[int, Field(ge=0)] | None = None
+    discovery_url: str | None = None
+    fixed_network: Str255 | None = None
+    fixed_subnet: Str255 | None = None
+    floating_ip_enabled: bool | None = None
+    master_lb_enabled: bool | None = None
+    merge_labels: bool | None = None
+    uuid: str | None = None
+    status: Any = None
+    status_reason: Any = None
+    health_status: Any = None
+    health_status_reason: Any = None
+    faults: Any = None
+
+    _read_only = refuse_read_only(READ_ONLY)
+
+
+class BayCreate(Strict):
+    baymodel_id: Str255
+    name: ClusterName | None = None
+    node_count: Annotated[int, Field(ge=1)] | None = None
+    master_count: Annotated[int, Field(ge=1)] | None = None
+    docker_volume_size: Annotated[int, Field(ge=1)] | None = None
+    labels: dict[str, str] | None = None
+    master_flavor_id: Str255 | None = None
+    flavor_id: Str255 | None = None
+    bay_create_timeout: Annotated[int, Field(ge=0)] | None = None
+    discovery_url: str | None = None
+    fixed_network: Str255 | None = None
+    fixed_subnet: Str255 | None = None
+    floating_ip_enabled: bool | None = None
+    master_lb_enabled: bool | None = None
+    status: Any = None
+    status_reason: Any = None
+    bay_faults: Any = None
+
+    _read_only = refuse_read_only(READ_ONLY)
+
+    def to_cluster(self) -> ClusterCreate:
+        data = self.model_dump(exclude_unset=True, exclude={"bay_faults"})
+        data["cluster_template_id"] = data.pop("baymodel_id")
+        if "bay_create_timeout" in data:
+            data["create_timeout"] = data.pop("bay_create_timeout")
+        return ClusterCreate.model_validate(data)
+
+
+class ClusterPatchable(Strict):
+    """What a cluster PATCH may change, after the patch is applied (Magnum's rule)."""
+
+    node_count: Annotated[int, Field(ge=0, strict=True)]
+    health_status: HealthStatus | None = None
+    health_status_reason: dict[str, str] | None = None
+
+
+class ResizeBody(Strict):
+    node_count: Annotated[int, Field(ge=0)]
+    nodes_to_remove: list[str] | None = None
+    nodegroup: Str255 | None = None
+
+
+class UpgradeBody(Strict):
+    cluster_template: Str255
+    max_batch_size: Annotated[int, Field(ge=1)] = 1
+    nodegroup: Str255 | None = None
+
+
+def _role_sum(cluster: models.Cluster, masters: bool) -> int:
+    return sum(ng.node_count for ng in cluster.nodegroups if (ng.role == "master") == masters)
+
+
+def _addresses(cluster: models.Cluster, masters: bool) -> list[str]:
+    out: list[str] = []
+    for ng in cluster.nodegroups:
+        if (ng.role == "master") == masters:
+            out.extend(ng.node_addresses or [])
+    return out
+
+
+def label_diff(own: dict[str, str], parent: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {
+        "labels_overridden": {k: parent[k] for k in own if k in parent and parent[k] != own[k]},
+        "labels_added": {k: v for k, v in own.items() if k not in parent},
+        "labels_skipped": {k: v for k, v in parent.items() if k not in own},
+    }
+
+
+def cluster_view(
+    c: models.Cluster,
+    base_url: str,
+    version: Version,
+    template_labels: dict[str, str] | None = None,
+    *,
+    trimmed: bool = False,
+) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "uuid": c.uuid,
+        "name": c.name,
+        "cluster_template_id": c.cluster_template_id,
+        "keypair": c.keypair,
+        "node_count": _role_sum(c, masters=False),
+        "master_count": _role_sum(c, masters=True),
+        "docker_volume_size": c.docker_volume_size,
+        "labels": stringify_labels(c.labels),
+        "master_flavor_id": c.master_flavor_id,
+        "flavor_id": c.flavor_id,
+        "create_timeout": c.create_timeout,
+        "links": links(base_url, f"clusters/{c.uuid}"),
+    }
+    # 1.13 renamed stack_id to cluster_id; the value is the same.
+    view["cluster_id" if version >= Version(1, 13) else "stack_id"] = c.uuid
+    view["status"] = c.status
+    view["health_status"] = c.health_status
+    if trimmed:
+        view["merge_labels"] = False
+        return view
+    own = stringify_labels(c.labels)
+    view.update(
+        {
+            "status_reason": c.status_reason,
+            "health_status_reason": dict(c.health_status_reason or {}),
+            "discovery_url": c.discovery_url,
+            "api_address": c.api_address,
+            "coe_version": c.coe_version,
+            "container_version": c.container_version,
+            "project_id": c.project_id,
+            "user_id": c.user_id,
+            "node_addresses": _addresses(c, masters=False),
+            "master_addresses": _addresses(c, masters=True),
+            "fixed_network": c.fixed_network,
+            "fixed_subnet": c.fixed_subnet,
+            "floating_ip_enabled": c.floating_ip_enabled,
+            "merge_labels": False,
+            **label_diff(own, template_labels or {}),
+            "master_lb_enabled": c.master_lb_enabled,
+            "created_at": timestamp(c.created_at),
+            "updated_at": timestamp(c.updated_at),
+        }
+    )
+    if c.status in FAILED:
+        view["faults"] = {ng.name: ng.status_reason for ng in c.nodegroups if ng.status_reason}
+    return view
+
+
+BAY_LIST_FIELDS = (
+    "uuid", "name", "baymodel_id", "docker_volume_size", "labels", "master_flavor_id",
+    "flavor_id", "node_count", "status", "bay_create_timeout", "master_count", "stack_id",
+    "links",
+)  # fmt: skip
+
+
+def bay_view(c: models.Cluster, base_url: str, *, trimmed: bool = False) -> dict[str, Any]:
+    view = cluster_view(c, base_url, Version(1, 1))
+    view["baymodel_id"] = view.pop("cluster_template_id")
+    view["bay_create_timeout"] = view.pop("create_timeout")
+    view["links"] = links(base_url, f"bays/{c.uuid}")
+    view["bay_faults"] = view.pop("faults", {})
+    for key in ("keypair", "health_status", "health_status_reason", "project_id", "user_id",
+                "merge_labels", "labels_overridden", "labels_added", "labels_skipped"):  # fmt: skip
+        view.pop(key, None)
+    if trimmed:
+        return {k: view[k] for k in BAY_LIST_FIELDS}
+    return view

@@ -1,0 +1,99 @@
+"""Node group bodies and views (microversion 1.9 and later)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from cove.api.links import links
+from cove.api.schemas.common import Labels, Strict, refuse_read_only, stringify_labels, timestamp
+from cove.db import models
+
+Str255 = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class Taint(Strict):
+    key: Str255
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+
+
+READ_ONLY = frozenset(
+    {"id", "uuid", "cluster_id", "project_id", "links", "node_addresses", "is_default",
+     "stack_id", "status", "status_reason", "version", "created_at", "updated_at"}
+)  # fmt: skip
+
+
+class NodeGroupCreate(Strict):
+    name: Str255
+    node_count: Annotated[int, Field(ge=0)] = 1
+    min_node_count: Annotated[int, Field(ge=0)] = 0
+    max_node_count: Annotated[int, Field(ge=0)] | None = None
+    role: Str255 = "worker"
+    image_id: Str255 | None = None
+    flavor_id: Str255 | None = None
+    docker_volume_size: Annotated[int, Field(ge=1)] | None = None
+    labels: Labels | None = None
+    merge_labels: bool | None = None
+    node_labels: dict[str, str] | None = None
+    node_taints: list[Taint] | None = None
+
+    _read_only = refuse_read_only(READ_ONLY)
+
+
+class NodeGroupPatchable(Strict):
+    min_node_count: Annotated[int, Field(ge=0, strict=True)]
+    max_node_count: Annotated[int, Field(ge=0, strict=True)] | None = None
+    node_labels: dict[str, str] | None = None
+    node_taints: list[Taint] | None = None
+
+
+LIST_FIELDS = (
+    "uuid", "name", "flavor_id", "image_id", "node_count", "role", "min_node_count",
+    "max_node_count", "is_default", "stack_id", "status", "merge_labels",
+)  # fmt: skip
+
+
+def nodegroup_view(
+    ng: models.NodeGroup,
+    cluster: models.Cluster,
+    base_url: str,
+    *,
+    trimmed: bool = False,
+) -> dict[str, Any]:
+    own = stringify_labels(ng.labels)
+    parent = stringify_labels(cluster.labels)
+    view: dict[str, Any] = {
+        "id": ng.id,
+        "uuid": ng.uuid,
+        "name": ng.name,
+        "cluster_id": cluster.uuid,
+        "project_id": ng.project_id,
+        "docker_volume_size": ng.docker_volume_size,
+        "labels": own,
+        "links": links(base_url, f"clusters/{cluster.uuid}/nodegroups/{ng.uuid}"),
+        "flavor_id": ng.flavor_id,
+        "image_id": ng.image_id,
+        "node_addresses": list(ng.node_addresses or []),
+        "node_count": ng.node_count,
+        "role": ng.role,
+        "min_node_count": ng.min_node_count,
+        "max_node_count": ng.max_node_count,
+        "is_default": ng.is_default,
+        "stack_id": ng.stack_id,
+        "status": ng.status,
+        "status_reason": ng.status_reason,
+        "version": ng.version,
+        "merge_labels": ng.merge_labels,
+        "labels_overridden": {k: parent[k] for k in own if k in parent and parent[k] != own[k]},
+        "labels_added": {k: v for k, v in own.items() if k not in parent},
+        "labels_skipped": {k: v for k, v in parent.items() if k not in own},
+        "node_labels": dict(ng.node_labels or {}),
+        "node_taints": list(ng.node_taints or []),
+        "created_at": timestamp(ng.created_at),
+        "updated_at": timestamp(ng.updated_at),
+    }
+    if trimmed:
+        return {k: view[k] for k in LIST_FIELDS}
+    return view

@@ -1,0 +1,159 @@
+"""The ``cove`` command. Service commands for now: ``serve`` (API and conductor in one
+process), ``api``, ``conductor`` and ``db upgrade``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cove import __version__
+from cove.settings import AuthMode, Settings, is_loopback, load_settings
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    config: Path | None = ctx.obj.get("config") if ctx.obj else None
+    settings = load_settings(config, **overrides)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if (
+        settings.effective_auth_mode is AuthMode.NOAUTH
+        and not is_loopback(settings.host)
+        and not settings.allow_noauth_remote
+    ):
+        raise click.UsageError(
+            f"refusing to serve without authentication on {settings.host}: bind to 127.0.0.1, "
+            "use --auth-mode keystone behind keystonemiddleware, or set "
+            "COVE_ALLOW_NOAUTH_REMOTE=true if you really mean it"
+        )
+    return settings
+
+
+def _serve_options(func: Any) -> Any:
+    for option in reversed(
+        [
+            click.option("--host", default=None, help="address to bind (default 127.0.0.1)"),
+            click.option("--port", type=int, default=None, help="port (default 9511)"),
+            click.option("--db", default=None, help="database URL (default: SQLite in the state dir)"),
+            click.option(
+                "--auth-mode",
+                type=click.Choice([m.value for m in AuthMode]),
+                default=None,
+                help="noauth (default on loopback) or keystone (trust keystonemiddleware headers)",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+@click.group()
+@click.version_option(__version__, prog_name="cove")
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="COVE_CONFIG",
+    help="TOML file with settings (env COVE_CONFIG)",
+)
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None) -> None:
+    """cove: container clusters behind OpenStack Magnum's v1 API."""
+    ctx.obj = {"config": config}
+
+
+def _run_api(settings: Settings, wakeup: Any = None) -> tuple[Any, Any]:
+    import uvicorn
+
+    from cove.api.app import create_app
+
+    app = create_app(settings, wakeup=wakeup)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+        access_log=False,
+    )  # fmt: skip
+    return app, uvicorn.Server(config)
+
+
+@cli.command()
+@_serve_options
+@click.pass_context
+def serve(ctx: click.Context, **options: Any) -> None:
+    """Run the API and a conductor in one process (SQLite by default)."""
+    from cove.conductor.service import Conductor
+
+    settings = _settings(ctx, **options)
+    holder: dict[str, Any] = {}
+    app, server = _run_api(settings, wakeup=lambda: holder["conductor"].wakeup())
+    conductor = Conductor(settings, app.state.session_factory, app.state.registry)
+    holder["conductor"] = conductor
+    conductor.start()
+    click.echo(f"cove {__version__} serving http://{settings.host}:{settings.port}/v1 "
+               f"(database {settings.database_url.split('@')[-1]})", err=True)  # fmt: skip
+    try:
+        server.run()
+    finally:
+        conductor.stop()
+
+
+@cli.command()
+@_serve_options
+@click.pass_context
+def api(ctx: click.Context, **options: Any) -> None:
+    """Run the HTTP API only (run conductors separately, against the same database)."""
+    settings = _settings(ctx, **options)
+    _, server = _run_api(settings)
+    server.run()
+
+
+@cli.command()
+@click.option("--db", default=None, help="database URL")
+@click.option("--workers", type=int, default=4, show_default=True, help="operations run at once")
+@click.pass_context
+def conductor(ctx: click.Context, db: str | None, workers: int) -> None:
+    """Run a conductor: claims operations with leases, so several may run at once."""
+    from cove.conductor.service import Conductor
+    from cove.db import migrate
+    from cove.db.session import make_engine, make_session_factory
+    from cove.drivers.registry import build_registry
+
+    settings = _settings(ctx, db=db)
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    instance = Conductor(
+        settings, make_session_factory(engine), build_registry(settings.extra_drivers),
+        workers=workers,
+    )  # fmt: skip
+    instance.start()
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    instance.stop()
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.option("--db", "url", default=None, help="database URL")
+@click.pass_context
+def db_upgrade(ctx: click.Context, url: str | None) -> None:
+    """Bring the database schema to the newest version (idempotent)."""
+    from cove.db import migrate
+    from cove.db.session import make_engine
+
+    settings = _settings(ctx.find_root(), db=url)
+    migrate.upgrade(make_engine(settings.database_url))
+    click.echo("database is up to date")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,107 @@
+"""The driver plug-in interface. A driver serves one or more ``DriverKey``s
+(server_type, os_distro, coe), as Magnum's ``provides``; the conductor calls it with a frozen
+snapshot of the cluster and records what it reports. Drivers never touch the database.
+
+Errors a driver raises decide what the runner does:
+- ``StepFailed(reason)``: permanent; the operation fails with ``reason`` as status_reason;
+- ``RetryLater(reason, delay)``: temporary; the runner retries until the operation's deadline;
+- anything else: temporary, retried with backoff until the deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class DriverKey:
+    server_type: str
+    os_distro: str
+    coe: str
+
+    def __str__(self) -> str:
+        return f"({self.server_type}, {self.os_distro}, {self.coe})"
+
+
+class StepFailed(Exception):
+    """The operation cannot succeed; ``str(self)`` is a status_reason a user can act on."""
+
+
+class RetryLater(Exception):
+    def __init__(self, reason: str, delay: float = 1.0) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+@dataclass(frozen=True)
+class NodeGroupSpec:
+    uuid: str
+    name: str
+    role: str
+    node_count: int
+    min_node_count: int
+    max_node_count: int | None
+    flavor_id: str | None
+    image_id: str | None
+    labels: dict[str, str]
+    is_default: bool
+    node_labels: dict[str, str] = field(default_factory=dict)
+    node_taints: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    uuid: str
+    name: str
+    project_id: str
+    coe: str
+    server_type: str
+    os_distro: str
+    labels: dict[str, str]
+    template: dict[str, Any]
+    nodegroups: tuple[NodeGroupSpec, ...]
+    ca_cert_pem: str
+    ca_key_pem: str
+
+
+@dataclass(frozen=True)
+class OperationInput:
+    """What one call to a driver gets: the cluster, the operation's parameters, its
+    per-step progress so far (to resume), a deadline and a way to report progress."""
+
+    kind: str
+    cluster: ClusterSpec
+    params: dict[str, Any]
+    progress: dict[str, Any]
+    deadline: datetime | None
+    event: Callable[[str], None]
+
+
+@dataclass
+class NodeGroupReport:
+    node_addresses: list[str] = field(default_factory=list)
+    node_count: int | None = None
+
+
+@dataclass
+class ClusterReport:
+    """What a driver read back from the cluster after an operation."""
+
+    api_address: str | None = None
+    coe_version: str | None = None
+    container_version: str | None = None
+    nodegroups: dict[str, NodeGroupReport] = field(default_factory=dict)
+
+
+class Driver(Protocol):
+    name: str
+    provides: tuple[DriverKey, ...]
+
+    def create_cluster(self, op: OperationInput) -> ClusterReport: ...
+    def update_cluster(self, op: OperationInput) -> ClusterReport: ...
+    def upgrade_cluster(self, op: OperationInput) -> ClusterReport: ...
+    def delete_cluster(self, op: OperationInput) -> None: ...
+    def rotate_ca(self, op: OperationInput) -> None: ...

@@ -1,0 +1,60 @@
+"""The driver registry: built once at start-up from the ``cove.drivers`` entry-point group
+and ``Settings.extra_drivers``, then passed to whoever needs it."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from importlib.metadata import entry_points
+
+from cove.drivers.base import Driver, DriverKey
+
+
+class NoDriver(LookupError):
+    def __init__(self, key: DriverKey | str) -> None:
+        if isinstance(key, DriverKey):
+            text = f"Cluster type {key} not supported: no driver serves it."
+        else:
+            text = f"Cluster driver ({key}) not supported."
+        super().__init__(text)
+        self.key = key
+
+
+class DriverRegistry:
+    def __init__(self, drivers: Iterable[Driver] = ()) -> None:
+        self._by_key: dict[DriverKey, Driver] = {}
+        self._by_name: dict[str, Driver] = {}
+        for driver in drivers:
+            self.add(driver)
+
+    def add(self, driver: Driver) -> None:
+        self._by_name[driver.name] = driver
+        for key in driver.provides:
+            self._by_key[key] = driver
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+    def find(self, key: DriverKey, name: str | None = None) -> Driver:
+        if name:
+            if name not in self._by_name:
+                raise NoDriver(name)
+            return self._by_name[name]
+        if key not in self._by_key:
+            raise NoDriver(key)
+        return self._by_key[key]
+
+
+def load_object(path: str) -> object:
+    module_name, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def build_registry(extra: Iterable[str] = ()) -> DriverRegistry:
+    registry = DriverRegistry()
+    for ep in entry_points(group="cove.drivers"):
+        registry.add(ep.load()())
+    for path in extra:
+        factory = load_object(path)
+        registry.add(factory())  # type: ignore[operator]
+    return registry

@@ -1,0 +1,82 @@
+"""Operations and events: an API write records desired state plus one operation row in the
+same transaction; conductors claim and drive it. One operation at a time per cluster."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from cove import errors
+from cove.db import models
+from cove.domain.statuses import Operation, Status
+
+ACTIVE = ("pending", "running")
+
+
+def find_active(session: Session, cluster: models.Cluster) -> models.Operation | None:
+    return session.scalar(
+        select(models.Operation)
+        .where(models.Operation.cluster_id == cluster.id, models.Operation.state.in_(ACTIVE))
+        .order_by(models.Operation.id)
+        .limit(1)
+    )
+
+
+def ensure_idle(session: Session, cluster: models.Cluster) -> None:
+    """Refuse a write while another operation runs (Magnum drops it silently instead)."""
+    running = find_active(session, cluster)
+    if running is not None:
+        raise errors.ClusterBusy(cluster.name, f"{running.kind} {running.uuid}", cluster.status)
+
+
+def record_event(
+    session: Session,
+    cluster: models.Cluster,
+    message: str,
+    *,
+    level: str = "info",
+    operation: models.Operation | None = None,
+) -> None:
+    session.add(
+        models.Event(
+            cluster_id=cluster.id,
+            operation_id=operation.id if operation is not None else None,
+            level=level,
+            message=message,
+        )
+    )
+
+
+def start(
+    session: Session,
+    cluster: models.Cluster,
+    kind: Operation,
+    params: dict[str, Any] | None = None,
+    *,
+    timeout_minutes: int | None = None,
+    message: str,
+) -> models.Operation:
+    op = models.Operation(cluster_id=cluster.id, kind=str(kind), params=params or {})
+    if timeout_minutes:
+        op.deadline = models.utcnow() + timedelta(minutes=timeout_minutes)
+    session.add(op)
+    session.flush()
+    record_event(session, cluster, message, operation=op)
+    return op
+
+
+def cancel_active(session: Session, cluster: models.Cluster, reason: str) -> None:
+    """Delete supersedes whatever runs: the runner sees the state change at its next step."""
+    session.execute(
+        update(models.Operation)
+        .where(models.Operation.cluster_id == cluster.id, models.Operation.state.in_(ACTIVE))
+        .values(state="cancelled", error=reason, finished_at=models.utcnow())
+    )
+
+
+def set_status(cluster: models.Cluster, status: Status, reason: str | None = None) -> None:
+    cluster.status = str(status)
+    cluster.status_reason = reason

@@ -1,0 +1,102 @@
+"""cove's configuration: one object, read once at process start and passed down.
+
+Sources, later ones winning: defaults, a TOML config file (``--config`` or ``COVE_CONFIG``),
+environment variables ``COVE_<FIELD>`` (``COVE_DB``, ``COVE_AUTH_MODE`` …), command-line flags.
+No module reads ``os.environ`` after this.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AuthMode(StrEnum):
+    # No authentication: identity headers are honoured when sent, else the caller is the
+    # local administrator. Only allowed on a loopback address unless forced.
+    NOAUTH = "noauth"
+    # Trust the identity headers set by keystonemiddleware (X-Project-Id, X-User-Id, X-Roles …)
+    # in front of cove; a request without them is refused with 401.
+    KEYSTONE = "keystone"
+
+
+def default_state_dir() -> Path:
+    return Path.home() / ".local" / "share" / "cove"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COVE_", extra="forbid")
+
+    db: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty means SQLite in the state directory",
+    )
+    state_dir: Path = Field(default_factory=default_state_dir)
+    host: str = "127.0.0.1"
+    port: int = 9511
+    auth_mode: AuthMode | None = Field(
+        default=None, description="noauth or keystone; default noauth on loopback, else keystone"
+    )
+    allow_noauth_remote: bool = False
+    max_clusters_per_project: int = 20
+    max_limit: int = 1000
+    # Import paths ("module:Class") of drivers to load besides the built-in ones.
+    extra_drivers: list[str] = Field(default_factory=list)
+    # How long a conductor's claim on an operation lasts without renewal.
+    lease_seconds: float = 30.0
+    # Fallback scan for work when no wake-up arrives (another process, missed signal).
+    scan_interval: float = 5.0
+    log_level: str = "INFO"
+
+    @field_validator("extra_drivers", mode="before")
+    @classmethod
+    def _split_drivers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @property
+    def database_url(self) -> str:
+        if self.db:
+            return normalise_db_url(self.db)
+        return f"sqlite:///{self.state_dir / 'cove.db'}"
+
+    @property
+    def effective_auth_mode(self) -> AuthMode:
+        if self.auth_mode is not None:
+            return self.auth_mode
+        return AuthMode.NOAUTH if is_loopback(self.host) else AuthMode.KEYSTONE
+
+
+def normalise_db_url(url: str) -> str:
+    """PostgreSQL URLs go through psycopg 3 whatever scheme the user wrote."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Defaults < config file < environment < explicit overrides (None values are ignored)."""
+    file_values: dict[str, Any] = {}
+    if config_file is not None:
+        file_values = tomllib.loads(config_file.read_text())
+    env_values = Settings().model_dump(exclude_unset=True)
+    merged = {**file_values, **env_values}
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**merged)

@@ -1,0 +1,40 @@
+"""A test driver for API and client-compatibility tests: serves os_distro ``instant`` for
+every COE and finishes each operation at once, reporting plausible addresses. It stands in
+for a live driver where the test is about the API, not about nodes."""
+
+from __future__ import annotations
+
+from cove.drivers.base import ClusterReport, DriverKey, NodeGroupReport, OperationInput
+
+COES = ("kubernetes", "swarm", "swarm-mode", "mesos", "dcos")
+
+
+class InstantDriver:
+    name = "instant"
+    provides = tuple(DriverKey(st, "instant", coe) for st in ("vm", "bm") for coe in COES)
+
+    def _report(self, op: OperationInput) -> ClusterReport:
+        groups = {}
+        for n, ng in enumerate(op.cluster.nodegroups):
+            addresses = [f"10.{n}.0.{i + 2}" for i in range(ng.node_count)]
+            groups[ng.uuid] = NodeGroupReport(node_addresses=addresses)
+        return ClusterReport(
+            api_address="tcp://10.0.0.2:2376", coe_version="instant-1.0",
+            container_version="1.0", nodegroups=groups,
+        )  # fmt: skip
+
+    def create_cluster(self, op: OperationInput) -> ClusterReport:
+        op.event("instant: all nodes up")
+        return self._report(op)
+
+    def update_cluster(self, op: OperationInput) -> ClusterReport:
+        return self._report(op)
+
+    def upgrade_cluster(self, op: OperationInput) -> ClusterReport:
+        return self._report(op)
+
+    def delete_cluster(self, op: OperationInput) -> None:
+        return None
+
+    def rotate_ca(self, op: OperationInput) -> None:
+        return None

@@ -43,13 +43,13 @@ def context_from_request(request: Request, mode: AuthMode, version: Version) -> 
     if mode is AuthMode.KEYSTONE:
         if headers.get("X-Identity-Status", "Confirmed") != "Confirmed" or not project:
             raise errors.NotAuthorized("The request you have made requires authentication.")
-        return RequestContext(project, user or "", _roles(headers.get("X-Roles")), version, base_url)
+        return RequestContext(
+            project, user or "", _roles(headers.get("X-Roles")), version, base_url
+        )
     if project:
         # noauth with identity headers: honour them, so one local cove can serve tests and
         # tools that act as several projects.
         return RequestContext(
             project, user or project, _roles(headers.get("X-Roles")), version, base_url
         )
-    return RequestContext(
-        NOAUTH_PROJECT, NOAUTH_USER, frozenset(NOAUTH_ROLES), version, base_url
-    )
+    return RequestContext(NOAUTH_PROJECT, NOAUTH_USER, frozenset(NOAUTH_ROLES), version, base_url)

@@ -6,11 +6,12 @@ One handler per exception family; routes never build error JSON themselves."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -83,12 +84,13 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) if parts else "body"
 
 
-def validation_message(exc: RequestValidationError, argument: str = "body") -> str:
-    err = exc.errors()[0]
+def describe(err: Mapping[str, Any], argument: str = "body") -> str:
+    """One Pydantic error in WSME's words, naming the field and, for enums, the values."""
     kind = err.get("type", "")
     loc = tuple(err.get("loc", ()))
     field = _field_name(loc)
     value = err.get("input")
+    prefix = f"Invalid input for field/attribute {field}. Value: {value!r}."
     if kind == "extra_forbidden":
         if loc and loc[0] == "query":
             return f'Unknown argument: "{field}"'
@@ -100,13 +102,16 @@ def validation_message(exc: RequestValidationError, argument: str = "body") -> s
     if kind in ("enum", "literal_error"):
         expected = err.get("ctx", {}).get("expected", "")
         expected = expected.replace("'", "").replace(" or ", ", ")
-        return f"Invalid input for field/attribute {field}. Value: {value!r}. Value should be one of: {expected}."
-    msg = err.get("msg", "invalid value")
+        return f"{prefix} Value should be one of: {expected}."
     if field == "body" and kind in ("model_attributes_type", "dict_type", "model_type"):
         return "Invalid request body: expected a JSON object."
     if field == "body" and kind == "list_type":
         return "Value not a valid list"
-    return f"Invalid input for field/attribute {field}. Value: {value!r}. {msg}."
+    return f"{prefix} {err.get('msg', 'invalid value')}."
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    return describe(exc.errors()[0])
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

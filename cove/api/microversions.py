@@ -8,7 +8,11 @@ from functools import total_ordering
 
 from cove import errors
 
-SERVICE_NAMES = ("container-infra", "container-infrastructure", "container-infrastructure-management")
+SERVICE_NAMES = (
+    "container-infra",
+    "container-infrastructure",
+    "container-infrastructure-management",
+)
 # Old clients only know this token; no client parses the reply, so it is the safe one to echo.
 SERVICE = "container-infra"
 HEADER = "OpenStack-API-Version"
@@ -42,7 +46,9 @@ class UnsupportedVersion(errors.NotAcceptable):
     """A well-formed version outside the server's range: Magnum's special 406 body."""
 
     def __init__(self, requested: str) -> None:
-        super().__init__(f"Version {requested} was requested but the minor version is not supported")
+        super().__init__(
+            f"Version {requested} was requested but the minor version is not supported"
+        )
 
 
 class MalformedVersion(errors.NotAcceptable):

@@ -88,7 +88,10 @@ async def _reply(
     with_versions: bool = True,
 ) -> None:
     payload = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
     headers += extra
     if with_versions:
         headers += _encode(microversions.response_headers(version))

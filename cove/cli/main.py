@@ -40,7 +40,9 @@ def _serve_options(func: Any) -> Any:
         [
             click.option("--host", default=None, help="address to bind (default 127.0.0.1)"),
             click.option("--port", type=int, default=None, help="port (default 9511)"),
-            click.option("--db", default=None, help="database URL (default: SQLite in the state dir)"),
+            click.option(
+                "--db", default=None, help="database URL (default: SQLite in the state dir)"
+            ),
             click.option(
                 "--auth-mode",
                 type=click.Choice([m.value for m in AuthMode]),
@@ -74,9 +76,12 @@ def _run_api(settings: Settings, wakeup: Any = None) -> tuple[Any, Any]:
 
     app = create_app(settings, wakeup=wakeup)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
         access_log=False,
-    )  # fmt: skip
+    )
     return app, uvicorn.Server(config)
 
 
@@ -93,8 +98,11 @@ def serve(ctx: click.Context, **options: Any) -> None:
     conductor = Conductor(settings, app.state.session_factory, app.state.registry)
     holder["conductor"] = conductor
     conductor.start()
-    click.echo(f"cove {__version__} serving http://{settings.host}:{settings.port}/v1 "
-               f"(database {settings.database_url.split('@')[-1]})", err=True)  # fmt: skip
+    click.echo(
+        f"cove {__version__} serving http://{settings.host}:{settings.port}/v1 "
+        f"(database {settings.database_url.split('@')[-1]})",
+        err=True,
+    )
     try:
         server.run()
     finally:
@@ -126,9 +134,11 @@ def conductor(ctx: click.Context, db: str | None, workers: int) -> None:
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     instance = Conductor(
-        settings, make_session_factory(engine), build_registry(settings.extra_drivers),
+        settings,
+        make_session_factory(engine),
+        build_registry(settings.extra_drivers),
         workers=workers,
-    )  # fmt: skip
+    )
     instance.start()
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

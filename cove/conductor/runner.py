@@ -172,12 +172,19 @@ class Runner:
                 template=template_doc,
                 nodegroups=tuple(
                     NodeGroupSpec(
-                        uuid=ng.uuid, name=ng.name, role=ng.role, node_count=ng.node_count,
-                        min_node_count=ng.min_node_count, max_node_count=ng.max_node_count,
-                        flavor_id=ng.flavor_id, image_id=ng.image_id, labels=dict(ng.labels),
-                        is_default=ng.is_default, node_labels=dict(ng.node_labels or {}),
+                        uuid=ng.uuid,
+                        name=ng.name,
+                        role=ng.role,
+                        node_count=ng.node_count,
+                        min_node_count=ng.min_node_count,
+                        max_node_count=ng.max_node_count,
+                        flavor_id=ng.flavor_id,
+                        image_id=ng.image_id,
+                        labels=dict(ng.labels),
+                        is_default=ng.is_default,
+                        node_labels=dict(ng.node_labels or {}),
                         node_taints=list(ng.node_taints or []),
-                    )  # fmt: skip
+                    )
                     for ng in cluster.nodegroups
                 ),
                 ca_cert_pem=authority.cert_pem if authority else "",
@@ -221,9 +228,11 @@ class Runner:
             generation = (latest or 0) + 1
             session.add(
                 models.ClusterCA(
-                    cluster_id=cluster.id, generation=generation,
-                    cert_pem=authority.cert_pem, key_pem=authority.key_pem,
-                )  # fmt: skip
+                    cluster_id=cluster.id,
+                    generation=generation,
+                    cert_pem=authority.cert_pem,
+                    key_pem=authority.key_pem,
+                )
             )
             op.progress = {**op.progress, "new-ca": {"state": "done", "generation": generation}}
 
@@ -253,9 +262,12 @@ class Runner:
                 op.lease_expires_at = now + timedelta(seconds=wait)
                 op.error = reason
                 operations.record_event(
-                    session, self._cluster(session, op.cluster_id),
-                    f"Retrying in {wait:.0f}s: {reason}", level="warning", operation=op,
-                )  # fmt: skip
+                    session,
+                    self._cluster(session, op.cluster_id),
+                    f"Retrying in {wait:.0f}s: {reason}",
+                    level="warning",
+                    operation=op,
+                )
                 log.warning("operation %s failed (%s); retrying in %.1fs", op_id, reason, wait)
                 return
         self._finish(op_id, ok=False, reason=deadline_reason)
@@ -320,7 +332,9 @@ def _apply_success(
                 ng.image_id = new_template.image_id
     touched = list(cluster.nodegroups) if kind is Operation.CREATE else _groups_of(cluster, params)
     for ng in touched:
-        ng.status = str(status if kind is not Operation.CREATE_NODEGROUP else Status.CREATE_COMPLETE)
+        ng.status = str(
+            status if kind is not Operation.CREATE_NODEGROUP else Status.CREATE_COMPLETE
+        )
         ng.status_reason = None
     if report is not None:
         cluster.api_address = report.api_address or cluster.api_address

@@ -47,6 +47,4 @@ def seed_defaults(engine: Engine) -> None:
             select(models.Network.id).where(models.Network.name == "public")
         )
         if has_public is None:
-            session.add(
-                models.Network(name="public", project_id="", external=True, shared=True)
-            )
+            session.add(models.Network(name="public", project_id="", external=True, shared=True))

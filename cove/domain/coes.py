@@ -32,7 +32,7 @@ class CoeOptions:
 OPTIONS: dict[Coe, CoeOptions] = {
     Coe.KUBERNETES: CoeOptions(("flannel", "calico"), "flannel", ("cinder",), odd_masters=True),
     Coe.SWARM: CoeOptions(("docker", "flannel"), "docker", ("rexray",), odd_masters=False),
-    Coe.SWARM_MODE: CoeOptions(("docker", "flannel"), "docker", ("rexray",), odd_masters=True),
+    Coe.SWARM_MODE: CoeOptions(("docker",), "docker", ("rexray",), odd_masters=True),
     Coe.MESOS: CoeOptions(("docker",), "docker", ("rexray",), odd_masters=True),
     Coe.DCOS: CoeOptions(("docker",), "docker", ("rexray",), odd_masters=True),
 }

@@ -53,12 +53,18 @@ def create_ca(common_name: str) -> KeyPair:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True,
-                content_commitment=False, key_encipherment=False, data_encipherment=False,
-                key_agreement=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
-        )  # fmt: skip
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -79,7 +85,9 @@ def sign_csr(ca: KeyPair, csr_pem: str) -> str:
     try:
         csr = x509.load_pem_x509_csr(csr_pem.encode())
     except ValueError:
-        raise errors.InvalidField("csr", csr_pem[:64], "Not a PEM certificate signing request.") from None
+        raise errors.InvalidField(
+            "csr", csr_pem[:64], "Not a PEM certificate signing request."
+        ) from None
     if not csr.is_signature_valid:
         raise errors.InvalidField("csr", csr_pem[:64], "The CSR's signature does not verify.")
     ca_cert = x509.load_pem_x509_certificate(ca.cert_pem.encode())
@@ -109,13 +117,19 @@ def sign_csr(ca: KeyPair, csr_pem: str) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def issue(ca: KeyPair, common_name: str, *, server_names: list[str] | None = None, client: bool = True) -> KeyPair:
+def issue(
+    ca: KeyPair, common_name: str, *, server_names: list[str] | None = None, client: bool = True
+) -> KeyPair:
     """A fresh key and certificate for a node (server) or a client, signed by ``ca``."""
     key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = x509.load_pem_x509_certificate(ca.cert_pem.encode())
     ca_key = serialization.load_pem_private_key(ca.key_pem.encode(), password=None)
     start, end = _window()
-    usage = [ExtendedKeyUsageOID.CLIENT_AUTH] if client else [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    usage = (
+        [ExtendedKeyUsageOID.CLIENT_AUTH]
+        if client
+        else [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    )
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))

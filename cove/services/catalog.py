@@ -39,7 +39,9 @@ def _field_error(field: str, value: str, exc: errors.CoveError) -> errors.CoveEr
     return exc
 
 
-def resolve_image(session: Session, ctx: RequestContext, ident: str, field: str = "image_id") -> models.Image:
+def resolve_image(
+    session: Session, ctx: RequestContext, ident: str, field: str = "image_id"
+) -> models.Image:
     try:
         image = get_by_ident(session, models.Image, ident, kind="Image", scope=_visible_images(ctx))
     except errors.NotFound:
@@ -60,7 +62,9 @@ def resolve_flavor(session: Session, ident: str, field: str) -> models.Flavor:
     return flavor
 
 
-def resolve_keypair(session: Session, ctx: RequestContext, ident: str, field: str) -> models.Keypair:
+def resolve_keypair(
+    session: Session, ctx: RequestContext, ident: str, field: str
+) -> models.Keypair:
     stmt = select(models.Keypair).where(
         models.Keypair.user_id == ctx.user_id,
         or_(models.Keypair.name == ident, models.Keypair.uuid == ident),
@@ -101,6 +105,8 @@ def fingerprint(public_key: str) -> str:
     try:
         blob = base64.b64decode(public_key.split()[1])
     except (IndexError, ValueError):
-        raise errors.InvalidField("public_key", public_key[:40], "Not an OpenSSH public key.") from None
+        raise errors.InvalidField(
+            "public_key", public_key[:40], "Not an OpenSSH public key."
+        ) from None
     digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))

@@ -26,10 +26,17 @@ from cove.services.lookup import get_by_ident
 
 PATCH_INTERNAL = frozenset(
     {
-        "/api_address", "/node_addresses", "/master_addresses", "/stack_id", "/cluster_id",
-        "/ca_cert_ref", "/magnum_cert_ref", "/etcd_ca_cert_ref", "/front_proxy_ca_cert_ref",
+        "/api_address",
+        "/node_addresses",
+        "/master_addresses",
+        "/stack_id",
+        "/cluster_id",
+        "/ca_cert_ref",
+        "/magnum_cert_ref",
+        "/etcd_ca_cert_ref",
+        "/front_proxy_ca_cert_ref",
     }
-)  # fmt: skip
+)
 ZERO_NODES = Version(1, 10)
 
 
@@ -59,9 +66,7 @@ def template_of(session: Session, cluster: models.Cluster) -> models.ClusterTemp
     return template
 
 
-def _lookup_template(
-    session: Session, ctx: RequestContext, ident: str
-) -> models.ClusterTemplate:
+def _lookup_template(session: Session, ctx: RequestContext, ident: str) -> models.ClusterTemplate:
     try:
         if ident.isdigit():
             template = session.scalar(
@@ -84,9 +89,10 @@ def _lookup_template(
 def _check_node_count(ctx: RequestContext, count: int, field: str = "node_count") -> None:
     if count == 0 and ctx.version < ZERO_NODES:
         raise errors.InvalidField(
-            field, count,
+            field,
+            count,
             "Resizing a nodegroup to zero is not supported in the provided microversion.",
-        )  # fmt: skip
+        )
     if count > MAX_NODES:
         raise errors.InvalidField(field, count, f"At most {MAX_NODES} nodes per node group.")
 
@@ -173,12 +179,17 @@ def create_cluster(session: Session, ctx: RequestContext, body: ClusterCreate) -
     session.flush()
     authority = pki.create_ca(cluster.name)
     session.add(
-        models.ClusterCA(cluster_id=cluster.id, cert_pem=authority.cert_pem, key_pem=authority.key_pem)
+        models.ClusterCA(
+            cluster_id=cluster.id, cert_pem=authority.cert_pem, key_pem=authority.key_pem
+        )
     )
     operations.start(
-        session, cluster, Operation.CREATE, timeout_minutes=cluster.create_timeout or None,
+        session,
+        cluster,
+        Operation.CREATE,
+        timeout_minutes=cluster.create_timeout or None,
         message=f"Create accepted: {master_count} master(s), {node_count} worker(s).",
-    )  # fmt: skip
+    )
     return cluster
 
 
@@ -188,9 +199,10 @@ def _label_bounds(cluster_labels: dict[str, str], node_count: int) -> tuple[int,
     high = int(high_text) if high_text else None
     if node_count < low or (high is not None and node_count > high):
         raise errors.InvalidField(
-            "node_count", node_count,
+            "node_count",
+            node_count,
             f"Outside the range set by labels min_node_count={low}, max_node_count={high}.",
-        )  # fmt: skip
+        )
     return low, high
 
 
@@ -256,10 +268,24 @@ def update_cluster(
         "health_status_reason": dict(cluster.health_status_reason or {}),
     }
     document = {
-        **{k: None for k in ("name", "master_count", "labels", "keypair", "flavor_id",
-                             "master_flavor_id", "docker_volume_size", "create_timeout",
-                             "discovery_url", "cluster_template_id", "status",
-                             "status_reason", "merge_labels")},  # fmt: skip
+        **{
+            k: None
+            for k in (
+                "name",
+                "master_count",
+                "labels",
+                "keypair",
+                "flavor_id",
+                "master_flavor_id",
+                "docker_volume_size",
+                "create_timeout",
+                "discovery_url",
+                "cluster_template_id",
+                "status",
+                "status_reason",
+                "merge_labels",
+            )
+        },
         "name": cluster.name,
         "master_count": sum(ng.node_count for ng in cluster.nodegroups if ng.role == "master"),
         "labels": dict(cluster.labels),
@@ -271,9 +297,10 @@ def update_cluster(
     if changed:
         raise errors.InvalidRequest(f"cannot change cluster property(ies) {', '.join(changed)}.")
     new = revalidate(ClusterPatchable, {k: patched[k] for k in current})
-    if new.health_status != cluster.health_status or (
-        new.health_status_reason or {}
-    ) != current["health_status_reason"]:
+    if (
+        new.health_status != cluster.health_status
+        or (new.health_status_reason or {}) != current["health_status_reason"]
+    ):
         policy.enforce(
             ctx, "cluster:update_health_status", policy.Target(cluster.project_id, cluster.user_id)
         )
@@ -294,12 +321,18 @@ def _resize_group(
 ) -> None:
     previous = group.node_count
     begin_operation(
-        session, cluster, kind,
-        {"nodegroup": group.uuid, "node_count": count, "previous_count": previous,
-         "nodes_to_remove": nodes_to_remove},
+        session,
+        cluster,
+        kind,
+        {
+            "nodegroup": group.uuid,
+            "node_count": count,
+            "previous_count": previous,
+            "nodes_to_remove": nodes_to_remove,
+        },
         f"Resize of node group {group.name} from {previous} to {count} node(s) accepted.",
         [group],
-    )  # fmt: skip
+    )
     group.node_count = count
 
 
@@ -320,22 +353,25 @@ def resize_cluster(
         group.max_node_count is not None and body.node_count > group.max_node_count
     ):
         raise errors.InvalidField(
-            "node_count", body.node_count,
+            "node_count",
+            body.node_count,
             f"Resizing {group.name} outside the allowed range: min_node_count = "
             f"{group.min_node_count}, max_node_count = {group.max_node_count}.",
-        )  # fmt: skip
+        )
     remove = list(body.nodes_to_remove or [])
     if remove and body.node_count >= group.node_count:
         raise errors.InvalidField(
-            "nodes_to_remove", remove,
+            "nodes_to_remove",
+            remove,
             "nodes_to_remove applies only when node_count shrinks the node group.",
-        )  # fmt: skip
+        )
     if remove and len(remove) > group.node_count - body.node_count:
         raise errors.InvalidField(
-            "nodes_to_remove", remove,
+            "nodes_to_remove",
+            remove,
             f"{len(remove)} node(s) named for removal but the node group shrinks by "
             f"{group.node_count - body.node_count}.",
-        )  # fmt: skip
+        )
     _resize_group(session, cluster, group, body.node_count, remove, Operation.RESIZE)
 
 
@@ -354,9 +390,7 @@ def upgrade_cluster(
     session: Session, ctx: RequestContext, cluster: models.Cluster, body: UpgradeBody
 ) -> None:
     if ctx.version < Version(1, 8):
-        raise errors.InvalidRequest(
-            "Cluster upgrade is not supported in the provided microversion"
-        )
+        raise errors.InvalidRequest("Cluster upgrade is not supported in the provided microversion")
     new = templates.get_template(session, ctx, body.cluster_template)
     current = template_of(session, cluster)
     group = find_nodegroup(cluster, body.nodegroup) if body.nodegroup else None
@@ -367,20 +401,27 @@ def upgrade_cluster(
         )
     if new.coe != current.coe:
         raise errors.InvalidField(
-            "cluster_template", body.cluster_template,
+            "cluster_template",
+            body.cluster_template,
             f"Template {new.name} is for COE {new.coe}; the cluster runs {current.coe}.",
-        )  # fmt: skip
+        )
     old_image = catalog.resolve_image(session, ctx, current.image_id)
     new_image = catalog.resolve_image(session, ctx, new.image_id, field="cluster_template")
     upgrades.check_upgrade(current.labels, new.labels, old_image.properties, new_image.properties)
     groups = [group] if group is not None else list(cluster.nodegroups)
     begin_operation(
-        session, cluster, Operation.UPGRADE,
-        {"cluster_template": new.uuid, "previous_template": current.uuid,
-         "max_batch_size": body.max_batch_size, "nodegroups": [g.uuid for g in groups]},
+        session,
+        cluster,
+        Operation.UPGRADE,
+        {
+            "cluster_template": new.uuid,
+            "previous_template": current.uuid,
+            "max_batch_size": body.max_batch_size,
+            "nodegroups": [g.uuid for g in groups],
+        },
         f"Upgrade to template {new.name} accepted ({body.max_batch_size} node(s) at a time).",
         groups,
-    )  # fmt: skip
+    )
 
 
 def delete_cluster(session: Session, cluster: models.Cluster) -> None:
@@ -397,6 +438,9 @@ def delete_cluster(session: Session, cluster: models.Cluster) -> None:
 
 
 def count_clusters(session: Session, project_id: str) -> int:
-    return session.scalar(
-        select(func.count(models.Cluster.id)).where(models.Cluster.project_id == project_id)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count(models.Cluster.id)).where(models.Cluster.project_id == project_id)
+        )
+        or 0
+    )

@@ -17,10 +17,25 @@ from cove.services import catalog, operations
 from cove.services.clusters import template_of
 
 PATCH_INTERNAL = frozenset(
-    {"/name", "/cluster_id", "/project_id", "/docker_volume_size", "/labels", "/flavor_id",
-     "/image_id", "/node_addresses", "/node_count", "/role", "/is_default", "/stack_id",
-     "/status", "/status_reason", "/version", "/merge_labels"}
-)  # fmt: skip
+    {
+        "/name",
+        "/cluster_id",
+        "/project_id",
+        "/docker_volume_size",
+        "/labels",
+        "/flavor_id",
+        "/image_id",
+        "/node_addresses",
+        "/node_count",
+        "/role",
+        "/is_default",
+        "/stack_id",
+        "/status",
+        "/status_reason",
+        "/version",
+        "/merge_labels",
+    }
+)
 RESERVED_LABEL_PREFIXES = ("kubernetes.io/", "k8s.io/")
 ALLOWED_LABEL_PREFIXES = ("kubelet.kubernetes.io/", "node.kubernetes.io/")
 
@@ -41,16 +56,25 @@ def _check_counts(name: str, count: int, low: int, high: int | None) -> None:
 def _check_node_labels(node_labels: dict[str, str]) -> None:
     for key in node_labels:
         domain = key.split("/", 1)[0] + "/" if "/" in key else ""
-        reserved = any(key.startswith(p) or domain.endswith("." + p) for p in RESERVED_LABEL_PREFIXES)
+        reserved = any(
+            key.startswith(p) or domain.endswith("." + p) for p in RESERVED_LABEL_PREFIXES
+        )
         if reserved and not key.startswith(ALLOWED_LABEL_PREFIXES):
             raise errors.InvalidField(
-                "node_labels", key,
+                "node_labels",
+                key,
                 "Labels under kubernetes.io/ and k8s.io/ are reserved, except "
                 "kubelet.kubernetes.io/ and node.kubernetes.io/.",
-            )  # fmt: skip
+            )
 
 
-def _begin(session: Session, cluster: models.Cluster, kind: Operation, params: dict[str, object], message: str) -> None:
+def _begin(
+    session: Session,
+    cluster: models.Cluster,
+    kind: Operation,
+    params: dict[str, object],
+    message: str,
+) -> None:
     operations.ensure_idle(session, cluster)
     if not allows(cluster.status, kind):
         raise errors.InvalidRequest(
@@ -101,9 +125,12 @@ def create_nodegroup(
         is_default=False,
     )
     _begin(
-        session, cluster, Operation.CREATE_NODEGROUP, {"nodegroup": group.uuid},
+        session,
+        cluster,
+        Operation.CREATE_NODEGROUP,
+        {"nodegroup": group.uuid},
         f"Node group {body.name} ({body.node_count} node(s)) accepted.",
-    )  # fmt: skip
+    )
     cluster.nodegroups.append(group)
     session.flush()
     group.stack_id = group.uuid
@@ -128,28 +155,39 @@ def update_nodegroup(
     _check_node_labels(new.node_labels or {})
     taints = [t.model_dump(exclude_none=True) for t in new.node_taints or []]
     if (new.min_node_count, new.max_node_count, new.node_labels or {}, taints) == (
-        group.min_node_count, group.max_node_count, group.node_labels, group.node_taints,
-    ):  # fmt: skip
+        group.min_node_count,
+        group.max_node_count,
+        group.node_labels,
+        group.node_taints,
+    ):
         return
     group.min_node_count = new.min_node_count
     group.max_node_count = new.max_node_count
-    labels_or_taints_changed = (new.node_labels or {}) != group.node_labels or taints != group.node_taints
+    labels_or_taints_changed = (
+        new.node_labels or {}
+    ) != group.node_labels or taints != group.node_taints
     group.node_labels = new.node_labels or {}
     group.node_taints = taints
     if labels_or_taints_changed:
         # Counts are bookkeeping; labels and taints must reach the nodes.
         group.status = str(Status.UPDATE_IN_PROGRESS)
         _begin(
-            session, cluster, Operation.UPDATE_NODEGROUP, {"nodegroup": group.uuid},
+            session,
+            cluster,
+            Operation.UPDATE_NODEGROUP,
+            {"nodegroup": group.uuid},
             f"Node group {group.name}: node labels or taints changed.",
-        )  # fmt: skip
+        )
 
 
 def delete_nodegroup(session: Session, cluster: models.Cluster, group: models.NodeGroup) -> None:
     if group.is_default:
         raise errors.InvalidRequest("Deleting a default nodegroup is not supported.")
     _begin(
-        session, cluster, Operation.DELETE_NODEGROUP, {"nodegroup": group.uuid},
+        session,
+        cluster,
+        Operation.DELETE_NODEGROUP,
+        {"nodegroup": group.uuid},
         f"Delete of node group {group.name} accepted.",
-    )  # fmt: skip
+    )
     group.status = str(Status.DELETE_IN_PROGRESS)

@@ -26,9 +26,12 @@ def check_cluster_quota(session: Session, project_id: str) -> None:
     """Runs inside the create transaction, which holds the write lock (SQLite) or counts
     under the same snapshot, so two racing creates cannot both pass at the limit."""
     limit = limit_for(session, project_id)
-    used = session.scalar(
-        select(func.count(models.Cluster.id)).where(models.Cluster.project_id == project_id)
-    ) or 0
+    used = (
+        session.scalar(
+            select(func.count(models.Cluster.id)).where(models.Cluster.project_id == project_id)
+        )
+        or 0
+    )
     if used >= limit:
         raise errors.QuotaExceeded(
             f"You have reached the maximum clusters per project, {limit}. "

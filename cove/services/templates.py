@@ -23,10 +23,18 @@ from cove.services.lookup import get_by_ident
 
 NOT_REMOVABLE = frozenset(
     {
-        "/network_driver", "/external_network_id", "/tls_disabled", "/public", "/server_type",
-        "/coe", "/registry_enabled", "/cluster_distro", "/hidden", "/image_id",
+        "/network_driver",
+        "/external_network_id",
+        "/tls_disabled",
+        "/public",
+        "/server_type",
+        "/coe",
+        "/registry_enabled",
+        "/cluster_distro",
+        "/hidden",
+        "/image_id",
     }
-)  # fmt: skip
+)
 # While clusters use a template, only these may change (Magnum's rule).
 CHANGEABLE_WHEN_REFERENCED = frozenset({"name", "public", "hidden", "tags"})
 
@@ -43,9 +51,13 @@ def visible(ctx: RequestContext) -> ColumnElement[bool] | None:
 
 def get_template(session: Session, ctx: RequestContext, ident: str) -> models.ClusterTemplate:
     return get_by_ident(
-        session, models.ClusterTemplate, ident, kind="ClusterTemplate", scope=visible(ctx),
+        session,
+        models.ClusterTemplate,
+        ident,
+        kind="ClusterTemplate",
+        scope=visible(ctx),
         plural="clustertemplates",
-    )  # fmt: skip
+    )
 
 
 def resolve_values(
@@ -90,9 +102,11 @@ def resolve_values(
     labels.validate_labels(str(coe), values["labels"])
     if values["driver"] and values["driver"] not in registry.names():
         raise errors.InvalidField(
-            "driver", values["driver"], f"Cluster driver ({values['driver']}) not supported.",
+            "driver",
+            values["driver"],
+            f"Cluster driver ({values['driver']}) not supported.",
             registry.names(),
-        )  # fmt: skip
+        )
     return values
 
 
@@ -119,7 +133,9 @@ def create_template(
     template = models.ClusterTemplate(project_id=ctx.project_id, user_id=ctx.user_id, **values)
     if body.uuid is not None:
         template.uuid = str(body.uuid)
-        if session.scalar(select(models.ClusterTemplate.id).where(models.ClusterTemplate.uuid == template.uuid)):
+        if session.scalar(
+            select(models.ClusterTemplate.id).where(models.ClusterTemplate.uuid == template.uuid)
+        ):
             raise errors.Conflict(f"A cluster template with UUID {template.uuid} already exists.")
     session.add(template)
     session.flush()
@@ -128,9 +144,7 @@ def create_template(
 
 def is_referenced(session: Session, template: models.ClusterTemplate) -> bool:
     return bool(
-        session.scalar(
-            select(exists().where(models.Cluster.cluster_template_id == template.uuid))
-        )
+        session.scalar(select(exists().where(models.Cluster.cluster_template_id == template.uuid)))
     )
 
 

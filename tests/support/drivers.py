@@ -19,9 +19,11 @@ class InstantDriver:
             addresses = [f"10.{n}.0.{i + 2}" for i in range(ng.node_count)]
             groups[ng.uuid] = NodeGroupReport(node_addresses=addresses)
         return ClusterReport(
-            api_address="tcp://10.0.0.2:2376", coe_version="instant-1.0",
-            container_version="1.0", nodegroups=groups,
-        )  # fmt: skip
+            api_address="tcp://10.0.0.2:2376",
+            coe_version="instant-1.0",
+            container_version="1.0",
+            nodegroups=groups,
+        )
 
     def create_cluster(self, op: OperationInput) -> ClusterReport:
         op.event("instant: all nodes up")

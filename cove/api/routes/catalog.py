@@ -69,8 +69,14 @@ def _common(row: Any, base_url: str, coll: str) -> dict[str, Any]:
 
 
 def image_view(i: models.Image, base_url: str) -> dict[str, Any]:
-    return {**_common(i, base_url, "images"), "os_distro": i.os_distro, "node_image": i.node_image,
-            "properties": dict(i.properties or {}), "public": i.public, "project_id": i.project_id}  # fmt: skip
+    return {
+        **_common(i, base_url, "images"),
+        "os_distro": i.os_distro,
+        "node_image": i.node_image,
+        "properties": dict(i.properties or {}),
+        "public": i.public,
+        "project_id": i.project_id,
+    }
 
 
 def flavor_view(f: models.Flavor, base_url: str) -> dict[str, Any]:
@@ -78,24 +84,40 @@ def flavor_view(f: models.Flavor, base_url: str) -> dict[str, Any]:
 
 
 def keypair_view(k: models.Keypair, base_url: str) -> dict[str, Any]:
-    return {**_common(k, base_url, "keypairs"), "fingerprint": k.fingerprint,
-            "public_key": k.public_key, "user_id": k.user_id}  # fmt: skip
+    return {
+        **_common(k, base_url, "keypairs"),
+        "fingerprint": k.fingerprint,
+        "public_key": k.public_key,
+        "user_id": k.user_id,
+    }
 
 
 def network_view(n: models.Network, base_url: str) -> dict[str, Any]:
-    return {**_common(n, base_url, "networks"), "external": n.external, "shared": n.shared,
-            "subnets": list(n.subnets or []), "project_id": n.project_id}  # fmt: skip
+    return {
+        **_common(n, base_url, "networks"),
+        "external": n.external,
+        "shared": n.shared,
+        "subnets": list(n.subnets or []),
+        "project_id": n.project_id,
+    }
 
 
 def _image_scope(ctx: RequestContext) -> Any:
-    return None if ctx.is_admin else or_(models.Image.public.is_(True), models.Image.project_id == ctx.project_id)
+    return (
+        None
+        if ctx.is_admin
+        else or_(models.Image.public.is_(True), models.Image.project_id == ctx.project_id)
+    )
 
 
 def _network_scope(ctx: RequestContext) -> Any:
     if ctx.is_admin:
         return None
-    return or_(models.Network.shared.is_(True), models.Network.external.is_(True),
-               models.Network.project_id == ctx.project_id)  # fmt: skip
+    return or_(
+        models.Network.shared.is_(True),
+        models.Network.external.is_(True),
+        models.Network.project_id == ctx.project_id,
+    )
 
 
 def _in_use(session: Any, column: Any, row: Any) -> bool:
@@ -201,7 +223,9 @@ def _get_keypair(session: Any, ctx: RequestContext, ident: str) -> models.Keypai
 def list_keypairs(session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
     policy.enforce(ctx, "catalog:get")
     rows = session.scalars(
-        select(models.Keypair).where(models.Keypair.user_id == ctx.user_id).order_by(models.Keypair.id)
+        select(models.Keypair)
+        .where(models.Keypair.user_id == ctx.user_id)
+        .order_by(models.Keypair.id)
     )
     return {"keypairs": [keypair_view(k, ctx.base_url) for k in rows]}
 
@@ -222,10 +246,12 @@ def create_keypair(body: KeypairBody, session: SessionDep, ctx: ContextDep) -> J
         if session.scalar(taken):
             raise errors.Conflict(f"Key pair '{body.name}' already exists.")
         keypair = models.Keypair(
-            name=body.name, user_id=ctx.user_id, project_id=ctx.project_id,
+            name=body.name,
+            user_id=ctx.user_id,
+            project_id=ctx.project_id,
             public_key=body.public_key,
             fingerprint=catalog.fingerprint(body.public_key) if body.public_key else None,
-        )  # fmt: skip
+        )
         session.add(keypair)
         session.flush()
     return JSONResponse(keypair_view(keypair, ctx.base_url), status_code=201)
@@ -266,9 +292,12 @@ def create_network(body: NetworkBody, session: SessionDep, ctx: ContextDep) -> J
     subnets = [{"uuid": models.new_uuid(), **s.model_dump()} for s in body.subnets]
     with writing(session):
         net = models.Network(
-            name=body.name, project_id=ctx.project_id, external=body.external,
-            shared=body.shared, subnets=subnets,
-        )  # fmt: skip
+            name=body.name,
+            project_id=ctx.project_id,
+            external=body.external,
+            shared=body.shared,
+            subnets=subnets,
+        )
         session.add(net)
         session.flush()
     return JSONResponse(network_view(net, ctx.base_url), status_code=201)
@@ -277,9 +306,14 @@ def create_network(body: NetworkBody, session: SessionDep, ctx: ContextDep) -> J
 @router.delete("/v1/networks/{ident}", status_code=204)
 def delete_network(ident: str, session: SessionDep, ctx: ContextDep) -> Response:
     with writing(session):
-        net = get_by_ident(session, models.Network, ident, kind="Network", scope=_network_scope(ctx))
+        net = get_by_ident(
+            session, models.Network, ident, kind="Network", scope=_network_scope(ctx)
+        )
         policy.enforce(ctx, "catalog:delete", policy.Target(net.project_id))
-        for column in (models.ClusterTemplate.external_network_id, models.ClusterTemplate.fixed_network):
+        for column in (
+            models.ClusterTemplate.external_network_id,
+            models.ClusterTemplate.fixed_network,
+        ):
             if _in_use(session, column, net):
                 raise errors.InvalidRequest(f"Network {net.name} is used by cluster templates.")
         session.delete(net)

@@ -19,7 +19,7 @@ from cove.db import models
 from cove.db.session import writing
 from cove.domain.statuses import Operation
 from cove.pki import ca as pki
-from cove.services import clusters, operations
+from cove.services import clusters
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
 
@@ -47,7 +47,10 @@ def current_ca(session: Session, cluster: models.Cluster) -> models.ClusterCA:
 
 @router.get("/{ident}", dependencies=[Depends(strict_query("ca_cert_type"))])
 def show_ca(
-    ident: str, session: SessionDep, ctx: ContextDep, ca_cert_type: CaType | None = Query(None)
+    ident: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    ca_cert_type: Annotated[CaType | None, Query()] = None,
 ) -> dict[str, Any]:
     cluster = clusters.get_cluster(session, ctx, ident)
     policy.enforce(ctx, "certificate:get", policy.Target(cluster.project_id, cluster.user_id))

@@ -37,7 +37,9 @@ from cove.db.session import writing
 from cove.services import clusters
 
 router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
-bays = APIRouter(prefix="/v1/bays", tags=["bays"], dependencies=[Depends(min_version("1.1", "1.10"))])
+bays = APIRouter(
+    prefix="/v1/bays", tags=["bays"], dependencies=[Depends(min_version("1.1", "1.10"))]
+)
 
 
 def _wake(request: Request) -> None:
@@ -66,9 +68,13 @@ def _list(
     if bay:
         items = [bay_view(c, ctx.base_url, trimmed=not detail) for c in page.items]
     else:
-        parents = _template_labels(session, {c.cluster_template_id for c in page.items}) if detail else {}
+        parents = (
+            _template_labels(session, {c.cluster_template_id for c in page.items}) if detail else {}
+        )
         items = [
-            cluster_view(c, ctx.base_url, ctx.version, parents.get(c.cluster_template_id), trimmed=not detail)
+            cluster_view(
+                c, ctx.base_url, ctx.version, parents.get(c.cluster_template_id), trimmed=not detail
+            )
             for c in page.items
         ]
     path = f"{coll}/detail" if detail else coll
@@ -86,9 +92,7 @@ def _full(session: Session, ctx: RequestContext, cluster: models.Cluster) -> dic
     return cluster_view(cluster, ctx.base_url, ctx.version, parent.get(cluster.cluster_template_id))
 
 
-def _write(
-    session: Session, ctx: RequestContext, ident: str, rule: str
-) -> models.Cluster:
+def _write(session: Session, ctx: RequestContext, ident: str, rule: str) -> models.Cluster:
     cluster = clusters.get_cluster(session, ctx, ident)
     policy.enforce(ctx, rule, policy.Target(cluster.project_id))
     return cluster

@@ -9,7 +9,14 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
 from cove.api import policy
-from cove.api.deps import ContextDep, ListParamsDep, SessionDep, SettingsDep, min_version, strict_query
+from cove.api.deps import (
+    ContextDep,
+    ListParamsDep,
+    SessionDep,
+    SettingsDep,
+    min_version,
+    strict_query,
+)
 from cove.api.pagination import collection, paginate
 from cove.api.schemas.common import PatchItem
 from cove.api.schemas.nodegroups import NodeGroupCreate, nodegroup_view
@@ -24,7 +31,9 @@ router = APIRouter(
 )
 
 
-@router.get("", dependencies=[Depends(strict_query("limit", "marker", "sort_key", "sort_dir", "role"))])
+@router.get(
+    "", dependencies=[Depends(strict_query("limit", "marker", "sort_key", "sort_dir", "role"))]
+)
 def list_nodegroups(
     cluster_ident: str,
     session: SessionDep,
@@ -41,16 +50,25 @@ def list_nodegroups(
     if params.marker is not None and not params.marker.isdigit():
         marker = clusters.find_nodegroup(cluster, params.marker)
         params = type(params)(params.limit, marker.uuid, params.sort_key, params.sort_dir)
-    page = paginate(session, stmt, models.NodeGroup, params, settings.max_limit, not_found="Nodegroup")
+    page = paginate(
+        session, stmt, models.NodeGroup, params, settings.max_limit, not_found="Nodegroup"
+    )
     items = [nodegroup_view(ng, cluster, ctx.base_url, trimmed=True) for ng in page.items]
     return collection(
-        "nodegroups", items, page, ctx.base_url, f"clusters/{cluster.uuid}/nodegroups", params,
+        "nodegroups",
+        items,
+        page,
+        ctx.base_url,
+        f"clusters/{cluster.uuid}/nodegroups",
+        params,
         settings.max_limit,
-    )  # fmt: skip
+    )
 
 
 @router.get("/{ident}", dependencies=[Depends(strict_query())])
-def show_nodegroup(cluster_ident: str, ident: str, session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
+def show_nodegroup(
+    cluster_ident: str, ident: str, session: SessionDep, ctx: ContextDep
+) -> dict[str, Any]:
     cluster = clusters.get_cluster(session, ctx, cluster_ident)
     policy.enforce(ctx, "nodegroup:get", policy.Target(cluster.project_id))
     return nodegroup_view(clusters.find_nodegroup(cluster, ident), cluster, ctx.base_url)
@@ -58,7 +76,11 @@ def show_nodegroup(cluster_ident: str, ident: str, session: SessionDep, ctx: Con
 
 @router.post("", status_code=202, dependencies=[Depends(strict_query())])
 def create_nodegroup(
-    cluster_ident: str, body: NodeGroupCreate, request: Request, session: SessionDep, ctx: ContextDep
+    cluster_ident: str,
+    body: NodeGroupCreate,
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
 ) -> JSONResponse:
     with writing(session):
         cluster = clusters.get_cluster(session, ctx, cluster_ident)
@@ -70,9 +92,13 @@ def create_nodegroup(
 
 @router.patch("/{ident}", status_code=202, dependencies=[Depends(strict_query())])
 def update_nodegroup(
-    cluster_ident: str, ident: str, body: list[PatchItem], request: Request, session: SessionDep,
+    cluster_ident: str,
+    ident: str,
+    body: list[PatchItem],
+    request: Request,
+    session: SessionDep,
     ctx: ContextDep,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     with writing(session):
         cluster = clusters.get_cluster(session, ctx, cluster_ident)
         policy.enforce(ctx, "nodegroup:update", policy.Target(cluster.project_id))
@@ -93,5 +119,3 @@ def delete_nodegroup(
         nodegroups.delete_nodegroup(session, cluster, group)
     request.app.state.wakeup()
     return Response(status_code=204)
-
-

@@ -55,7 +55,9 @@ def _find(session: Session, project_id: str, resource: str) -> models.Quota | No
 def _get(session: Session, project_id: str, resource: str) -> models.Quota:
     quota = _find(session, project_id, resource)
     if quota is None:
-        raise errors.NotFound(f"Quota for project {project_id} and resource {resource} could not be found.")
+        raise errors.NotFound(
+            f"Quota for project {project_id} and resource {resource} could not be found."
+        )
     return quota
 
 
@@ -65,30 +67,48 @@ def _resource(resource: str) -> str:
     return resource
 
 
-@router.get("/v1/quotas", dependencies=[Depends(strict_query("limit", "marker", "sort_key", "sort_dir", "all_tenants"))])
+@router.get(
+    "/v1/quotas",
+    dependencies=[Depends(strict_query("limit", "marker", "sort_key", "sort_dir", "all_tenants"))],
+)
 def list_quotas(
-    session: SessionDep, ctx: ContextDep, params: ListParamsDep, settings: SettingsDep,
+    session: SessionDep,
+    ctx: ContextDep,
+    params: ListParamsDep,
+    settings: SettingsDep,
     all_tenants: bool = Query(False),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     policy.enforce(ctx, "quota:get_all")
     stmt = select(models.Quota)
     if not all_tenants:
         stmt = stmt.where(models.Quota.project_id == ctx.project_id)
     page = paginate(
-        session, stmt, models.Quota, params, settings.max_limit, marker_field="id", not_found="Quota"
+        session,
+        stmt,
+        models.Quota,
+        params,
+        settings.max_limit,
+        marker_field="id",
+        not_found="Quota",
     )
     items = [quota_view(q) for q in page.items]
     return collection("quotas", items, page, ctx.base_url, "quotas", params, settings.max_limit)
 
 
 @router.get("/v1/quotas/{project_id}/{resource}", dependencies=[Depends(strict_query())])
-def show_quota(project_id: str, resource: str, session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
+def show_quota(
+    project_id: str, resource: str, session: SessionDep, ctx: ContextDep
+) -> dict[str, Any]:
     policy.enforce(ctx, "quota:get")
     if not ctx.is_admin and project_id != ctx.project_id:
         raise errors.Forbidden("Not authorized to view another project's quota.")
     quota = _find(session, project_id, _resource(resource))
     if quota is None:
-        return {"hard_limit": quotas.limit_for(session, project_id, resource), "project_id": project_id, "resource": resource}
+        return {
+            "hard_limit": quotas.limit_for(session, project_id, resource),
+            "project_id": project_id,
+            "resource": resource,
+        }
     return quota_view(quota)
 
 
@@ -100,14 +120,20 @@ def create_quota(body: QuotaBody, session: SessionDep, ctx: ContextDep) -> JSONR
             raise errors.Conflict(
                 f"Quota for project {body.project_id} already exists for resource {body.resource}."
             )
-        quota = models.Quota(project_id=body.project_id, resource=body.resource, hard_limit=body.hard_limit)
+        quota = models.Quota(
+            project_id=body.project_id, resource=body.resource, hard_limit=body.hard_limit
+        )
         session.add(quota)
         session.flush()
     return JSONResponse(quota_view(quota), status_code=201)
 
 
-@router.patch("/v1/quotas/{project_id}/{resource}", status_code=202, dependencies=[Depends(strict_query())])
-def update_quota(project_id: str, resource: str, body: QuotaBody, session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
+@router.patch(
+    "/v1/quotas/{project_id}/{resource}", status_code=202, dependencies=[Depends(strict_query())]
+)
+def update_quota(
+    project_id: str, resource: str, body: QuotaBody, session: SessionDep, ctx: ContextDep
+) -> dict[str, Any]:
     policy.enforce(ctx, "quota:update")
     with writing(session):
         quota = _get(session, project_id, _resource(resource))
@@ -116,7 +142,9 @@ def update_quota(project_id: str, resource: str, body: QuotaBody, session: Sessi
     return quota_view(quota)
 
 
-@router.delete("/v1/quotas/{project_id}/{resource}", status_code=204, dependencies=[Depends(strict_query())])
+@router.delete(
+    "/v1/quotas/{project_id}/{resource}", status_code=204, dependencies=[Depends(strict_query())]
+)
 def delete_quota(project_id: str, resource: str, session: SessionDep, ctx: ContextDep) -> Response:
     policy.enforce(ctx, "quota:delete")
     with writing(session):
@@ -126,9 +154,11 @@ def delete_quota(project_id: str, resource: str, session: SessionDep, ctx: Conte
 
 @router.get("/v1/stats", dependencies=[Depends(strict_query("project_id", "type"))])
 def stats(
-    session: SessionDep, ctx: ContextDep, project_id: str | None = Query(None),
+    session: SessionDep,
+    ctx: ContextDep,
+    project_id: str | None = Query(None),
     type: str = Query("cluster"),
-) -> dict[str, int]:  # fmt: skip
+) -> dict[str, int]:
     policy.enforce(ctx, "stats:get_all")
     if type != "cluster":
         raise errors.InvalidField("type", type, "Unsupported stats type.", ["cluster"])
@@ -152,13 +182,20 @@ def mservices(session: SessionDep, ctx: ContextDep, settings: SettingsDep) -> di
     down_after = settings.lease_seconds * 3
     items = []
     for svc in rows:
-        alive = svc.last_seen_up is not None and (now - svc.last_seen_up).total_seconds() <= down_after
+        alive = (
+            svc.last_seen_up is not None and (now - svc.last_seen_up).total_seconds() <= down_after
+        )
         items.append(
             {
-                "id": svc.id, "host": svc.host, "binary": svc.binary,
-                "state": "up" if alive else "down", "report_count": svc.report_count,
-                "disabled": svc.disabled, "disabled_reason": svc.disabled_reason,
-                "created_at": timestamp(svc.created_at), "updated_at": timestamp(svc.updated_at),
+                "id": svc.id,
+                "host": svc.host,
+                "binary": svc.binary,
+                "state": "up" if alive else "down",
+                "report_count": svc.report_count,
+                "disabled": svc.disabled,
+                "disabled_reason": svc.disabled_reason,
+                "created_at": timestamp(svc.created_at),
+                "updated_at": timestamp(svc.updated_at),
             }
-        )  # fmt: skip
+        )
     return {"mservices": items}

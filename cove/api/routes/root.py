@@ -16,9 +16,16 @@ from cove.services import clusters
 router = APIRouter()
 
 RESOURCES = (
-    "clustertemplates", "clusters", "quotas", "certificates", "mservices", "stats",
-    "federations", "nodegroups", "credentials",
-)  # fmt: skip
+    "clustertemplates",
+    "clusters",
+    "quotas",
+    "certificates",
+    "mservices",
+    "stats",
+    "federations",
+    "nodegroups",
+    "credentials",
+)
 
 
 def _base(request: Request) -> str:

@@ -1,7 +1,6 @@
 """/v1/clustertemplates and the legacy /v1/baymodels (microversions below 1.11): one set of
 handlers, two names."""
 
-
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -35,18 +34,25 @@ def make_router(coll: str, rule: str, fields: type[TemplateFields], *, bay: bool
         return request.app.state.registry  # type: ignore[no-any-return]
 
     def listing(
-        session: SessionDep, ctx: ContextDep, params: ListParamsDep, settings: SettingsDep,
+        session: SessionDep,
+        ctx: ContextDep,
+        params: ListParamsDep,
+        settings: SettingsDep,
         action: str,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         policy.enforce(ctx, f"{rule}:{action}")
         stmt = select(models.ClusterTemplate)
         scope = templates.visible(ctx)
         if scope is not None:
             stmt = stmt.where(scope)
         page = paginate(
-            session, stmt, models.ClusterTemplate, params, settings.max_limit,
+            session,
+            stmt,
+            models.ClusterTemplate,
+            params,
+            settings.max_limit,
             not_found="ClusterTemplate",
-        )  # fmt: skip
+        )
         items = [template_view(t, ctx.base_url, bay=bay) for t in page.items]
         path = coll if action == "get_all" else f"{coll}/detail"
         return collection(coll, items, page, ctx.base_url, path, params, settings.max_limit)
@@ -76,7 +82,10 @@ def make_router(coll: str, rule: str, fields: type[TemplateFields], *, bay: bool
         "", status_code=201, dependencies=[Depends(strict_query())], operation_id=f"create_{coll}"
     )
     def create(
-        body: fields, request: Request, session: SessionDep, ctx: ContextDep,  # type: ignore[valid-type]
+        body: fields,
+        request: Request,
+        session: SessionDep,
+        ctx: ContextDep,  # type: ignore[valid-type]
     ) -> JSONResponse:
         policy.enforce(ctx, f"{rule}:create")
         with writing(session):
@@ -95,15 +104,22 @@ def make_router(coll: str, rule: str, fields: type[TemplateFields], *, bay: bool
             template = templates.get_template(session, ctx, ident)
             policy.enforce(ctx, f"{rule}:update", policy.Target(template.project_id))
             templates.update_template(
-                session, ctx, template, [item.to_op() for item in body], registry(request),
-                model=fields, publish_rule=f"{rule}:publish",
-            )  # fmt: skip
+                session,
+                ctx,
+                template,
+                [item.to_op() for item in body],
+                registry(request),
+                model=fields,
+                publish_rule=f"{rule}:publish",
+            )
         return template_view(template, ctx.base_url, bay=bay)
 
     @router.delete(
-        "/{ident}", status_code=204, dependencies=[Depends(strict_query())],
+        "/{ident}",
+        status_code=204,
+        dependencies=[Depends(strict_query())],
         operation_id=f"delete_{coll}",
-    )  # fmt: skip
+    )
     def delete(ident: str, session: SessionDep, ctx: ContextDep) -> Response:
         with writing(session):
             template = templates.get_template(session, ctx, ident)

@@ -20,11 +20,21 @@ ClusterName = Annotated[
 
 READ_ONLY = frozenset(
     {
-        "stack_id", "cluster_id", "api_address", "coe_version", "container_version",
-        "project_id", "user_id", "node_addresses", "master_addresses", "links", "created_at",
-        "updated_at", "id",
+        "stack_id",
+        "cluster_id",
+        "api_address",
+        "coe_version",
+        "container_version",
+        "project_id",
+        "user_id",
+        "node_addresses",
+        "master_addresses",
+        "links",
+        "created_at",
+        "updated_at",
+        "id",
     }
-)  # fmt: skip
+)
 # Accepted and ignored, as Magnum does (they are status, set by the conductor).
 IGNORED = ("status", "status_reason", "health_status", "health_status_reason", "faults")
 
@@ -183,10 +193,20 @@ def cluster_view(
 
 
 BAY_LIST_FIELDS = (
-    "uuid", "name", "baymodel_id", "docker_volume_size", "labels", "master_flavor_id",
-    "flavor_id", "node_count", "status", "bay_create_timeout", "master_count", "stack_id",
+    "uuid",
+    "name",
+    "baymodel_id",
+    "docker_volume_size",
+    "labels",
+    "master_flavor_id",
+    "flavor_id",
+    "node_count",
+    "status",
+    "bay_create_timeout",
+    "master_count",
+    "stack_id",
     "links",
-)  # fmt: skip
+)
 
 
 def bay_view(c: models.Cluster, base_url: str, *, trimmed: bool = False) -> dict[str, Any]:
@@ -195,8 +215,17 @@ def bay_view(c: models.Cluster, base_url: str, *, trimmed: bool = False) -> dict
     view["bay_create_timeout"] = view.pop("create_timeout")
     view["links"] = links(base_url, f"bays/{c.uuid}")
     view["bay_faults"] = view.pop("faults", {})
-    for key in ("keypair", "health_status", "health_status_reason", "project_id", "user_id",
-                "merge_labels", "labels_overridden", "labels_added", "labels_skipped"):  # fmt: skip
+    for key in (
+        "keypair",
+        "health_status",
+        "health_status_reason",
+        "project_id",
+        "user_id",
+        "merge_labels",
+        "labels_overridden",
+        "labels_added",
+        "labels_skipped",
+    ):
         view.pop(key, None)
     if trimmed:
         return {k: view[k] for k in BAY_LIST_FIELDS}

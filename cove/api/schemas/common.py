@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cove import errors
+from cove.api.errors import describe
 from cove.domain.jsonpatch import PatchOp
 
 LabelValue = str | int | bool | float
@@ -43,7 +44,7 @@ class PatchItem(Strict):
 
 
 def stringify_labels(labels: dict[str, Any] | None) -> dict[str, str]:
-    """Magnum stores labels as strings: ``{"n": 2, "b": true}`` reads back ``{"n": "2", "b": "True"}``."""
+    """Labels are stored as strings: ``{"n": 2, "b": true}`` reads ``{"n": "2", "b": "True"}``."""
     return {str(k): str(v) for k, v in (labels or {}).items()}
 
 
@@ -53,16 +54,7 @@ def timestamp(value: datetime | None) -> str | None:
 
 def message_for(exc: ValidationError) -> str:
     """The first error of a model validation, in WSME's words."""
-    err = exc.errors()[0]
-    field = ".".join(str(p) for p in err.get("loc", ())) or "body"
-    value = err.get("input")
-    kind = err.get("type", "")
-    if kind == "extra_forbidden":
-        return f"Unknown attribute: {field}"
-    if kind in ("enum", "literal_error"):
-        expected = err.get("ctx", {}).get("expected", "").replace("'", "").replace(" or ", ", ")
-        return f"Invalid input for field/attribute {field}. Value: {value!r}. Value should be one of: {expected}."
-    return f"Invalid input for field/attribute {field}. Value: {value!r}. {err.get('msg', '')}."
+    return describe(exc.errors()[0])
 
 
 M = TypeVar("M", bound=BaseModel)

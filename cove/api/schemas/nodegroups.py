@@ -20,9 +20,22 @@ class Taint(Strict):
 
 
 READ_ONLY = frozenset(
-    {"id", "uuid", "cluster_id", "project_id", "links", "node_addresses", "is_default",
-     "stack_id", "status", "status_reason", "version", "created_at", "updated_at"}
-)  # fmt: skip
+    {
+        "id",
+        "uuid",
+        "cluster_id",
+        "project_id",
+        "links",
+        "node_addresses",
+        "is_default",
+        "stack_id",
+        "status",
+        "status_reason",
+        "version",
+        "created_at",
+        "updated_at",
+    }
+)
 
 
 class NodeGroupCreate(Strict):
@@ -50,9 +63,19 @@ class NodeGroupPatchable(Strict):
 
 
 LIST_FIELDS = (
-    "uuid", "name", "flavor_id", "image_id", "node_count", "role", "min_node_count",
-    "max_node_count", "is_default", "stack_id", "status", "merge_labels",
-)  # fmt: skip
+    "uuid",
+    "name",
+    "flavor_id",
+    "image_id",
+    "node_count",
+    "role",
+    "min_node_count",
+    "max_node_count",
+    "is_default",
+    "stack_id",
+    "status",
+    "merge_labels",
+)
 
 
 def nodegroup_view(

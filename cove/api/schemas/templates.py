@@ -71,13 +71,37 @@ BOOL_DEFAULTS = {
 }
 
 VIEW_FIELDS = (
-    "insecure_registry", "http_proxy", "floating_ip_enabled", "fixed_subnet",
-    "master_flavor_id", "uuid", "no_proxy", "https_proxy", "tls_disabled", "keypair_id",
-    "public", "labels", "docker_volume_size", "server_type", "external_network_id",
-    "cluster_distro", "image_id", "volume_driver", "registry_enabled",
-    "docker_storage_driver", "apiserver_port", "name", "network_driver", "fixed_network",
-    "coe", "flavor_id", "master_lb_enabled", "dns_nameserver", "hidden", "tags",
-)  # fmt: skip
+    "insecure_registry",
+    "http_proxy",
+    "floating_ip_enabled",
+    "fixed_subnet",
+    "master_flavor_id",
+    "uuid",
+    "no_proxy",
+    "https_proxy",
+    "tls_disabled",
+    "keypair_id",
+    "public",
+    "labels",
+    "docker_volume_size",
+    "server_type",
+    "external_network_id",
+    "cluster_distro",
+    "image_id",
+    "volume_driver",
+    "registry_enabled",
+    "docker_storage_driver",
+    "apiserver_port",
+    "name",
+    "network_driver",
+    "fixed_network",
+    "coe",
+    "flavor_id",
+    "master_lb_enabled",
+    "dns_nameserver",
+    "hidden",
+    "tags",
+)
 
 
 def template_values(t: models.ClusterTemplate) -> dict[str, Any]:

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command: sets the machine up (idempotently), checks style, runs every test suite
+# (unit, API on SQLite and PostgreSQL, real-client compatibility, fuzz).
+# Extra arguments go to pytest, e.g. scripts/test.sh tests/api -k quota
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check cove tests bench scripts
+.venv/bin/ruff format --check cove tests bench scripts
+if [ $# -eq 0 ]; then
+  bash scripts/install-clients.sh
+  set -- tests
+fi
+exec .venv/bin/pytest -p no:cacheprovider -n 2 "$@"

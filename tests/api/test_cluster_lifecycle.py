@@ -207,3 +207,14 @@ def test_template_in_use_cannot_be_deleted(api: Api, catalog: dict[str, Any]) ->
         json=[{"op": "replace", "path": "/dns_nameserver", "value": "1.1.1.1"}],
     )
     assert changed.status_code == 400 and "referenced" in error_detail(changed)
+
+
+def test_unknown_labels_are_accepted_with_a_warning(api: Api, catalog: dict[str, Any]) -> None:
+    created = api.post(
+        "/v1/clustertemplates", json=template_body(labels={"swarm_stratgy": "spread"})
+    )
+    assert created.status_code == 201
+    assert "swarm_stratgy" in created.headers["Cove-Warning"]
+    assert created.json()["labels"] == {"swarm_stratgy": "spread"}
+    cluster = api.post("/v1/clusters", json={"cluster_template_id": "swarm-tpl"})
+    assert cluster.status_code == 202 and "swarm_stratgy" in cluster.headers["Cove-Warning"]

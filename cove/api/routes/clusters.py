@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from cove.api import policy
+from cove.api import policy, warnings
 from cove.api.context import RequestContext
 from cove.api.deps import (
     LIST_QUERY,
@@ -119,11 +119,17 @@ def show_cluster(ident: str, session: SessionDep, ctx: ContextDep) -> dict[str, 
 
 @router.post("", status_code=202, dependencies=[Depends(strict_query())])
 def create_cluster(
-    body: ClusterCreate, request: Request, session: SessionDep, ctx: ContextDep
+    body: ClusterCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    ctx: ContextDep,
 ) -> dict[str, Any]:
     with writing(session):
         cluster = clusters.create_cluster(session, ctx, body)
+        coe = clusters.template_of(session, cluster).coe
     _wake(request)
+    warnings.unknown_labels(response, coe, cluster.labels)
     return {"uuid": cluster.uuid}
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
-from cove.api import policy
+from cove.api import policy, warnings
 from cove.api.deps import (
     LIST_QUERY,
     ContextDep,
@@ -94,7 +94,9 @@ def make_router(coll: str, rule: str, fields: type[TemplateFields], *, bay: bool
             )
         view = template_view(template, ctx.base_url, bay=bay)
         location = f"{ctx.base_url}/v1/{coll}/{template.uuid}"
-        return JSONResponse(view, status_code=201, headers={"Location": location})
+        response = JSONResponse(view, status_code=201, headers={"Location": location})
+        warnings.unknown_labels(response, template.coe, template.labels)
+        return response
 
     @router.patch("/{ident}", dependencies=[Depends(strict_query())], operation_id=f"update_{coll}")
     def update(

@@ -22,6 +22,7 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     if (
         settings.effective_auth_mode is AuthMode.NOAUTH
         and not is_loopback(settings.host)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from cove import errors
@@ -14,6 +14,7 @@ from cove.db import models
 from cove.domain.statuses import Operation, Status
 
 ACTIVE = ("pending", "running")
+CHANNEL = "cove_operations"
 
 
 def find_active(session: Session, cluster: models.Cluster) -> models.Operation | None:
@@ -65,7 +66,16 @@ def start(
     session.add(op)
     session.flush()
     record_event(session, cluster, message, operation=op)
+    notify(session)
     return op
+
+
+def notify(session: Session) -> None:
+    """Wake conductors in other processes. PostgreSQL delivers NOTIFY at commit, so nobody
+    wakes to look for an operation that is not visible yet; SQLite is single-process and
+    the in-process wake-up suffices."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {CHANNEL}"))
 
 
 def cancel_active(session: Session, cluster: models.Cluster, reason: str) -> None:

@@ -214,7 +214,12 @@ def show_bay(ident: str, session: SessionDep, ctx: ContextDep) -> dict[str, Any]
     return bay_view(_show(session, ctx, ident), ctx.base_url)
 
 
-@bays.post("", status_code=202, dependencies=[Depends(strict_query())])
+@bays.post(
+    "",
+    status_code=202,
+    responses={201: {"description": "1.1: the whole bay"}},
+    dependencies=[Depends(strict_query())],
+)
 def create_bay(
     body: BayCreate, request: Request, session: SessionDep, ctx: ContextDep
 ) -> JSONResponse:
@@ -226,7 +231,12 @@ def create_bay(
     return JSONResponse({"uuid": cluster.uuid}, status_code=202)
 
 
-@bays.patch("/{ident}", status_code=202, dependencies=[Depends(strict_query("rollback"))])
+@bays.patch(
+    "/{ident}",
+    status_code=202,
+    responses={200: {"description": "1.1: the whole bay"}},
+    dependencies=[Depends(strict_query("rollback"))],
+)
 def update_bay(
     ident: str, body: list[PatchItem], request: Request, session: SessionDep, ctx: ContextDep
 ) -> JSONResponse:

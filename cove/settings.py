@@ -11,10 +11,10 @@ import ipaddress
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class AuthMode(StrEnum):
@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     max_clusters_per_project: int = 20
     max_limit: int = 1000
     # Import paths ("module:Class") of drivers to load besides the built-in ones.
-    extra_drivers: list[str] = Field(default_factory=list)
+    extra_drivers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # How long a conductor's claim on an operation lasts without renewal.
     lease_seconds: float = 30.0
     # Fallback scan for work when no wake-up arrives (another process, missed signal).

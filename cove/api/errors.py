@@ -23,7 +23,10 @@ log = logging.getLogger(__name__)
 
 
 def error_body(status: int, detail: str) -> dict[str, Any]:
-    title = detail.split(". ")[0].rstrip(".") if detail else ""
+    # Magnum's title is the text up to the first '.', and the clients print only the title,
+    # so users never saw which values were allowed (nor an IP past its first dot). No client
+    # parses it: cove's title is the whole message.
+    title = detail.rstrip(".")
     return {
         "errors": [
             {

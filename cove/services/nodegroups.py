@@ -107,6 +107,7 @@ def create_nodegroup(
     labels.validate_labels(template.coe, group_labels)
     _check_node_labels(body.node_labels or {})
     group = models.NodeGroup(
+        uuid=models.new_uuid(),  # the operation names it before the row is flushed
         name=body.name,
         cluster_id=cluster.id,
         project_id=cluster.project_id,
@@ -131,9 +132,8 @@ def create_nodegroup(
         {"nodegroup": group.uuid},
         f"Node group {body.name} ({body.node_count} node(s)) accepted.",
     )
-    cluster.nodegroups.append(group)
-    session.flush()
     group.stack_id = group.uuid
+    cluster.nodegroups.append(group)
     session.flush()
     return group
 

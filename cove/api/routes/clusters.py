@@ -37,9 +37,9 @@ from cove.db.session import writing
 from cove.services import clusters
 
 router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
-bays = APIRouter(
-    prefix="/v1/bays", tags=["bays"], dependencies=[Depends(min_version("1.1", "1.10"))]
-)
+# Magnum dropped bays at 1.11, but python-magnumclient <= 3.7 sends `latest`: cove keeps
+# serving them at every version so those clients keep working.
+bays = APIRouter(prefix="/v1/bays", tags=["bays"])
 
 
 def _wake(request: Request) -> None:

@@ -14,7 +14,6 @@ from cove.api.deps import (
     ListParamsDep,
     SessionDep,
     SettingsDep,
-    min_version,
     strict_query,
 )
 from cove.api.pagination import collection, paginate
@@ -27,8 +26,9 @@ from cove.services import templates
 
 
 def make_router(coll: str, rule: str, fields: type[TemplateFields], *, bay: bool) -> APIRouter:
-    gate = [Depends(min_version("1.1", "1.10"))] if bay else []
-    router = APIRouter(prefix=f"/v1/{coll}", tags=[coll], dependencies=gate)
+    # Magnum dropped baymodels at 1.11, but python-magnumclient <= 3.7 sends `latest`: cove
+    # keeps serving them at every version so those clients keep working.
+    router = APIRouter(prefix=f"/v1/{coll}", tags=[coll])
 
     def registry(request: Request) -> DriverRegistry:
         return request.app.state.registry  # type: ignore[no-any-return]

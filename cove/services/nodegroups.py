@@ -149,6 +149,8 @@ def update_nodegroup(
     }
     patched = apply_patch(document, ops, internal=PATCH_INTERNAL)
     new = revalidate(NodeGroupPatchable, patched)
+    # Counts too: a resize running on this group was checked against the current bounds.
+    operations.ensure_idle(session, cluster)
     if group.role == "master" and (new.node_labels or new.node_taints):
         raise errors.InvalidRequest("node_labels and node_taints cannot be set on master groups.")
     _check_counts(group.name, group.node_count, new.min_node_count, new.max_node_count)

@@ -12,7 +12,12 @@ from cove import errors
 from cove.api import policy
 from cove.api.context import RequestContext
 from cove.api.schemas.common import revalidate
-from cove.api.schemas.templates import BOOL_DEFAULTS, TemplateFields, template_values
+from cove.api.schemas.templates import (
+    BOOL_DEFAULTS,
+    BaymodelFields,
+    TemplateFields,
+    template_values,
+)
 from cove.db import models
 from cove.domain import fields, identifiers, labels
 from cove.domain.coes import Coe
@@ -159,9 +164,15 @@ def update_template(
     publish_rule: str = "clustertemplate:publish",
 ) -> models.ClusterTemplate:
     current = template_values(template)
+    # A baymodel has no driver attribute (its body refuses one): patch without it, keep it.
+    bay = issubclass(model, BaymodelFields)
+    if bay:
+        del current["driver"]
     patched = apply_patch(current, ops, mandatory=NOT_REMOVABLE)
     body = revalidate(model, patched)
     values = resolve_values(session, ctx, body, registry)
+    if bay:
+        values["driver"] = template.driver
     changed = {k for k, v in values.items() if getattr(template, k) != v}
     if not changed:
         return template

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from cove import errors
 from cove.api import policy, warnings
 from cove.api.context import RequestContext
 from cove.api.deps import (
@@ -223,8 +224,15 @@ def show_bay(ident: str, session: SessionDep, ctx: ContextDep) -> dict[str, Any]
 def create_bay(
     body: BayCreate, request: Request, session: SessionDep, ctx: ContextDep
 ) -> JSONResponse:
-    with writing(session):
-        cluster = clusters.create_cluster(session, ctx, body.to_cluster())
+    try:
+        with writing(session):
+            cluster = clusters.create_cluster(session, ctx, body.to_cluster())
+    except (errors.NotFound, errors.InvalidField) as exc:
+        # Magnum's bays answer 400 naming baymodel_id for an unknown baymodel, at any version.
+        if isinstance(exc, errors.InvalidField) and exc.field != "cluster_template_id":
+            raise
+        reason = exc.reason if isinstance(exc, errors.InvalidField) else exc.message
+        raise errors.InvalidField("baymodel_id", body.baymodel_id, reason) from None
     _wake(request)
     if ctx.version < Version(1, 2):  # 1.1 bays were synchronous: 201 with the whole bay
         return JSONResponse(bay_view(cluster, ctx.base_url), status_code=201)

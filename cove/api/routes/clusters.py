@@ -248,6 +248,8 @@ def create_bay(
 def update_bay(
     ident: str, body: list[PatchItem], request: Request, session: SessionDep, ctx: ContextDep
 ) -> JSONResponse:
+    if "rollback" in request.query_params and ctx.version < Version(1, 3):
+        raise errors.InvalidRequest('Unknown argument: "rollback"')
     with writing(session):
         cluster = _write(session, ctx, ident, "cluster:update")
         clusters.update_cluster(session, ctx, cluster, [item.to_op() for item in body])

@@ -10,7 +10,8 @@ ones, and every request carries a microversion and an identity drawn from a smal
 
 The database is restored from the seed before every example, so examples are independent and
 Hypothesis can shrink a failure. Checks: no 5xx, every status code is documented, every body
-and content type matches the document.
+and content type matches the document, and every 4xx carries Magnum's error envelope (the
+document only says ``errors: [object]``). The conductor then runs what the request queued.
 
 Budget: ``COVE_FUZZ_EXAMPLES`` examples per operation (default 40). Generation is
 derandomised (the same run every time, so expected failures stay expected) unless

@@ -3,6 +3,7 @@ process), ``api``, ``conductor`` and ``db upgrade``."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -76,6 +77,9 @@ def _run_api(settings: Settings, wakeup: Any = None) -> tuple[Any, Any]:
     from cove.api.app import create_app
 
     app = create_app(settings, wakeup=wakeup)
+    # Objects made at start-up live for the whole process: keep them out of the collector's
+    # scans (measured: the default 1,000-cluster page spent about a third of its time in GC).
+    gc.freeze()
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from cove import errors
 from cove.api import policy, warnings
@@ -60,11 +60,12 @@ def _list(
     session: Session, ctx: RequestContext, params: Any, max_limit: int, *, detail: bool, bay: bool
 ) -> dict[str, Any]:
     policy.enforce(ctx, "cluster:detail" if detail else "cluster:get_all")
-    stmt = select(models.Cluster).options(selectinload(models.Cluster.nodegroups))
+    stmt = select(models.Cluster)  # node groups: one query for the page, below
     where = clusters.scope(ctx)
     if where is not None:
         stmt = stmt.where(where)
     page = paginate(session, stmt, models.Cluster, params, max_limit, not_found="Cluster")
+    clusters.load_nodegroups(session, page.items)
     coll = "bays" if bay else "clusters"
     if bay:
         items = [bay_view(c, ctx.base_url, trimmed=not detail) for c in page.items]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,14 +116,29 @@ class Api:
 
 
 @pytest.fixture
-def api(db_url: str) -> Iterator[Api]:
-    settings = Settings(db=db_url)
-    registry = DriverRegistry([InstantDriver()])
-    app = create_app(settings, registry=registry)
-    runner = Runner(app.state.session_factory, registry, "test-conductor")
-    with TestClient(app) as client:
-        yield Api(client, runner, dict(LATEST))
-    app.state.engine.dispose()
+def make_api(db_url: str) -> Iterator[Callable[..., Api]]:
+    """Build an app on the test database with settings overridden, e.g. ``make_api(auth_mode=
+    "keystone")``; the default ``api`` fixture is ``make_api()``."""
+    apps: list[Any] = []
+
+    def build(**overrides: Any) -> Api:
+        registry = DriverRegistry([InstantDriver()])
+        app = create_app(Settings(db=db_url, **overrides), registry=registry)
+        runner = Runner(app.state.session_factory, registry, "test-conductor")
+        client = TestClient(app)
+        client.__enter__()
+        apps.append((app, client))
+        return Api(client, runner, dict(LATEST))
+
+    yield build
+    for app, client in apps:
+        client.__exit__(None, None, None)
+        app.state.engine.dispose()
+
+
+@pytest.fixture
+def api(make_api: Callable[..., Api]) -> Api:
+    return make_api()
 
 
 def error_detail(response: Response) -> str:

@@ -114,9 +114,11 @@ def _check_node_count(ctx: RequestContext, count: int, field: str = "node_count"
         raise errors.InvalidField(field, count, f"At most {MAX_NODES} nodes per node group.")
 
 
-def create_cluster(session: Session, ctx: RequestContext, body: ClusterCreate) -> models.Cluster:
+def create_cluster(
+    session: Session, ctx: RequestContext, body: ClusterCreate, *, default_quota: int
+) -> models.Cluster:
     policy.enforce(ctx, "cluster:create")
-    quotas.check_cluster_quota(session, ctx.project_id)
+    quotas.check_cluster_quota(session, ctx.project_id, default_quota)
     template = _lookup_template(session, ctx, body.cluster_template_id)
     if template.hidden and not ctx.is_admin:
         raise errors.Forbidden(

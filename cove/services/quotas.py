@@ -10,22 +10,22 @@ from cove import errors
 from cove.db import models
 
 RESOURCES = ("Cluster",)
-DEFAULT_LIMIT = {"value": 20}
 
 
-def limit_for(session: Session, project_id: str, resource: str = "Cluster") -> int:
+def limit_for(session: Session, project_id: str, default: int, resource: str = "Cluster") -> int:
+    """The project's explicit quota, else the operator's default (``max_clusters_per_project``)."""
     row = session.scalar(
         select(models.Quota.hard_limit).where(
             models.Quota.project_id == project_id, models.Quota.resource == resource
         )
     )
-    return DEFAULT_LIMIT["value"] if row is None else row
+    return default if row is None else row
 
 
-def check_cluster_quota(session: Session, project_id: str) -> None:
+def check_cluster_quota(session: Session, project_id: str, default: int) -> None:
     """Runs inside the create transaction, which holds the write lock (SQLite) or counts
     under the same snapshot, so two racing creates cannot both pass at the limit."""
-    limit = limit_for(session, project_id)
+    limit = limit_for(session, project_id, default)
     used = (
         session.scalar(
             select(func.count(models.Cluster.id)).where(models.Cluster.project_id == project_id)

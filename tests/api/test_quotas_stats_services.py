@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -221,3 +222,17 @@ def test_mservices_list_the_conductors_with_their_state(api: Api) -> None:
     assert isinstance(up["id"], int) and up["created_at"].endswith("+00:00")
     assert (down["host"], down["state"], down["disabled"]) == ("node-b", "down", True)
     assert down["disabled_reason"] == "maintenance"
+
+
+def test_operator_default_quota_applies_without_a_quota_row(
+    make_api: Callable[..., Api],
+) -> None:
+    small = make_api(max_clusters_per_project=1)
+    image = {"name": "instant-image", "os_distro": "instant", "public": True}
+    assert small.post("/v1/images", json=image).status_code == 201
+    _template(small)
+    assert small.get("/v1/quotas/admin/Cluster").json()["hard_limit"] == 1
+    assert _create_cluster(small, "c1").status_code == 202
+    refused = _create_cluster(small, "c2")
+    assert refused.status_code == 403
+    assert "maximum clusters per project, 1" in error_detail(refused)

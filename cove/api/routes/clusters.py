@@ -126,9 +126,12 @@ def create_cluster(
     response: Response,
     session: SessionDep,
     ctx: ContextDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     with writing(session):
-        cluster = clusters.create_cluster(session, ctx, body)
+        cluster = clusters.create_cluster(
+            session, ctx, body, default_quota=settings.max_clusters_per_project
+        )
         coe = clusters.template_of(session, cluster).coe
     _wake(request)
     warnings.unknown_labels(response, coe, cluster.labels)
@@ -223,11 +226,17 @@ def show_bay(ident: str, session: SessionDep, ctx: ContextDep) -> dict[str, Any]
     dependencies=[Depends(strict_query())],
 )
 def create_bay(
-    body: BayCreate, request: Request, session: SessionDep, ctx: ContextDep
+    body: BayCreate,
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    settings: SettingsDep,
 ) -> JSONResponse:
     try:
         with writing(session):
-            cluster = clusters.create_cluster(session, ctx, body.to_cluster())
+            cluster = clusters.create_cluster(
+                session, ctx, body.to_cluster(), default_quota=settings.max_clusters_per_project
+            )
     except (errors.NotFound, errors.InvalidField) as exc:
         # Magnum's bays answer 400 naming baymodel_id for an unknown baymodel, at any version.
         if isinstance(exc, errors.InvalidField) and exc.field != "cluster_template_id":

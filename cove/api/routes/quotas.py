@@ -97,7 +97,7 @@ def list_quotas(
 
 @router.get("/v1/quotas/{project_id}/{resource}", dependencies=[Depends(strict_query())])
 def show_quota(
-    project_id: str, resource: str, session: SessionDep, ctx: ContextDep
+    project_id: str, resource: str, session: SessionDep, ctx: ContextDep, settings: SettingsDep
 ) -> dict[str, Any]:
     policy.enforce(ctx, "quota:get")
     if not ctx.is_admin and project_id != ctx.project_id:
@@ -105,7 +105,9 @@ def show_quota(
     quota = _find(session, project_id, _resource(resource))
     if quota is None:
         return {
-            "hard_limit": quotas.limit_for(session, project_id, resource),
+            "hard_limit": quotas.limit_for(
+                session, project_id, settings.max_clusters_per_project, resource
+            ),
             "project_id": project_id,
             "resource": resource,
         }

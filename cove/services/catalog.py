@@ -17,13 +17,13 @@ from cove.db import models
 from cove.services.lookup import get_by_ident
 
 
-def _visible_images(ctx: RequestContext) -> Any:
+def visible_images(ctx: RequestContext) -> Any:
     if ctx.is_admin:
         return None
     return or_(models.Image.public.is_(True), models.Image.project_id == ctx.project_id)
 
 
-def _visible_networks(ctx: RequestContext) -> Any:
+def visible_networks(ctx: RequestContext) -> Any:
     if ctx.is_admin:
         return None
     return or_(
@@ -43,7 +43,7 @@ def resolve_image(
     session: Session, ctx: RequestContext, ident: str, field: str = "image_id"
 ) -> models.Image:
     try:
-        image = get_by_ident(session, models.Image, ident, kind="Image", scope=_visible_images(ctx))
+        image = get_by_ident(session, models.Image, ident, kind="Image", scope=visible_images(ctx))
     except errors.NotFound:
         raise errors.InvalidField(field, ident, f"Image {ident} could not be found.") from None
     if not image.os_distro:
@@ -80,7 +80,7 @@ def resolve_network(
 ) -> models.Network:
     try:
         net = get_by_ident(
-            session, models.Network, ident, kind="Network", scope=_visible_networks(ctx)
+            session, models.Network, ident, kind="Network", scope=visible_networks(ctx)
         )
     except errors.NotFound:
         noun = "External network" if external else "Network"

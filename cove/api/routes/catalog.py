@@ -102,24 +102,6 @@ def network_view(n: models.Network, base_url: str) -> dict[str, Any]:
     }
 
 
-def _image_scope(ctx: RequestContext) -> Any:
-    return (
-        None
-        if ctx.is_admin
-        else or_(models.Image.public.is_(True), models.Image.project_id == ctx.project_id)
-    )
-
-
-def _network_scope(ctx: RequestContext) -> Any:
-    if ctx.is_admin:
-        return None
-    return or_(
-        models.Network.shared.is_(True),
-        models.Network.external.is_(True),
-        models.Network.project_id == ctx.project_id,
-    )
-
-
 def _in_use(session: Any, column: Any, row: Any) -> bool:
     return bool(session.scalar(select(exists().where(or_(column == row.uuid, column == row.name)))))
 
@@ -131,7 +113,7 @@ def _in_use(session: Any, column: Any, row: Any) -> bool:
 def list_images(session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
     policy.enforce(ctx, "catalog:get")
     stmt = select(models.Image).order_by(models.Image.id)
-    if (scope := _image_scope(ctx)) is not None:
+    if (scope := catalog.visible_images(ctx)) is not None:
         stmt = stmt.where(scope)
     return {"images": [image_view(i, ctx.base_url) for i in session.scalars(stmt)]}
 
@@ -139,7 +121,9 @@ def list_images(session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
 @router.get("/v1/images/{ident}")
 def show_image(ident: str, session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
     policy.enforce(ctx, "catalog:get")
-    image = get_by_ident(session, models.Image, ident, kind="Image", scope=_image_scope(ctx))
+    image = get_by_ident(
+        session, models.Image, ident, kind="Image", scope=catalog.visible_images(ctx)
+    )
     return image_view(image, ctx.base_url)
 
 
@@ -158,7 +142,9 @@ def create_image(body: ImageBody, session: SessionDep, ctx: ContextDep) -> JSONR
 @router.delete("/v1/images/{ident}", status_code=204)
 def delete_image(ident: str, session: SessionDep, ctx: ContextDep) -> Response:
     with writing(session):
-        image = get_by_ident(session, models.Image, ident, kind="Image", scope=_image_scope(ctx))
+        image = get_by_ident(
+            session, models.Image, ident, kind="Image", scope=catalog.visible_images(ctx)
+        )
         policy.enforce(ctx, "catalog:delete", policy.Target(image.project_id))
         if _in_use(session, models.ClusterTemplate.image_id, image):
             raise errors.InvalidRequest(f"Image {image.name} is used by cluster templates.")
@@ -272,7 +258,7 @@ def delete_keypair(ident: str, session: SessionDep, ctx: ContextDep) -> Response
 def list_networks(session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
     policy.enforce(ctx, "catalog:get")
     stmt = select(models.Network).order_by(models.Network.id)
-    if (scope := _network_scope(ctx)) is not None:
+    if (scope := catalog.visible_networks(ctx)) is not None:
         stmt = stmt.where(scope)
     return {"networks": [network_view(n, ctx.base_url) for n in session.scalars(stmt)]}
 
@@ -280,7 +266,9 @@ def list_networks(session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
 @router.get("/v1/networks/{ident}")
 def show_network(ident: str, session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
     policy.enforce(ctx, "catalog:get")
-    net = get_by_ident(session, models.Network, ident, kind="Network", scope=_network_scope(ctx))
+    net = get_by_ident(
+        session, models.Network, ident, kind="Network", scope=catalog.visible_networks(ctx)
+    )
     return network_view(net, ctx.base_url)
 
 
@@ -307,7 +295,7 @@ def create_network(body: NetworkBody, session: SessionDep, ctx: ContextDep) -> J
 def delete_network(ident: str, session: SessionDep, ctx: ContextDep) -> Response:
     with writing(session):
         net = get_by_ident(
-            session, models.Network, ident, kind="Network", scope=_network_scope(ctx)
+            session, models.Network, ident, kind="Network", scope=catalog.visible_networks(ctx)
         )
         policy.enforce(ctx, "catalog:delete", policy.Target(net.project_id))
         for column in (

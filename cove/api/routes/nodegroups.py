@@ -7,8 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cove.api import policy
+from cove.api.context import RequestContext
 from cove.api.deps import (
     ContextDep,
     ListParamsDep,
@@ -23,6 +25,13 @@ from cove.api.schemas.nodegroups import NodeGroupCreate, nodegroup_view
 from cove.db import models
 from cove.db.session import writing
 from cove.services import clusters, nodegroups
+
+
+def _cluster(session: Session, ctx: RequestContext, ident: str, rule: str) -> models.Cluster:
+    cluster = clusters.get_cluster(session, ctx, ident)
+    policy.enforce(ctx, rule, policy.Target(cluster.project_id))
+    return cluster
+
 
 router = APIRouter(
     prefix="/v1/clusters/{cluster_ident}/nodegroups",
@@ -42,8 +51,7 @@ def list_nodegroups(
     settings: SettingsDep,
     role: str | None = Query(None),
 ) -> dict[str, Any]:
-    cluster = clusters.get_cluster(session, ctx, cluster_ident)
-    policy.enforce(ctx, "nodegroup:get_all", policy.Target(cluster.project_id))
+    cluster = _cluster(session, ctx, cluster_ident, "nodegroup:get_all")
     stmt = select(models.NodeGroup).where(models.NodeGroup.cluster_id == cluster.id)
     if role:
         stmt = stmt.where(models.NodeGroup.role == role)
@@ -69,8 +77,7 @@ def list_nodegroups(
 def show_nodegroup(
     cluster_ident: str, ident: str, session: SessionDep, ctx: ContextDep
 ) -> dict[str, Any]:
-    cluster = clusters.get_cluster(session, ctx, cluster_ident)
-    policy.enforce(ctx, "nodegroup:get", policy.Target(cluster.project_id))
+    cluster = _cluster(session, ctx, cluster_ident, "nodegroup:get")
     return nodegroup_view(clusters.find_nodegroup(cluster, ident), cluster, ctx.base_url)
 
 
@@ -83,8 +90,7 @@ def create_nodegroup(
     ctx: ContextDep,
 ) -> JSONResponse:
     with writing(session):
-        cluster = clusters.get_cluster(session, ctx, cluster_ident)
-        policy.enforce(ctx, "nodegroup:create", policy.Target(cluster.project_id))
+        cluster = _cluster(session, ctx, cluster_ident, "nodegroup:create")
         group = nodegroups.create_nodegroup(session, ctx, cluster, body)
     request.app.state.wakeup()
     return JSONResponse(nodegroup_view(group, cluster, ctx.base_url), status_code=202)
@@ -100,8 +106,7 @@ def update_nodegroup(
     ctx: ContextDep,
 ) -> JSONResponse:
     with writing(session):
-        cluster = clusters.get_cluster(session, ctx, cluster_ident)
-        policy.enforce(ctx, "nodegroup:update", policy.Target(cluster.project_id))
+        cluster = _cluster(session, ctx, cluster_ident, "nodegroup:update")
         group = clusters.find_nodegroup(cluster, ident)
         nodegroups.update_nodegroup(session, cluster, group, [item.to_op() for item in body])
     request.app.state.wakeup()
@@ -113,8 +118,7 @@ def delete_nodegroup(
     cluster_ident: str, ident: str, request: Request, session: SessionDep, ctx: ContextDep
 ) -> Response:
     with writing(session):
-        cluster = clusters.get_cluster(session, ctx, cluster_ident)
-        policy.enforce(ctx, "nodegroup:delete", policy.Target(cluster.project_id))
+        cluster = _cluster(session, ctx, cluster_ident, "nodegroup:delete")
         group = clusters.find_nodegroup(cluster, ident)
         nodegroups.delete_nodegroup(session, cluster, group)
     request.app.state.wakeup()

@@ -16,10 +16,10 @@ ratio API/baseline is the web stack's overhead. Finally, an in-process app count
 statements of one list request for 10 and for 1000 items (they must be equal: no N+1).
 
     .venv/bin/python bench/api_latency.py [--sizes 1000,10000] [--backends sqlite,postgresql]
-                                          [--requests N] [--gc-freeze] [--output FILE]
+                                          [--requests N] [--output FILE]
 
 Prints a markdown table and writes bench/results/api_latency.md; exits 1 when the statement
-counts differ. ``--gc-freeze`` is an experiment, not cove as shipped (see bench/README.md).
+counts differ, 0 when every check passes.
 """
 
 from __future__ import annotations
@@ -219,26 +219,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-# ``cove api`` with gc.freeze() after the imports: the collector stops rescanning the
-# ~hundreds of thousands of long-lived objects of FastAPI, pydantic and SQLAlchemy.
-FROZEN_LAUNCH = (
-    "import gc, sys, uvicorn, cove.api.app, cove.cli.main; gc.collect(); gc.freeze(); "
-    "sys.argv = ['cove', *sys.argv[1:]]; cove.cli.main.main()"
-)
-
-
 @contextmanager
-def server(url: str, state_dir: str, gc_freeze: bool = False) -> Iterator[str]:
+def server(url: str, state_dir: str) -> Iterator[str]:
     """``cove api`` in a subprocess; returns once uvicorn says it is listening."""
     port = free_port()
     env = {**os.environ, "COVE_STATE_DIR": state_dir, "COVE_LOG_LEVEL": "INFO"}
-    command = ["api", "--port", str(port), "--db", url]
-    if gc_freeze:  # the experiment: same server, imported modules moved out of the GC's way
-        launcher = [sys.executable, "-c", FROZEN_LAUNCH, *command]
-    else:
-        launcher = [sys.executable, "-m", "cove", *command]
     proc = subprocess.Popen(
-        launcher,
+        [sys.executable, "-m", "cove", "api", "--port", str(port), "--db", url],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     lines: queue.Queue[str | None] = queue.Queue()
@@ -550,7 +537,7 @@ def run_backend(
                 statements.extend(statement_counts(backend.url, name, size))
                 rng = random.Random(f"{name}-{size}")
                 picks = targets(engine, requests + WARMUP, rng)
-                with server(backend.url, state_dir, args.gc_freeze) as base_url:
+                with server(backend.url, state_dir) as base_url:
                     baseline = Baseline(engine, base_url).calls(picks, f"{size}")
                     with httpx.Client(base_url=base_url, headers=HEADERS, timeout=120) as client:
                         api = api_calls(client, picks, f"{size}")
@@ -579,9 +566,7 @@ def render(
         "",
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC at commit `{commit or '?'}`: "
         f"`bench/api_latency.py --sizes {','.join(map(str, args.sizes))} "
-        f"--backends {','.join(args.backends)} --requests {args.requests}"
-        + (" --gc-freeze" if args.gc_freeze else "")
-        + "`.",
+        f"--backends {','.join(args.backends)} --requests {args.requests}`.",
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
         + ", ".join(versions)
         + ". Server: `cove api` (uvicorn, one process) on loopback; "
@@ -607,8 +592,8 @@ def render(
         )
     out += [
         "",
-        "SQL statements per list request (in process, `before_cursor_execute`, "
-        "BEGIN/ROLLBACK included):",
+        "SQL statements per list request (in process, same app and handlers as the server, "
+        "`before_cursor_execute`; SQLite's explicit BEGIN included):",
         "",
         "| backend | clusters | request | limit=10 | limit=1000 | equal "
         "| statements at limit=1000 |",
@@ -637,11 +622,6 @@ def main(argv: list[str] | None = None) -> int:
                         type=lambda s: [x.strip() for x in s.split(",") if x.strip()])  # fmt: skip
     parser.add_argument("--requests", type=int, default=100, help="timed requests per row")
     parser.add_argument("--output", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--gc-freeze",
-        action="store_true",
-        help="experiment: start the server with gc.freeze() after its imports",
-    )
     args = parser.parse_args(argv)
     unknown = set(args.backends) - set(BACKENDS)
     if unknown:

@@ -161,6 +161,10 @@ class Runner:
             template_doc = {
                 c.name: getattr(template, c.name) for c in models.ClusterTemplate.__table__.columns
             }
+            flavors = {f.name: f for f in session.scalars(select(models.Flavor))}
+            flavors.update({f.uuid: f for f in flavors.values()})
+            images = {i.name: i for i in session.scalars(select(models.Image))}
+            images.update({i.uuid: i for i in images.values()})
             spec = ClusterSpec(
                 uuid=cluster.uuid,
                 name=cluster.name,
@@ -189,6 +193,11 @@ class Runner:
                 ),
                 ca_cert_pem=authority.cert_pem if authority else "",
                 ca_key_pem=authority.key_pem if authority else "",
+                fixed_network=cluster.fixed_network,
+                fixed_subnet=cluster.fixed_subnet,
+                master_lb_enabled=cluster.master_lb_enabled,
+                floating_ip_enabled=cluster.floating_ip_enabled,
+                api_address=cluster.api_address,
             )
             return spec, dict(op.params), dict(op.progress)
 
@@ -299,6 +308,25 @@ class Runner:
                 operations.record_event(
                     session, cluster, f"{kind} failed: {reason}", level="error", operation=op
                 )
+
+
+def _resources(
+    ng: models.NodeGroup,
+    flavors: dict[str, models.Flavor],
+    images: dict[str, models.Image],
+    upgrade_image: str | None,
+) -> dict[str, Any]:
+    """Flavor limits and the node image reference of a node group. During an upgrade the
+    target template's image replaces the group's."""
+    flavor = flavors.get(ng.flavor_id or "")
+    image = images.get(upgrade_image or ng.image_id or "")
+    return {
+        "node_image": image.node_image if image is not None else None,
+        "cpus": float(flavor.vcpus) if flavor is not None else None,
+        "memory_mb": flavor.ram if flavor is not None else None,
+        "disk_gb": flavor.disk if flavor is not None else None,
+        "docker_volume_size": ng.docker_volume_size,
+    }
 
 
 def _groups_of(cluster: models.Cluster, params: dict[str, Any]) -> list[models.NodeGroup]:

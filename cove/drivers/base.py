@@ -50,6 +50,12 @@ class NodeGroupSpec:
     is_default: bool
     node_labels: dict[str, str] = field(default_factory=dict)
     node_taints: list[dict[str, Any]] = field(default_factory=list)
+    # Resolved from the catalog by the runner, so drivers never read the database.
+    node_image: str | None = None  # provider image reference of image_id
+    cpus: float | None = None  # from the flavor
+    memory_mb: int | None = None
+    disk_gb: int | None = None
+    docker_volume_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,11 @@ class ClusterSpec:
     nodegroups: tuple[NodeGroupSpec, ...]
     ca_cert_pem: str
     ca_key_pem: str
+    fixed_network: str | None = None
+    fixed_subnet: str | None = None
+    master_lb_enabled: bool = False
+    floating_ip_enabled: bool = True
+    api_address: str | None = None
 
 
 @dataclass(frozen=True)

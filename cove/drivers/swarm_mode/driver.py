@@ -1,0 +1,405 @@
+"""The swarm-mode driver: Docker swarm clusters whose nodes come from a provider.
+
+Create, for a normal and a resumed run alike (every step observes before it acts):
+1. ensure the cluster network;
+2. ensure every node (in parallel), its engine configuration and TLS written before start;
+3. wait for each node's engine (in parallel);
+4. init the swarm on the first manager unless it is already active;
+5. join the other managers one at a time (Raft) while workers join in parallel;
+6. read back addresses and versions.
+
+Delete never waits on readiness: it removes everything labelled with the cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from cove.drivers.base import (
+    ClusterReport,
+    ClusterSpec,
+    DriverKey,
+    NodeGroupReport,
+    NodeGroupSpec,
+    OperationInput,
+    StepFailed,
+)
+from cove.drivers.swarm_mode import engine, plan
+from cove.providers.base import NetworkSpec, NodeRecord, NodeSpec, Provider
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+SWARM_PORT = 2377
+ENGINE_WAIT_SECONDS = 60
+
+
+class EngineCommandFailed(Exception):
+    """A command inside a node failed; temporary as far as the runner is concerned."""
+
+
+class SwarmModeDriver:
+    name = "swarm-mode-debian"
+    provides = (DriverKey("vm", "debian", "swarm-mode"),)
+
+    def __init__(self, provider: Provider | None = None) -> None:
+        self._provider = provider
+
+    @property
+    def provider(self) -> Provider:
+        # Made on first use: API processes build the registry but never talk to an engine.
+        if self._provider is None:
+            from cove.providers.docker import DockerProvider
+
+            self._provider = DockerProvider()
+        return self._provider
+
+    # -- operations ------------------------------------------------------------------------
+
+    def create_cluster(self, op: OperationInput) -> ClusterReport:
+        cluster = op.cluster
+        network = self._ensure_network(cluster)
+        op.event(f"Network {network} ready.")
+        wanted = [
+            (group, plan.node_name(cluster.uuid, _slug(group), index))
+            for group in cluster.nodegroups
+            for index in range(group.node_count)
+        ]
+        nodes = self._ensure_nodes(cluster, network, wanted)
+        op.event(f"{len(nodes)} node(s) started; waiting for their engines.")
+        _parallel(self._wait_engine, [n.name for n in nodes])
+        self._form_swarm(cluster, nodes)
+        op.event("Swarm formed: all nodes joined.")
+        return self.report(cluster)
+
+    def update_cluster(self, op: OperationInput) -> ClusterReport:
+        """Resize (and node group create/delete): bring each group to its node_count."""
+        cluster = op.cluster
+        network = self._ensure_network(cluster)
+        targets = _targets(cluster, op.params)
+        existing = self.provider.find_nodes(cluster.uuid)
+        remove = self._victims(cluster, existing, targets, op)
+        add: list[tuple[NodeGroupSpec, str]] = []
+        for group in targets:
+            current = [n.name for n in existing if n.nodegroup_uuid == group.uuid]
+            remaining = [n for n in current if n not in remove]
+            slug = _slug(group)
+            for index in plan.slots_to_add(
+                remaining, group.node_count if not _deleting(group, op) else 0
+            ):
+                add.append((group, plan.node_name(cluster.uuid, slug, index)))
+        if add:
+            nodes = self._ensure_nodes(cluster, network, add)
+            _parallel(self._wait_engine, [n.name for n in nodes])
+            self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid))
+            op.event(f"Added {len(add)} node(s): {', '.join(name for _, name in add)}.")
+        if remove:
+            self._remove_nodes(cluster, remove)
+            op.event(f"Removed {len(remove)} node(s): {', '.join(remove)}.")
+        return self.report(cluster)
+
+    def upgrade_cluster(self, op: OperationInput) -> ClusterReport:
+        """Rolling: one node at a time (``max_batch_size`` at most), each drained first,
+        replaced by a node from the new image, and rejoined before the next."""
+        cluster = op.cluster
+        network = self._ensure_network(cluster)
+        groups = {g.uuid: g for g in cluster.nodegroups}
+        wanted = set(op.params.get("nodegroups") or groups)
+        for node in self._upgrade_order(cluster):
+            group = groups.get(node.nodegroup_uuid)
+            if group is None or group.uuid not in wanted or node.image == group.node_image:
+                continue
+            op.event(f"Upgrading {node.name}: draining.")
+            self._drain(cluster, [node.name])
+            self._leave(cluster, node.name)
+            self.provider.delete_node(node.name)
+            self._ensure_nodes(cluster, network, [(group, node.name)])
+            self._wait_engine(node.name)
+            self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid))
+            op.event(f"{node.name} upgraded and rejoined.")
+        return self.report(cluster)
+
+    def delete_cluster(self, op: OperationInput) -> None:
+        self.provider.delete_cluster(op.cluster.uuid)
+
+    def rotate_ca(self, op: OperationInput) -> None:
+        """New server certificates from the new CA on every manager; the engine reloads them
+        when restarted, so client certificates from the old CA stop working."""
+        cluster = op.cluster
+        for node in self.provider.find_nodes(cluster.uuid):
+            if node.role != "master" or cluster.template.get("tls_disabled"):
+                continue
+            self.provider.put_files(node.name, engine.tls_files(cluster, node.name))
+            self._exec(node.name, ["sh", "-c", "kill -HUP 1 2>/dev/null; pkill -x dockerd || true"])
+            self._wait_engine(node.name)
+            op.event(f"{node.name}: engine restarted with certificates from the new CA.")
+
+    # -- reading back ----------------------------------------------------------------------
+
+    def report(self, cluster: ClusterSpec) -> ClusterReport:
+        nodes = self.provider.find_nodes(cluster.uuid)
+        groups: dict[str, NodeGroupReport] = {}
+        for group in cluster.nodegroups:
+            members = sorted((n for n in nodes if n.nodegroup_uuid == group.uuid), key=_order)
+            groups[group.uuid] = NodeGroupReport(
+                node_addresses=[n.address for n in members if n.address],
+                node_count=len(members),
+            )
+        managers = sorted((n for n in nodes if n.role == "master"), key=_order)
+        if not managers:
+            raise StepFailed("The cluster has no manager node left.")
+        primary = managers[0]
+        version = self._exec(primary.name, ["docker", "version", "--format", "{{.Server.Version}}"])
+        port = engine.api_port(cluster)
+        host_port = primary.host_ports.get(port)
+        api = f"tcp://127.0.0.1:{host_port}" if host_port else None
+        return ClusterReport(
+            api_address=api,
+            coe_version=version.strip(),
+            container_version=version.strip(),
+            nodegroups=groups,
+        )
+
+    def swarm_nodes(self, cluster_uuid: str) -> list[dict[str, str]]:
+        """``docker node ls`` as seen by a reachable manager."""
+        managers = sorted(
+            (n for n in self.provider.find_nodes(cluster_uuid) if n.role == "master" and n.running),
+            key=_order,
+        )
+        last_error: Exception | None = None
+        for manager in managers:
+            try:
+                out = self._exec(manager.name, ["docker", "node", "ls", "--format", "{{json .}}"])
+            except Exception as exc:  # try the next manager
+                last_error = exc
+                continue
+            return [json.loads(line) for line in out.splitlines() if line.strip()]
+        raise EngineCommandFailed(f"no manager answers: {last_error}")
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def _ensure_network(self, cluster: ClusterSpec) -> str:
+        return self.provider.ensure_network(
+            NetworkSpec(
+                cluster_uuid=cluster.uuid,
+                name=f"cove-{cluster.uuid[:8]}-net",
+                existing=cluster.fixed_network or cluster.template.get("fixed_network"),
+            )
+        )
+
+    def _ensure_nodes(
+        self, cluster: ClusterSpec, network: str, wanted: Sequence[tuple[NodeGroupSpec, str]]
+    ) -> list[NodeRecord]:
+        def make(item: tuple[NodeGroupSpec, str]) -> NodeRecord:
+            group, name = item
+            if not group.node_image:
+                raise StepFailed(
+                    f"Node group {group.name}: image {group.image_id} has no node image; "
+                    "run `cove image build` and use the image it registers."
+                )
+            storage = group.docker_volume_size or group.disk_gb or None
+            ports = {engine.api_port(cluster): 0} if group.role == "master" else {}
+            return self.provider.ensure_node(
+                NodeSpec(
+                    name=name,
+                    hostname=name,
+                    cluster_uuid=cluster.uuid,
+                    nodegroup_uuid=group.uuid,
+                    role=group.role,
+                    image=group.node_image,
+                    network=network,
+                    cpus=group.cpus,
+                    memory_mb=group.memory_mb,
+                    storage_gb=storage,
+                    dns=engine.dns_servers(cluster.template),
+                    env=engine.proxy_env(cluster.template),
+                    ports=ports,
+                    files=engine.node_files(cluster, group, name),
+                )
+            )
+
+        return _parallel(make, wanted)
+
+    def _exec(self, node: str, argv: Sequence[str]) -> str:
+        result = self.provider.exec(node, argv)
+        if result.exit_code != 0:
+            tail = result.output.strip()[-400:]
+            command = " ".join(argv)
+            raise EngineCommandFailed(f"{node}: `{command}` exited {result.exit_code}: {tail}")
+        return result.output
+
+    def _wait_engine(self, node: str) -> None:
+        # The engine's readiness is only observable from inside the node; this waits there,
+        # in one exec, at a 50 ms grain, bounded.
+        tries = int(ENGINE_WAIT_SECONDS / 0.05)
+        script = (
+            f"i=0; until docker info >/dev/null 2>&1; do i=$((i+1)); "
+            f"[ $i -ge {tries} ] && exit 1; sleep 0.05; done"
+        )
+        self._exec(node, ["sh", "-c", script])
+
+    def _swarm_state(self, node: str) -> str:
+        return self._exec(node, ["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"]).strip()
+
+    def _form_swarm(self, cluster: ClusterSpec, nodes: Iterable[NodeRecord]) -> None:
+        managers = sorted((n for n in nodes if n.role == "master"), key=_order)
+        workers = [n for n in nodes if n.role != "master"]
+        if not managers:
+            raise StepFailed("A swarm needs at least one manager.")
+        primary = self._primary(managers)
+        if self._swarm_state(primary.name) != "active":
+            self._exec(
+                primary.name, ["docker", "swarm", "init", "--advertise-addr", _addr(primary)]
+            )
+        tokens = {
+            role: self._exec(primary.name, ["docker", "swarm", "join-token", "-q", role]).strip()
+            for role in ("manager", "worker")
+        }
+        remote = f"{_addr(primary)}:{SWARM_PORT}"
+
+        def join(node: NodeRecord, role: str) -> None:
+            if self._swarm_state(node.name) == "active":
+                return
+            self._exec(
+                node.name,
+                ["docker", "swarm", "join", "--token", tokens[role],
+                 "--advertise-addr", _addr(node), remote],
+            )  # fmt: skip
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            worker_joins = [pool.submit(join, n, "worker") for n in workers]
+            for manager in managers:  # Raft membership changes one at a time
+                if manager.name != primary.name:
+                    join(manager, "manager")
+            for future in worker_joins:
+                future.result()
+
+    def _primary(self, managers: Sequence[NodeRecord]) -> NodeRecord:
+        """The manager the swarm is reached through: an active one if any (after a node was
+        replaced, the lowest index may be new and not yet joined)."""
+        for manager in managers:
+            if manager.running and self._swarm_state(manager.name) == "active":
+                return manager
+        return managers[0]
+
+    def _victims(
+        self,
+        cluster: ClusterSpec,
+        existing: Sequence[NodeRecord],
+        targets: Sequence[NodeGroupSpec],
+        op: OperationInput,
+    ) -> list[str]:
+        requested = [str(x) for x in (op.params.get("nodes_to_remove") or [])]
+        victims: list[str] = []
+        swarm: list[dict[str, str]] | None = None
+        for group in targets:
+            members = [n for n in existing if n.nodegroup_uuid == group.uuid]
+            want = 0 if _deleting(group, op) else group.node_count
+            surplus = len(members) - want
+            if surplus <= 0:
+                continue
+            if swarm is None:
+                swarm = self.swarm_nodes(cluster.uuid)
+            ids = {s.get("Hostname"): s.get("ID") for s in swarm}
+            candidates = [
+                plan.Candidate(
+                    n.name, ids.get(n.name), n.address, self._task_count(cluster, n.name)
+                )
+                for n in members
+            ]
+            try:
+                victims += plan.choose_victims(candidates, surplus, requested)
+            except LookupError as exc:
+                raise StepFailed(
+                    f"nodes_to_remove names {exc.args[0]}, which is not a node of {group.name}."
+                ) from None
+        return victims
+
+    def _task_count(self, cluster: ClusterSpec, node: str) -> int:
+        managers = [n for n in self.provider.find_nodes(cluster.uuid) if n.role == "master"]
+        primary = self._primary(sorted(managers, key=_order))
+        out = self._exec(
+            primary.name,
+            ["docker", "node", "ps", node, "--filter", "desired-state=running", "-q"],
+        )
+        return len([line for line in out.splitlines() if line.strip()])
+
+    def _drain(self, cluster: ClusterSpec, names: Sequence[str]) -> None:
+        managers = sorted(
+            (n for n in self.provider.find_nodes(cluster.uuid) if n.role == "master"), key=_order
+        )
+        primary = self._primary([m for m in managers if m.name not in names] or managers)
+        for name in names:
+            self._exec(primary.name, ["docker", "node", "update", "--availability", "drain", name])
+        # Wait until the swarm has moved the tasks away (inside the manager, bounded).
+        for name in names:
+            script = (
+                'i=0; while [ -n "$(docker node ps '
+                + name
+                + ' --filter desired-state=running -q)" ]; '
+                "do i=$((i+1)); [ $i -ge 1200 ] && exit 1; sleep 0.05; done"
+            )
+            self._exec(primary.name, ["sh", "-c", script])
+
+    def _leave(self, cluster: ClusterSpec, name: str) -> None:
+        managers = sorted(
+            (
+                n
+                for n in self.provider.find_nodes(cluster.uuid)
+                if n.role == "master" and n.name != name
+            ),
+            key=_order,
+        )
+        nodes = {n.name: n for n in self.provider.find_nodes(cluster.uuid)}
+        if name in nodes and nodes[name].role == "master" and managers:
+            self._exec(self._primary(managers).name, ["docker", "node", "demote", name])
+        self.provider.exec(name, ["docker", "swarm", "leave", "--force"])
+        if managers:
+            self.provider.exec(
+                self._primary(managers).name, ["docker", "node", "rm", "--force", name]
+            )
+
+    def _remove_nodes(self, cluster: ClusterSpec, names: Sequence[str]) -> None:
+        self._drain(cluster, names)
+        for name in names:
+            self._leave(cluster, name)
+            self.provider.delete_node(name)
+
+    def _upgrade_order(self, cluster: ClusterSpec) -> list[NodeRecord]:
+        nodes = self.provider.find_nodes(cluster.uuid)
+        # Workers first: the managers keep the swarm's quorum the longest.
+        return sorted(nodes, key=lambda n: (n.role == "master", _order(n)))
+
+
+def _deleting(group: NodeGroupSpec, op: OperationInput) -> bool:
+    return op.kind == "delete-nodegroup" and op.params.get("nodegroup") == group.uuid
+
+
+def _targets(cluster: ClusterSpec, params: dict[str, object]) -> list[NodeGroupSpec]:
+    wanted = params.get("nodegroup")
+    return [g for g in cluster.nodegroups if wanted in (None, g.uuid)]
+
+
+def _slug(group: NodeGroupSpec) -> str:
+    return plan.group_slug(group.name, group.role, group.is_default)
+
+
+def _order(node: NodeRecord) -> tuple[str, int]:
+    return (node.nodegroup_uuid, plan.index_of(node.name))
+
+
+def _addr(node: NodeRecord) -> str:
+    if not node.address:
+        raise EngineCommandFailed(f"{node.name} has no address on the cluster network yet")
+    return node.address
+
+
+def _parallel(func: Callable[[T], object], items: Sequence[T]) -> list:  # type: ignore[type-arg]
+    if not items:
+        return []
+    with ThreadPoolExecutor(max_workers=min(16, len(items))) as pool:
+        return list(pool.map(func, items))

@@ -1,0 +1,92 @@
+"""The Docker engine inside a node: its daemon.json and TLS material, rendered from the
+cluster's template and CA. Managers serve the engine API on TCP (TLS signed by the cluster
+CA unless ``tls_disabled``); workers listen on the local socket only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from cove.drivers.base import ClusterSpec, NodeGroupSpec
+from cove.pki import ca as pki
+
+API_PORT_TLS = 2376
+API_PORT_PLAIN = 2375
+TLS_DIR = "/etc/cove/tls"
+# The node's engine storage is a tmpfs (see PLATFORM.md): overlay-on-overlay fails, and
+# block-device drivers have no device here.
+SUPPORTED_STORAGE = ("overlay2", "vfs")
+
+
+def api_port(cluster: ClusterSpec) -> int:
+    return API_PORT_PLAIN if cluster.template.get("tls_disabled") else API_PORT_TLS
+
+
+def proxy_env(template: Mapping[str, Any]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for field, names in (
+        ("http_proxy", ("HTTP_PROXY", "http_proxy")),
+        ("https_proxy", ("HTTPS_PROXY", "https_proxy")),
+        ("no_proxy", ("NO_PROXY", "no_proxy")),
+    ):
+        if template.get(field):
+            env.update({name: str(template[field]) for name in names})
+    return env
+
+
+def dns_servers(template: Mapping[str, Any]) -> list[str]:
+    value = template.get("dns_nameserver") or ""
+    return [item.strip() for item in str(value).split(",") if item.strip()]
+
+
+def daemon_config(cluster: ClusterSpec, group: NodeGroupSpec, name: str) -> dict[str, Any]:
+    template = cluster.template
+    config: dict[str, Any] = {
+        "hosts": ["unix:///var/run/docker.sock"],
+        # Each inner engine needs its own cgroup parent: a shared one collides.
+        "cgroup-parent": f"/{name}",
+        "storage-driver": template.get("docker_storage_driver") or "overlay2",
+        "labels": [f"cove.nodegroup={group.name}", f"cove.role={group.role}"],
+    }
+    dns = dns_servers(template)
+    if dns:
+        config["dns"] = dns
+    if template.get("insecure_registry"):
+        config["insecure-registries"] = [template["insecure_registry"]]
+    if group.role == "master":
+        if template.get("tls_disabled"):
+            config["hosts"].append(f"tcp://0.0.0.0:{API_PORT_PLAIN}")
+        else:
+            config["hosts"].append(f"tcp://0.0.0.0:{API_PORT_TLS}")
+            config.update(
+                {
+                    "tlsverify": True,
+                    "tlscacert": f"{TLS_DIR}/ca.pem",
+                    "tlscert": f"{TLS_DIR}/server.pem",
+                    "tlskey": f"{TLS_DIR}/server-key.pem",
+                }
+            )
+    return config
+
+
+def node_files(cluster: ClusterSpec, group: NodeGroupSpec, name: str) -> dict[str, bytes]:
+    files = {
+        "/etc/docker/daemon.json": json.dumps(
+            daemon_config(cluster, group, name), indent=2
+        ).encode()
+    }
+    if group.role == "master" and not cluster.template.get("tls_disabled"):
+        files.update(tls_files(cluster, name))
+    return files
+
+
+def tls_files(cluster: ClusterSpec, name: str) -> dict[str, bytes]:
+    """A server certificate for a manager, valid for the names clients use to reach it."""
+    authority = pki.KeyPair(cluster.ca_cert_pem, cluster.ca_key_pem)
+    server = pki.issue(authority, name, server_names=[name, "localhost", "127.0.0.1"], client=False)
+    return {
+        f"{TLS_DIR}/ca.pem": cluster.ca_cert_pem.encode(),
+        f"{TLS_DIR}/server.pem": server.cert_pem.encode(),
+        f"{TLS_DIR}/server-key.pem": server.key_pem.encode(),
+    }

@@ -170,5 +170,38 @@ def db_upgrade(ctx: click.Context, url: str | None) -> None:
     click.echo("database is up to date")
 
 
+@cli.group()
+def image() -> None:
+    """Node images built from distribution packages."""
+
+
+@image.command("build")
+@click.option("--force", is_flag=True, help="rebuild even when the image exists")
+@click.option("--db", "url", default=None, help="database URL")
+@click.pass_context
+def image_build(ctx: click.Context, force: bool, url: str | None) -> None:
+    """Build (or find) the swarm-mode node image and register it in the image catalog."""
+    from cove.db import migrate
+    from cove.db.session import make_engine, make_session_factory, transaction
+    from cove.images import node
+
+    settings = _settings(ctx.find_root(), db=url)
+    try:
+        node.check_engine()
+        built = node.ensure_node_image(
+            settings.state_dir, force=force, log=lambda line: click.echo(line, err=True)
+        )
+    except node.ImageBuildError as exc:  # EngineUnavailable names scripts/docker-engine.sh
+        raise click.ClickException(str(exc)) from None
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    with transaction(make_session_factory(engine)) as session:
+        row = node.register_node_image(session, built)
+        name = row.name
+    engine.dispose()
+    click.echo(f"{'built' if built.created else 'found'} {built.ref} (docker.io {built.version})")
+    click.echo(f"registered as image {name!r} (os_distro {built.os_distro})")
+
+
 def main() -> None:
     cli()

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from cove.conductor import leases
+from cove.conductor import leases, snapshot
 from cove.db import models
 from cove.db.session import transaction
 from cove.domain.statuses import Operation, Status, failure_status, success_status
@@ -23,7 +23,6 @@ from cove.drivers.base import (
     ClusterSpec,
     Driver,
     DriverKey,
-    NodeGroupSpec,
     OperationInput,
     RetryLater,
     StepFailed,
@@ -147,58 +146,7 @@ class Runner:
             op = session.get(models.Operation, op_id)
             assert op is not None
             cluster = self._cluster(session, op.cluster_id)
-            template_uuid = op.params.get("cluster_template", cluster.cluster_template_id)
-            template = session.scalar(
-                select(models.ClusterTemplate).where(models.ClusterTemplate.uuid == template_uuid)
-            )
-            assert template is not None
-            authority = session.scalar(
-                select(models.ClusterCA)
-                .where(models.ClusterCA.cluster_id == cluster.id)
-                .order_by(models.ClusterCA.generation.desc())
-                .limit(1)
-            )
-            template_doc = {
-                c.name: getattr(template, c.name) for c in models.ClusterTemplate.__table__.columns
-            }
-            flavors = {f.name: f for f in session.scalars(select(models.Flavor))}
-            flavors.update({f.uuid: f for f in flavors.values()})
-            images = {i.name: i for i in session.scalars(select(models.Image))}
-            images.update({i.uuid: i for i in images.values()})
-            spec = ClusterSpec(
-                uuid=cluster.uuid,
-                name=cluster.name,
-                project_id=cluster.project_id,
-                coe=template.coe,
-                server_type=template.server_type,
-                os_distro=template.cluster_distro or "",
-                labels=dict(cluster.labels),
-                template=template_doc,
-                nodegroups=tuple(
-                    NodeGroupSpec(
-                        uuid=ng.uuid,
-                        name=ng.name,
-                        role=ng.role,
-                        node_count=ng.node_count,
-                        min_node_count=ng.min_node_count,
-                        max_node_count=ng.max_node_count,
-                        flavor_id=ng.flavor_id,
-                        image_id=ng.image_id,
-                        labels=dict(ng.labels),
-                        is_default=ng.is_default,
-                        node_labels=dict(ng.node_labels or {}),
-                        node_taints=list(ng.node_taints or []),
-                    )
-                    for ng in cluster.nodegroups
-                ),
-                ca_cert_pem=authority.cert_pem if authority else "",
-                ca_key_pem=authority.key_pem if authority else "",
-                fixed_network=cluster.fixed_network,
-                fixed_subnet=cluster.fixed_subnet,
-                master_lb_enabled=cluster.master_lb_enabled,
-                floating_ip_enabled=cluster.floating_ip_enabled,
-                api_address=cluster.api_address,
-            )
+            spec = snapshot.cluster_spec(session, cluster, op.params.get("cluster_template"))
             return spec, dict(op.params), dict(op.progress)
 
     # -- writing ---------------------------------------------------------------------------
@@ -308,25 +256,6 @@ class Runner:
                 operations.record_event(
                     session, cluster, f"{kind} failed: {reason}", level="error", operation=op
                 )
-
-
-def _resources(
-    ng: models.NodeGroup,
-    flavors: dict[str, models.Flavor],
-    images: dict[str, models.Image],
-    upgrade_image: str | None,
-) -> dict[str, Any]:
-    """Flavor limits and the node image reference of a node group. During an upgrade the
-    target template's image replaces the group's."""
-    flavor = flavors.get(ng.flavor_id or "")
-    image = images.get(upgrade_image or ng.image_id or "")
-    return {
-        "node_image": image.node_image if image is not None else None,
-        "cpus": float(flavor.vcpus) if flavor is not None else None,
-        "memory_mb": flavor.ram if flavor is not None else None,
-        "disk_gb": flavor.disk if flavor is not None else None,
-        "docker_volume_size": ng.docker_volume_size,
-    }
 
 
 def _groups_of(cluster: models.Cluster, params: dict[str, Any]) -> list[models.NodeGroup]:

@@ -1,0 +1,212 @@
+"""Node containers: make or adopt, find, start, remove, write files into.
+
+A node's container name is deterministic (``NodeSpec.name``) and its labels say whose it is,
+so a retried ``ensure_node`` finds what an earlier attempt made. Files from the spec are
+written into the *created, not yet started* container, so the node's init never waits for its
+configuration. Paths under ``/run`` and ``/var/lib/docker`` are tmpfs mounts in a running node:
+files written there before start are hidden by the mount.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from cove.providers.base import (
+    LABEL_CLUSTER,
+    LABEL_NODE,
+    LABEL_NODEGROUP,
+    LABEL_ROLE,
+    NodeRecord,
+    NodeSpec,
+    ProviderConflict,
+    ProviderError,
+)
+from cove.providers.docker import archives
+from cove.providers.docker.capabilities import ModeDetector, NodeMode
+from cove.providers.docker.errors import map_docker_errors
+from cove.providers.docker.records import node_record
+
+log = logging.getLogger(__name__)
+
+
+def node_labels(spec: NodeSpec) -> dict[str, str]:
+    """The ownership labels a node container is born with."""
+    return {
+        LABEL_CLUSTER: spec.cluster_uuid,
+        LABEL_NODEGROUP: spec.nodegroup_uuid,
+        LABEL_NODE: spec.name,
+        LABEL_ROLE: spec.role,
+    }
+
+
+def create_options(client: docker.DockerClient, spec: NodeSpec, mode: NodeMode) -> dict[str, Any]:
+    """Keyword arguments for ``containers.create`` making the node of ``spec``."""
+    options: dict[str, Any] = {
+        "name": spec.name,
+        "hostname": spec.hostname,
+        "labels": node_labels(spec),
+        "network": spec.network,
+        # The hostname is also the node's name on the cluster network.
+        "networking_config": {
+            spec.network: client.api.create_endpoint_config(aliases=[spec.hostname])
+        },
+        "environment": dict(spec.env),
+        "ports": {f"{port}/tcp": host_port or None for port, host_port in spec.ports.items()},
+        **mode.run_options(spec.storage_gb),
+    }
+    if spec.dns:
+        options["dns"] = list(spec.dns)
+    if spec.cpus is not None:
+        options["nano_cpus"] = round(spec.cpus * 1_000_000_000)
+    if spec.memory_mb is not None:
+        options["mem_limit"] = f"{spec.memory_mb}m"
+    return options
+
+
+def find_container(client: docker.DockerClient, name: str) -> Container | None:
+    """The container called ``name``, or ``None``. Call inside ``map_docker_errors``."""
+    try:
+        return client.containers.get(name)
+    except docker.errors.NotFound:
+        return None
+
+
+def write_files(container: Container, files: Mapping[str, bytes], mode: int = 0o600) -> None:
+    """Unpack ``files`` at ``/`` in the container (running or not); the engine makes missing
+    parent directories. Call inside ``map_docker_errors``.
+
+    Raises:
+        ProviderError: the engine did not accept the archive.
+        ValueError: a path is not absolute.
+    """
+    if not files:
+        return
+    if not container.put_archive("/", archives.build_tar(files, mode=mode)):
+        raise ProviderError(f"could not write files into {container.name}")
+
+
+def ensure_node(client: docker.DockerClient, spec: NodeSpec, detector: ModeDetector) -> NodeRecord:
+    """Adopt the container called ``spec.name`` if it is the cluster's (starting it if it is
+    stopped), else create it, write ``spec.files`` into it, and start it.
+
+    A container that was created but never started (an earlier attempt stopped between create
+    and start) gets the files again; one that has run keeps its files, which may have been
+    replaced since (certificate rotation).
+
+    Raises:
+        ProviderConflict: the name is taken by a container that is not this cluster's.
+        ProviderUnavailable: the engine could not be reached or failed (5xx).
+        ProviderError: the engine refused (for instance the image is missing).
+    """
+    with map_docker_errors():
+        container = find_container(client, spec.name)
+        if container is None:
+            # Probe only when about to create: adopting needs no privileges decision.
+            mode = detector.detect(client, spec.image, spec.cluster_uuid)
+            options = create_options(client, spec, mode)
+            try:
+                container = client.containers.create(spec.image, **options)
+                log.info("created node %s (cluster %s)", spec.name, spec.cluster_uuid)
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:
+                    raise
+                # A concurrent attempt made it first: adopt it if it is ours.
+                container = client.containers.get(spec.name)
+        check_owner(container, spec.cluster_uuid)
+        if not container.attrs["State"].get("Running"):
+            if container.status == "created":
+                write_files(container, spec.files)
+            container.start()
+        container.reload()
+        return node_record(container.attrs)
+
+
+def check_owner(container: Container, cluster_uuid: str) -> None:
+    """Raises ProviderConflict unless the container is labelled with the cluster."""
+    owner = container.labels.get(LABEL_CLUSTER)
+    if owner != cluster_uuid:
+        whose = f"cluster {owner}" if owner else "something other than cove"
+        raise ProviderConflict(
+            f"container {container.name} already exists and belongs to {whose}, "
+            f"not to cluster {cluster_uuid}"
+        )
+
+
+def find_nodes(client: docker.DockerClient, cluster_uuid: str) -> list[NodeRecord]:
+    """Every node container labelled with the cluster, running or not, by name.
+
+    Raises:
+        ProviderUnavailable: the engine could not be reached.
+    """
+    with map_docker_errors():
+        containers = client.containers.list(
+            all=True,
+            filters={"label": [f"{LABEL_CLUSTER}={cluster_uuid}", LABEL_NODE]},
+            ignore_removed=True,
+        )
+        return sorted((node_record(c.attrs) for c in containers), key=lambda r: r.name)
+
+
+def start_node(client: docker.DockerClient, name: str) -> NodeRecord:
+    """Start the node if it is stopped; its record.
+
+    Raises:
+        NodeNotFound: no container has that name.
+        ProviderUnavailable: the engine could not be reached or failed (5xx).
+    """
+    with map_docker_errors():
+        container = client.containers.get(name)
+        if not container.attrs["State"].get("Running"):
+            container.start()
+            container.reload()
+        return node_record(container.attrs)
+
+
+def remove_container(client: docker.DockerClient, name_or_id: str) -> None:
+    """Remove a container with its anonymous volumes; gone (or going) already is success.
+    Call inside ``map_docker_errors``."""
+    try:
+        client.api.remove_container(name_or_id, force=True, v=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409 or "already in progress" not in str(exc.explanation):
+            raise
+
+
+def delete_node(client: docker.DockerClient, name: str) -> None:
+    """Remove the node container and its volumes; succeeds when it is already gone.
+
+    Raises:
+        ProviderConflict: a container of that name exists but cove did not make it.
+        ProviderUnavailable: the engine could not be reached or failed (5xx).
+    """
+    with map_docker_errors():
+        container = find_container(client, name)
+        if container is None:
+            return
+        if LABEL_CLUSTER not in container.labels:
+            raise ProviderConflict(f"container {name} was not made by cove; not removing it")
+        remove_container(client, container.id)
+        log.info("removed node %s", name)
+
+
+def put_files(
+    client: docker.DockerClient, name: str, files: Mapping[str, bytes], mode: int = 0o600
+) -> None:
+    """Write files (absolute paths) into the node, creating parent directories.
+
+    Raises:
+        NodeNotFound: no container has that name.
+        ProviderUnavailable: the engine could not be reached or failed (5xx).
+        ProviderError: the engine refused the archive.
+        ValueError: a path is not absolute.
+    """
+    with map_docker_errors():
+        write_files(client.containers.get(name), files, mode)

@@ -1,0 +1,170 @@
+"""``DockerProvider``: cove's nodes as docker-in-docker containers on one Docker engine.
+
+It holds the SDK client (made on first use, so constructing a provider never touches the
+engine) and the node mode detected once per instance (see ``capabilities``). The work is done
+by the modules beside it; each public method documents what it raises, and every SDK error
+leaves as one of cove's provider errors (see ``errors``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+
+import docker
+import docker.errors
+
+from cove.providers.base import (
+    LABEL_CLUSTER,
+    ExecResult,
+    NetworkSpec,
+    NodeRecord,
+    NodeSpec,
+)
+from cove.providers.docker import execs, networks, nodes
+from cove.providers.docker.capabilities import ModeDetector, NodeMode
+from cove.providers.docker.errors import map_docker_errors
+
+log = logging.getLogger(__name__)
+
+
+class DockerProvider:
+    """Nodes, networks and volumes on a Docker engine.
+
+    Args:
+        client: an SDK client to use (tests, or a caller that configured TLS itself).
+        base_url: the engine's address (``unix:///var/run/docker.sock``,
+            ``tcp://host:2375``); when neither is given, the ``DOCKER_*`` environment decides.
+    """
+
+    name = "docker"
+
+    def __init__(
+        self, client: docker.DockerClient | None = None, *, base_url: str | None = None
+    ) -> None:
+        if client is not None and base_url is not None:
+            raise ValueError("give a client or a base_url, not both")
+        self._client = client
+        self._base_url = base_url
+        self._client_lock = threading.Lock()
+        self._detector = ModeDetector()
+
+    @property
+    def client(self) -> docker.DockerClient:
+        """The SDK client, made on first use.
+
+        Raises:
+            ProviderUnavailable: the engine could not be reached (to negotiate its version).
+        """
+        with self._client_lock:
+            if self._client is None:
+                with map_docker_errors():
+                    if self._base_url is None:
+                        self._client = docker.from_env()
+                    else:
+                        self._client = docker.DockerClient(base_url=self._base_url)
+            return self._client
+
+    @property
+    def node_mode(self) -> NodeMode | None:
+        """How node containers run, once the first ``ensure_node`` that created one detected
+        it (``None`` before)."""
+        return self._detector.mode
+
+    def close(self) -> None:
+        """Close the SDK client's connections."""
+        if self._client is not None:
+            self._client.close()
+
+    def ensure_network(self, spec: NetworkSpec) -> str:
+        """Find the cluster's network by label or make it; its name. ``spec.existing`` is
+        checked and returned as it is (and never deleted).
+
+        Raises:
+            ProviderError: ``spec.existing`` does not exist, or the engine refused.
+            ProviderConflict: the name is taken by a network that is not the cluster's.
+            ProviderUnavailable: the engine could not be reached.
+        """
+        return networks.ensure_network(self.client, spec)
+
+    def ensure_node(self, spec: NodeSpec) -> NodeRecord:
+        """Adopt the node by name if its labels say it is the cluster's (starting it if
+        stopped), or create it, write ``spec.files`` before its first start, and start it.
+
+        Raises:
+            ProviderConflict: the name is taken by a container that is not the cluster's.
+            ProviderUnavailable: the engine could not be reached or failed (5xx).
+            ProviderError: anything else the engine refused (e.g. the image is missing).
+        """
+        return nodes.ensure_node(self.client, spec, self._detector)
+
+    def find_nodes(self, cluster_uuid: str) -> list[NodeRecord]:
+        """Every node labelled with the cluster, running or not, sorted by name.
+
+        Raises:
+            ProviderUnavailable: the engine could not be reached.
+        """
+        return nodes.find_nodes(self.client, cluster_uuid)
+
+    def start_node(self, name: str) -> NodeRecord:
+        """Start the node if it is stopped; its record.
+
+        Raises:
+            NodeNotFound: there is no such node.
+            ProviderUnavailable: the engine could not be reached or failed (5xx).
+        """
+        return nodes.start_node(self.client, name)
+
+    def delete_node(self, name: str) -> None:
+        """Remove the node and its volumes; succeeds when it is already gone.
+
+        Raises:
+            ProviderConflict: a container of that name exists but cove did not make it.
+            ProviderUnavailable: the engine could not be reached or failed (5xx).
+        """
+        nodes.delete_node(self.client, name)
+
+    def delete_cluster(self, cluster_uuid: str) -> None:
+        """Remove every container, then network, then volume labelled with the cluster.
+        Found by server-side label filters; what is already gone is success; a network cove
+        did not make (a template's ``fixed_network``) carries no label and is never touched.
+
+        Raises:
+            ProviderUnavailable: the engine could not be reached or failed (5xx).
+            ProviderError: the engine refused a removal.
+        """
+        client = self.client
+        selector = {"label": f"{LABEL_CLUSTER}={cluster_uuid}"}
+        with map_docker_errors():
+            for container in client.containers.list(all=True, filters=selector, sparse=True):
+                nodes.remove_container(client, container.id)
+            for network in networks.find_cluster_networks(client, cluster_uuid):
+                networks.remove_network(network)
+            for volume in client.volumes.list(filters=selector):
+                with contextlib.suppress(docker.errors.NotFound):
+                    volume.remove(force=True)
+        log.info("deleted everything labelled with cluster %s", cluster_uuid)
+
+    def exec(self, name: str, argv: Sequence[str], *, stdin: bytes | None = None) -> ExecResult:
+        """Run a command inside the node; its exit code and merged output.
+
+        Raises:
+            NodeNotFound: there is no such node.
+            ProviderConflict: the node is not running.
+            ProviderUnavailable: the engine could not be reached or failed (5xx).
+            ProviderError: stdin given over a TLS or SSH engine connection, or a refusal.
+        """
+        return execs.run(self.client, name, argv, stdin)
+
+    def put_files(self, name: str, files: Mapping[str, bytes], *, mode: int = 0o600) -> None:
+        """Write files (absolute paths) into the node, creating parent directories.
+
+        Raises:
+            NodeNotFound: there is no such node.
+            ProviderUnavailable: the engine could not be reached or failed (5xx).
+            ProviderError: the engine refused the archive.
+            ValueError: a path is not absolute.
+        """
+        nodes.put_files(self.client, name, files, mode)

@@ -1,0 +1,66 @@
+"""Turn the engine's container inspection (CamelCase dicts) into cove's ``NodeRecord``.
+
+This is the only place that reads a container's ``attrs``; Docker's dicts never leave the
+provider. Pure functions; no Docker calls here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cove.providers.base import (
+    LABEL_CLUSTER,
+    LABEL_NODEGROUP,
+    LABEL_ROLE,
+    NodeRecord,
+)
+
+
+def host_ports(ports: Mapping[str, Any] | None) -> dict[int, int]:
+    """Node port -> host port from ``NetworkSettings.Ports`` (TCP only; the first binding of a
+    port wins, as IPv4 and IPv6 bindings of one port share the host port).
+
+    >>> host_ports({"2376/tcp": [{"HostIp": "0.0.0.0", "HostPort": "49153"}], "53/udp": None})
+    {2376: 49153}
+    """
+    bound: dict[int, int] = {}
+    for key, bindings in (ports or {}).items():
+        port, _, proto = key.partition("/")
+        if proto not in ("", "tcp") or not bindings:
+            continue
+        for binding in bindings:
+            if binding.get("HostPort"):
+                bound[int(port)] = int(binding["HostPort"])
+                break
+    return bound
+
+
+def node_address(attrs: Mapping[str, Any]) -> str | None:
+    """The container's IPv4 address on the network it was created on (its cluster network),
+    or ``None`` when it has none (stopped)."""
+    networks: Mapping[str, Any] = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
+    mode = (attrs.get("HostConfig") or {}).get("NetworkMode")
+    endpoint = networks.get(mode) if mode else None
+    if endpoint is None and len(networks) == 1:
+        endpoint = next(iter(networks.values()))
+    address = (endpoint or {}).get("IPAddress")
+    return address or None
+
+
+def node_record(attrs: Mapping[str, Any]) -> NodeRecord:
+    """A ``NodeRecord`` from a container's full inspection (``container.attrs``)."""
+    config = attrs.get("Config") or {}
+    labels: Mapping[str, str] = config.get("Labels") or {}
+    state = attrs.get("State") or {}
+    return NodeRecord(
+        name=str(attrs.get("Name", "")).lstrip("/"),
+        id=attrs["Id"],
+        cluster_uuid=labels.get(LABEL_CLUSTER, ""),
+        nodegroup_uuid=labels.get(LABEL_NODEGROUP, ""),
+        role=labels.get(LABEL_ROLE, ""),
+        address=node_address(attrs),
+        running=bool(state.get("Running")),
+        image=config.get("Image", ""),
+        host_ports=host_ports((attrs.get("NetworkSettings") or {}).get("Ports")),
+    )

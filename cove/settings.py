@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     lease_seconds: float = 30.0
     # Fallback scan for work when no wake-up arrives (another process, missed signal).
     scan_interval: float = 5.0
+    # How often the conductor checks the health of settled clusters.
+    health_interval: float = 10.0
     log_level: str = "INFO"
 
     @field_validator("extra_drivers", mode="before")

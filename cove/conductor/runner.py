@@ -127,6 +127,10 @@ class Runner:
         if kind is Operation.ROTATE_CA:
             driver.rotate_ca(op)
             return None
+        if kind is Operation.HEAL:
+            if not hasattr(driver, "heal"):
+                raise StepFailed(f"Driver {driver.name} cannot replace failed nodes.")
+            return driver.heal(op)  # type: ignore[no-any-return]
         return driver.update_cluster(op)
 
     # -- reading ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cove.conductor import leases
+from cove.conductor.monitor import HealthMonitor
 from cove.conductor.runner import Runner
 from cove.db import models
 from cove.db.session import transaction
@@ -43,6 +44,7 @@ class Conductor:
         self.runner = Runner(
             factory, registry, self.owner, lease_seconds=settings.lease_seconds, clock=clock
         )
+        self.health = HealthMonitor(factory, registry)
         self.workers = workers
         self.clock = clock
         self._wake = threading.Condition()
@@ -61,6 +63,9 @@ class Conductor:
             thread = threading.Thread(target=self._work, name=f"conductor-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        monitor = threading.Thread(target=self._monitor, name="conductor-health", daemon=True)
+        monitor.start()
+        self._threads.append(monitor)
         beat = threading.Thread(target=self._service_heartbeat, name="conductor-beat", daemon=True)
         beat.start()
         self._threads.append(beat)
@@ -122,6 +127,14 @@ class Conductor:
             except Exception:
                 log.warning("lost the LISTEN connection; reconnecting", exc_info=True)
                 self._stop.wait(1.0)
+
+    def _monitor(self) -> None:
+        while not self._stop.wait(self.settings.health_interval):
+            try:
+                if self.health.check_all():
+                    self.wakeup()
+            except Exception:
+                log.exception("health monitor pass failed")
 
     def _service_heartbeat(self) -> None:
         while not self._stop.wait(self.settings.lease_seconds):

@@ -45,6 +45,7 @@ class Operation(StrEnum):
     CREATE_NODEGROUP = "create-nodegroup"
     UPDATE_NODEGROUP = "update-nodegroup"
     DELETE_NODEGROUP = "delete-nodegroup"
+    HEAL = "heal"
 
 
 FAILED = frozenset(
@@ -90,6 +91,7 @@ _ALLOWED_FROM: dict[Operation, frozenset[Status]] = {
     Operation.CREATE_NODEGROUP: STABLE | {Status.UPDATE_FAILED},
     Operation.UPDATE_NODEGROUP: STABLE | {Status.UPDATE_FAILED},
     Operation.DELETE_NODEGROUP: STABLE | {Status.UPDATE_FAILED},
+    Operation.HEAL: STABLE | {Status.UPDATE_FAILED},
 }
 
 # Status a cluster takes when an operation starts, and when it ends well or badly.

@@ -116,3 +116,20 @@ class Driver(Protocol):
     def upgrade_cluster(self, op: OperationInput) -> ClusterReport: ...
     def delete_cluster(self, op: OperationInput) -> None: ...
     def rotate_ca(self, op: OperationInput) -> None: ...
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """Magnum's health fields: ``status`` HEALTHY, UNHEALTHY or UNKNOWN; ``reason`` like
+    ``{"api": "ok", "<node>.Ready": "True"}``; ``failed_nodes`` the ones healing replaces."""
+
+    status: str
+    reason: dict[str, str]
+    failed_nodes: tuple[str, ...] = ()
+
+
+class SupportsHealth(Protocol):
+    """Optional capability: drivers that can observe their nodes and replace failed ones."""
+
+    def check_health(self, cluster: ClusterSpec) -> HealthReport: ...
+    def heal(self, op: OperationInput) -> ClusterReport: ...

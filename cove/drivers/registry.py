@@ -35,6 +35,11 @@ class DriverRegistry:
     def names(self) -> list[str]:
         return sorted(self._by_name)
 
+    def find_by_name(self, name: str) -> Driver:
+        if name not in self._by_name:
+            raise NoDriver(name)
+        return self._by_name[name]
+
     def find(self, key: DriverKey, name: str | None = None) -> Driver:
         if name:
             if name not in self._by_name:

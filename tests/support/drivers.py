@@ -4,7 +4,14 @@ for a live driver where the test is about the API, not about nodes."""
 
 from __future__ import annotations
 
-from cove.drivers.base import ClusterReport, DriverKey, NodeGroupReport, OperationInput
+from cove.drivers.base import (
+    ClusterReport,
+    ClusterSpec,
+    DriverKey,
+    HealthReport,
+    NodeGroupReport,
+    OperationInput,
+)
 
 COES = ("kubernetes", "swarm", "swarm-mode", "mesos", "dcos")
 
@@ -40,3 +47,17 @@ class InstantDriver:
 
     def rotate_ca(self, op: OperationInput) -> None:
         return None
+
+    # Health: tests set ``failed`` to the node names the next check reports as failed;
+    # healing replaces them (clears the set) and records what it was asked to heal.
+    failed: tuple[str, ...] = ()
+    healed: list[tuple[str, ...]] = []
+
+    def check_health(self, cluster: ClusterSpec) -> HealthReport:
+        reason = {"api": "ok", **{f"{n}.Ready": "False" for n in self.failed}}
+        return HealthReport("UNHEALTHY" if self.failed else "HEALTHY", reason, self.failed)
+
+    def heal(self, op: OperationInput) -> ClusterReport:
+        self.healed = [*self.healed, tuple(op.params["nodes"])]
+        self.failed = ()
+        return self._report(op)

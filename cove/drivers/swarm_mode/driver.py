@@ -17,12 +17,13 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cove.drivers.base import (
     ClusterReport,
     ClusterSpec,
     DriverKey,
+    HealthReport,
     NodeGroupReport,
     NodeGroupSpec,
     OperationInput,
@@ -138,6 +139,82 @@ class SwarmModeDriver:
             self._wait_engine(node.name)
             op.event(f"{node.name}: engine restarted with certificates from the new CA.")
 
+    # -- health ----------------------------------------------------------------------------
+
+    def check_health(self, cluster: ClusterSpec) -> HealthReport:
+        """Every expected node must exist, run, and be Ready and Active in the swarm."""
+        nodes = {n.name: n for n in self.provider.find_nodes(cluster.uuid)}
+        expected = self._expected_names(cluster, nodes.values())
+        try:
+            swarm = {s.get("Hostname"): s for s in self.swarm_nodes(cluster.uuid)}
+        except EngineCommandFailed:
+            return HealthReport(
+                "UNKNOWN", {"api": f"The cluster {cluster.name} is not accessible."}
+            )
+        reason = {"api": "ok"}
+        failed: list[str] = []
+        for name in expected:
+            node, member = nodes.get(name), swarm.get(name)
+            ready = (
+                node is not None
+                and node.running
+                and member is not None
+                and member.get("Status") == "Ready"
+            )
+            reason[f"{name}.Ready"] = str(ready)
+            if not ready:
+                failed.append(name)
+                if node is None:
+                    reason[f"{name}.reason"] = "node container is missing"
+                elif not node.running:
+                    reason[f"{name}.reason"] = "node container is not running"
+                else:
+                    state = member.get("Status", "absent") if member else "not in the swarm"
+                    reason[f"{name}.reason"] = f"swarm reports {state}"
+        return HealthReport("UNHEALTHY" if failed else "HEALTHY", reason, tuple(failed))
+
+    def heal(self, op: OperationInput) -> ClusterReport:
+        """Replace each failed node (params ``nodes``) by a fresh one of the same name."""
+        cluster = op.cluster
+        network = self._ensure_network(cluster)
+        groups = {_slug(g): g for g in cluster.nodegroups}
+        names = [str(n) for n in op.params.get("nodes") or []]
+        replace = [(groups[plan.slug_of(n)], n) for n in names if plan.slug_of(n) in groups]
+        for _, name in replace:
+            self._forget(cluster, name)
+            self.provider.delete_node(name)
+        self._ensure_nodes(cluster, network, replace)
+        _parallel(self._wait_engine, [name for _, name in replace])
+        self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid))
+        op.event(f"Replaced {len(replace)} failed node(s): {', '.join(names)}.")
+        return self.report(cluster)
+
+    def _expected_names(self, cluster: ClusterSpec, nodes: Iterable[NodeRecord]) -> list[str]:
+        present = list(nodes)
+        names: list[str] = []
+        for group in cluster.nodegroups:
+            members = [n.name for n in present if n.nodegroup_uuid == group.uuid]
+            missing = plan.slots_to_add(members, group.node_count)
+            names += sorted(members, key=plan.index_of)[: group.node_count]
+            names += [plan.node_name(cluster.uuid, _slug(group), i) for i in missing]
+        return names
+
+    def _forget(self, cluster: ClusterSpec, name: str) -> None:
+        """Remove a dead node from the swarm's membership, through any live manager."""
+        managers = [
+            n for n in self.provider.find_nodes(cluster.uuid)
+            if n.role == "master" and n.running and n.name != name
+        ]  # fmt: skip
+        for manager in sorted(managers, key=_order):
+            try:
+                if self._swarm_state(manager.name) != "active":
+                    continue
+                self.provider.exec(manager.name, ["docker", "node", "demote", name])
+                self.provider.exec(manager.name, ["docker", "node", "rm", "--force", name])
+                return
+            except Exception:  # an unreachable manager: try the next
+                continue
+
     # -- reading back ----------------------------------------------------------------------
 
     def report(self, cluster: ClusterSpec) -> ClusterReport:
@@ -242,6 +319,10 @@ class SwarmModeDriver:
         )
         self._exec(node, ["sh", "-c", script])
 
+    def _swarm_info(self, node: str) -> dict[str, Any]:
+        out = self._exec(node, ["docker", "info", "--format", "{{json .Swarm}}"])
+        return dict(json.loads(out))
+
     def _swarm_state(self, node: str) -> str:
         return self._exec(node, ["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"]).strip()
 
@@ -261,9 +342,19 @@ class SwarmModeDriver:
         }
         remote = f"{_addr(primary)}:{SWARM_PORT}"
 
+        primary_addr = _addr(primary)
+
         def join(node: NodeRecord, role: str) -> None:
-            if self._swarm_state(node.name) == "active":
-                return
+            info = self._swarm_info(node.name)
+            if info.get("LocalNodeState") == "active":
+                managers_known = {
+                    m.get("Addr", "").split(":")[0] for m in info.get("RemoteManagers") or []
+                }
+                if primary_addr in managers_known:
+                    return
+                # Stranded on a swarm whose managers are gone (its only manager was
+                # replaced): leave it and join the live one.
+                self._exec(node.name, ["docker", "swarm", "leave", "--force"])
             self._exec(
                 node.name,
                 ["docker", "swarm", "join", "--token", tokens[role],

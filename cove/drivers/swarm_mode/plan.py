@@ -21,6 +21,11 @@ def node_name(cluster_uuid: str, slug: str, index: int) -> str:
     return f"cove-{cluster_uuid[:8]}-{slug}-{index}"
 
 
+def slug_of(name: str) -> str:
+    """The group slug inside a node name made by ``node_name``."""
+    return name.split("-", 2)[2].rsplit("-", 1)[0]
+
+
 def index_of(name: str) -> int:
     return int(name.rsplit("-", 1)[1])
 

@@ -30,15 +30,20 @@ log = logging.getLogger(__name__)
 LABEL_PROBE = "cove.probe"
 PROBE_TIMEOUT = 60.0
 
-# The options PLATFORM.md measured to run a full inner engine where --privileged fails.
+# The options PLATFORM.md measured to run a full inner engine where --privileged fails, as
+# arguments of the SDK's ``create_host_config``.
 UNPRIVILEGED_OPTIONS: dict[str, Any] = {
     "cap_add": ["ALL"],
     "cap_drop": ["SYS_RESOURCE"],
-    "security_opt": ["seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"],
+    "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
     "device_cgroup_rules": ["a *:* rwm"],
-    "volumes": {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
+    "binds": {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
     "cgroupns": "host",
 }
+# ``--security-opt systempaths=unconfined`` is the docker CLI's spelling: the CLI turns it into
+# empty MaskedPaths and ReadonlyPaths (the engine refuses it as a security option), and the
+# SDK has no argument for these fields, so they are set in the HostConfig itself.
+UNPRIVILEGED_HOST_CONFIG: dict[str, Any] = {"MaskedPaths": [], "ReadonlyPaths": []}
 PRIVILEGED_OPTIONS: dict[str, Any] = {"privileged": True}
 
 
@@ -53,8 +58,8 @@ class NodeMode:
     def name(self) -> str:
         return "privileged" if self.privileged else "capabilities"
 
-    def run_options(self, storage_gb: int | None = None) -> dict[str, Any]:
-        """Keyword arguments for ``containers.create`` shared by every node container.
+    def host_config_options(self, storage_gb: int | None = None) -> dict[str, Any]:
+        """Arguments of ``create_host_config`` shared by every node container.
 
         The engine's storage is a tmpfs (the inner engine must not run overlay on overlay);
         ``storage_gb`` caps its size. ``init`` reaps the zombies dockerd leaves.
@@ -64,6 +69,10 @@ class NodeMode:
         options["tmpfs"] = {"/run": "", "/var/lib/docker": storage}
         options["init"] = True
         return options
+
+    def host_config_fields(self) -> dict[str, Any]:
+        """HostConfig fields the SDK has no argument for (set after ``create_host_config``)."""
+        return {} if self.privileged else dict(UNPRIVILEGED_HOST_CONFIG)
 
 
 class ModeDetector:

@@ -89,11 +89,12 @@ def _start_with_stdin(api: Any, exec_id: str, stdin: bytes) -> bytes:
             data += chunk
     finally:
         writer.join()
+        # The HTTP response wraps the socket: close it first, then the socket itself.
         response = getattr(stream, "_response", None)
-        stream.close()
-        raw.close()
         if response is not None:
             response.close()
+        stream.close()
+        raw.close()
     return demux(bytes(data))
 
 

@@ -45,28 +45,40 @@ def node_labels(spec: NodeSpec) -> dict[str, str]:
     }
 
 
-def create_options(client: docker.DockerClient, spec: NodeSpec, mode: NodeMode) -> dict[str, Any]:
-    """Keyword arguments for ``containers.create`` making the node of ``spec``."""
-    options: dict[str, Any] = {
-        "name": spec.name,
-        "hostname": spec.hostname,
-        "labels": node_labels(spec),
-        "network": spec.network,
-        # The hostname is also the node's name on the cluster network.
-        "networking_config": {
-            spec.network: client.api.create_endpoint_config(aliases=[spec.hostname])
-        },
-        "environment": dict(spec.env),
-        "ports": {f"{port}/tcp": host_port or None for port, host_port in spec.ports.items()},
-        **mode.run_options(spec.storage_gb),
+def create_container(client: docker.DockerClient, spec: NodeSpec, mode: NodeMode) -> Container:
+    """Create (not start) the node container of ``spec``. Call inside ``map_docker_errors``.
+
+    The SDK's low-level API is used because a node's HostConfig needs fields the model
+    layer cannot pass (see ``NodeMode.host_config_fields``).
+    """
+    api = client.api
+    host_options: dict[str, Any] = {
+        **mode.host_config_options(spec.storage_gb),
+        "network_mode": spec.network,
+        "port_bindings": {f"{port}/tcp": host or None for port, host in spec.ports.items()},
     }
     if spec.dns:
-        options["dns"] = list(spec.dns)
+        host_options["dns"] = list(spec.dns)
     if spec.cpus is not None:
-        options["nano_cpus"] = round(spec.cpus * 1_000_000_000)
+        host_options["nano_cpus"] = round(spec.cpus * 1_000_000_000)
     if spec.memory_mb is not None:
-        options["mem_limit"] = f"{spec.memory_mb}m"
-    return options
+        host_options["mem_limit"] = f"{spec.memory_mb}m"
+    host_config = api.create_host_config(**host_options)
+    host_config.update(mode.host_config_fields())
+    created = api.create_container(
+        spec.image,
+        name=spec.name,
+        hostname=spec.hostname,
+        labels=node_labels(spec),
+        environment=dict(spec.env),
+        ports=[(port, "tcp") for port in spec.ports],
+        host_config=host_config,
+        # The hostname is also the node's name on the cluster network.
+        networking_config=api.create_networking_config(
+            {spec.network: api.create_endpoint_config(aliases=[spec.hostname])}
+        ),
+    )
+    return client.containers.get(created["Id"])
 
 
 def find_container(client: docker.DockerClient, name: str) -> Container | None:
@@ -109,9 +121,8 @@ def ensure_node(client: docker.DockerClient, spec: NodeSpec, detector: ModeDetec
         if container is None:
             # Probe only when about to create: adopting needs no privileges decision.
             mode = detector.detect(client, spec.image, spec.cluster_uuid)
-            options = create_options(client, spec, mode)
             try:
-                container = client.containers.create(spec.image, **options)
+                container = create_container(client, spec, mode)
                 log.info("created node %s (cluster %s)", spec.name, spec.cluster_uuid)
             except docker.errors.APIError as exc:
                 if exc.status_code != 409:

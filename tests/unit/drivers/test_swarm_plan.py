@@ -8,6 +8,7 @@ from cove.drivers.swarm_mode.plan import (
     group_slug,
     node_name,
     slots_to_add,
+    slug_of,
 )
 
 
@@ -16,6 +17,7 @@ def test_node_names_are_stable_and_readable() -> None:
         "cove-1a2b3c4d-manager-0"
     )
     assert group_slug("GPU Pool!", "worker", False) == "gpu-pool"
+    assert slug_of("cove-1a2b3c4d-gpu-pool-3") == "gpu-pool"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,103 @@
+"""Health monitoring and auto-healing. Each pass asks the driver of every settled cluster for
+its nodes' health, records ``health_status`` and ``health_status_reason`` (with an event when
+the status changes), and, when the cluster's label ``auto_healing_enabled`` is true, starts a
+heal operation for the failed nodes. Drivers without the capability are skipped."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from cove.conductor import snapshot
+from cove.db import models
+from cove.db.session import transaction
+from cove.domain import labels
+from cove.domain.statuses import STABLE, Operation, Status, allows, start_status
+from cove.drivers.base import DriverKey, HealthReport
+from cove.drivers.registry import DriverRegistry, NoDriver
+from cove.services import operations
+
+log = logging.getLogger(__name__)
+
+WATCHED = tuple(str(s) for s in STABLE | {Status.UPDATE_FAILED})
+
+
+class HealthMonitor:
+    def __init__(self, factory: sessionmaker[Session], registry: DriverRegistry) -> None:
+        self.factory = factory
+        self.registry = registry
+
+    def check_all(self) -> int:
+        """One pass over every settled cluster; returns how many heal operations it started."""
+        with transaction(self.factory, write=False) as session:
+            ids = list(
+                session.scalars(select(models.Cluster.id).where(models.Cluster.status.in_(WATCHED)))
+            )
+        started = 0
+        for cluster_id in ids:
+            try:
+                started += self.check(cluster_id)
+            except Exception:
+                log.exception("health check of cluster %s failed", cluster_id)
+        return started
+
+    def check(self, cluster_id: int) -> int:
+        with transaction(self.factory, write=False) as session:
+            cluster = session.scalar(
+                select(models.Cluster)
+                .where(models.Cluster.id == cluster_id)
+                .options(selectinload(models.Cluster.nodegroups))
+            )
+            if cluster is None or cluster.status not in WATCHED:
+                return 0
+            spec = snapshot.cluster_spec(session, cluster)
+            template_driver = spec.template.get("driver")
+        try:
+            driver = self.registry.find(
+                DriverKey(spec.server_type, spec.os_distro, spec.coe), template_driver
+            )
+        except NoDriver:
+            return 0
+        if not hasattr(driver, "check_health"):
+            return 0
+        report: HealthReport = driver.check_health(spec)
+        return self._record(cluster_id, report)
+
+    def _record(self, cluster_id: int, report: HealthReport) -> int:
+        with transaction(self.factory) as session:
+            cluster = session.get(models.Cluster, cluster_id)
+            if cluster is None:
+                return 0
+            if cluster.health_status != report.status:
+                failed = ", ".join(report.failed_nodes)
+                message = f"Health is now {report.status}" + (
+                    f": {failed} failed." if failed else "."
+                )
+                operations.record_event(
+                    session, cluster, message,
+                    level="info" if report.status == "HEALTHY" else "warning",
+                )  # fmt: skip
+            cluster.health_status = report.status
+            cluster.health_status_reason = report.reason
+            if not (report.failed_nodes and _auto_healing(cluster.labels)):
+                return 0
+            if operations.find_active(session, cluster) is not None:
+                return 0
+            if not allows(cluster.status, Operation.HEAL):
+                return 0
+            operations.set_status(cluster, start_status(Operation.HEAL))
+            operations.start(
+                session, cluster, Operation.HEAL, {"nodes": list(report.failed_nodes)},
+                message=f"Auto-healing: replacing {', '.join(report.failed_nodes)}.",
+            )  # fmt: skip
+            return 1
+
+
+def _auto_healing(cluster_labels: dict[str, object]) -> bool:
+    value = cluster_labels.get("auto_healing_enabled")
+    try:
+        return value is not None and labels.parse_bool(str(value))
+    except ValueError:
+        return False

@@ -1,0 +1,55 @@
+"""Health monitoring and auto-healing through the conductor's monitor: the health fields a
+user sees, the events, and a heal operation only when the label asks for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cove.conductor.monitor import HealthMonitor
+from tests.conftest import Api, template_body
+from tests.support.drivers import InstantDriver
+
+
+def _monitor(api: Api) -> tuple[HealthMonitor, InstantDriver]:
+    driver = api.runner.registry.find_by_name("instant")
+    assert isinstance(driver, InstantDriver)
+    return HealthMonitor(api.runner.factory, api.runner.registry), driver
+
+
+def _cluster(api: Api, **labels: str) -> str:
+    assert api.post("/v1/clustertemplates", json=template_body()).status_code == 201
+    body = {"name": "c1", "cluster_template_id": "swarm-tpl", "labels": labels}
+    uuid = str(api.post("/v1/clusters", json=body).json()["uuid"])
+    api.settle()
+    return uuid
+
+
+def test_failed_node_makes_the_cluster_unhealthy_naming_it(
+    api: Api, catalog: dict[str, Any]
+) -> None:
+    uuid = _cluster(api)
+    monitor, driver = _monitor(api)
+    monitor.check_all()
+    assert api.get(f"/v1/clusters/{uuid}").json()["health_status"] == "HEALTHY"
+    driver.failed = ("cove-x-worker-0",)
+    assert monitor.check_all() == 0  # no auto-healing label: nothing is started
+    shown = api.get(f"/v1/clusters/{uuid}").json()
+    assert shown["health_status"] == "UNHEALTHY"
+    assert shown["health_status_reason"]["cove-x-worker-0.Ready"] == "False"
+    assert shown["status"] == "CREATE_COMPLETE"
+    events = [e["message"] for e in api.get(f"/v1/clusters/{uuid}/events").json()["events"]]
+    assert any("UNHEALTHY" in m and "cove-x-worker-0" in m for m in events)
+
+
+def test_auto_healing_replaces_failed_nodes(api: Api, catalog: dict[str, Any]) -> None:
+    uuid = _cluster(api, auto_healing_enabled="true")
+    monitor, driver = _monitor(api)
+    driver.failed = ("cove-x-worker-0",)
+    assert monitor.check_all() == 1
+    assert api.get(f"/v1/clusters/{uuid}").json()["status"] == "UPDATE_IN_PROGRESS"
+    assert monitor.check_all() == 0, "a heal is already running: no second one"
+    api.settle()
+    assert driver.healed == [("cove-x-worker-0",)]
+    monitor.check_all()
+    shown = api.get(f"/v1/clusters/{uuid}").json()
+    assert shown["status"] == "UPDATE_COMPLETE" and shown["health_status"] == "HEALTHY"

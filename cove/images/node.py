@@ -25,6 +25,7 @@ import json
 import logging
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -480,32 +481,33 @@ def _import(rootfs: Path, ref: str, digest: str, version: str, log: Callable[[st
     tar_argv = ["tar", "--numeric-owner", "--xattrs", "-c", "-C", str(rootfs), "."]
     log(f"importing {rootfs} as {ref}")
     started = time.monotonic()
-    tar = subprocess.Popen(tar_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        result = subprocess.run(
-            import_argv,
-            stdin=tar.stdout,
-            capture_output=True,
-            text=True,
-            timeout=IMPORT_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        tar.kill()
-        raise ImageBuildError(
-            f"docker import did not finish within {IMPORT_TIMEOUT:.0f}s", command=import_argv
-        ) from exc
-    finally:
+    with tempfile.TemporaryFile() as tar_stderr:
+        tar = subprocess.Popen(tar_argv, stdout=subprocess.PIPE, stderr=tar_stderr)
         assert tar.stdout is not None
-        tar.stdout.close()
-    tar_err = tar.stderr.read().decode(errors="replace") if tar.stderr else ""
-    tar_code = tar.wait()
-    if tar.stderr:
-        tar.stderr.close()
-    if tar_code != 0:
-        raise ImageBuildError(
-            f"tar of {rootfs} failed (exit {tar_code})", command=tar_argv, output=_tail(tar_err)
-        )
+        try:
+            result = subprocess.run(
+                import_argv,
+                stdin=tar.stdout,
+                capture_output=True,
+                text=True,
+                timeout=IMPORT_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            tar.kill()
+            tar.wait()
+            raise ImageBuildError(
+                f"docker import did not finish within {IMPORT_TIMEOUT:.0f}s", command=import_argv
+            ) from exc
+        finally:
+            tar.stdout.close()  # our copy: tar sees a broken pipe if docker import stopped
+        try:
+            tar_code = tar.wait(timeout=DOCKER_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            tar.kill()
+            tar_code = tar.wait()
+        tar_stderr.seek(0)
+        tar_err = tar_stderr.read().decode(errors="replace")
     if result.returncode != 0:
         if _engine_error(result.stderr):
             raise EngineUnavailable(
@@ -517,6 +519,14 @@ def _import(rootfs: Path, ref: str, digest: str, version: str, log: Callable[[st
             f"docker import failed (exit {result.returncode})",
             command=import_argv,
             output=_tail(result.stdout + result.stderr),
+        )
+    if tar_code != 0:
+        # docker import may have accepted a truncated stream: do not leave the tag behind.
+        subprocess.run(
+            ["docker", "image", "rm", ref], capture_output=True, timeout=DOCKER_TIMEOUT, check=False
+        )
+        raise ImageBuildError(
+            f"tar of {rootfs} failed (exit {tar_code})", command=tar_argv, output=_tail(tar_err)
         )
     log(f"imported {ref} in {time.monotonic() - started:.1f}s")
 

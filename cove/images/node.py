@@ -9,7 +9,8 @@ Builds of one hash are serialised with a file lock, so parallel callers (test wo
 ``cove image build``) build once.
 
 The image's entrypoint, ``cove-node-init``, prepares what dockerd needs inside a
-docker-in-docker container and execs dockerd with ``/etc/docker/daemon.json``, which the
+docker-in-docker container and runs dockerd (restarted in place when it exits, so a CA
+rotation can reload certificates) with ``/etc/docker/daemon.json``, which the
 docker provider writes into the node before it starts (hosts, TLS, cgroup-parent, storage
 driver, DNS). Without that file dockerd starts with its defaults plus
 ``--cgroup-parent=/cove-<hostname>``: nodes sharing a cgroup parent collide.
@@ -142,13 +143,23 @@ if ! { [ -f "$config" ] && grep -q '"cgroup-parent"' "$config"; }; then
     esac
 fi
 
-# PID 1 must reap orphans (containerd shims are re-parented to it): run dockerd under tini.
+# dockerd runs under a supervisor loop, so cove can restart the engine in place (to load
+# new TLS certificates after a CA rotation: dockerd does not reload them on SIGHUP) without
+# restarting the node, whose tmpfs holds the engine's state and the swarm's.
+# PID 1 must reap orphans (containerd shims are re-parented to it): run it under tini.
+supervise='while :; do
+    rm -f /var/run/docker.pid
+    dockerd "$@" || true
+    [ -e /run/cove-node-stop ] && exit 0
+    echo "cove-node-init: dockerd exited; restarting it" >&2
+    sleep 0.1
+done'
 for init in /usr/sbin/docker-init /usr/bin/tini; do
     if [ -x "$init" ]; then
-        exec "$init" -s -- dockerd "$@"
+        exec "$init" -s -- /bin/sh -c "$supervise" cove-node-init "$@"
     fi
 done
-exec dockerd "$@"
+exec /bin/sh -c "$supervise" cove-node-init "$@"
 """
 
 

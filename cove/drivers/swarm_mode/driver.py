@@ -135,7 +135,13 @@ class SwarmModeDriver:
             if node.role != "master" or cluster.template.get("tls_disabled"):
                 continue
             self.provider.put_files(node.name, engine.tls_files(cluster, node.name))
-            self._exec(node.name, ["sh", "-c", "kill -HUP 1 2>/dev/null; pkill -x dockerd || true"])
+            # The node's init restarts dockerd in place; its state (and the swarm's) stays.
+            restart = (
+                "old=$(pidof dockerd) || exit 0; kill $old; i=0; "
+                "while kill -0 $old 2>/dev/null; do i=$((i+1)); [ $i -ge 1200 ] && exit 1; "
+                "sleep 0.05; done"
+            )
+            self._exec(node.name, ["sh", "-c", restart])
             self._wait_engine(node.name)
             op.event(f"{node.name}: engine restarted with certificates from the new CA.")
 

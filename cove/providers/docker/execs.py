@@ -75,7 +75,7 @@ def _start_with_stdin(api: Any, exec_id: str, stdin: bytes) -> bytes:
     def feed() -> None:
         try:
             raw.sendall(stdin)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:
             pass  # the command stopped reading; its exit code says whether that was wrong
         finally:
             with contextlib.suppress(OSError):
@@ -87,6 +87,14 @@ def _start_with_stdin(api: Any, exec_id: str, stdin: bytes) -> bytes:
     try:
         while chunk := raw.recv(1 << 16):
             data += chunk
+        # The output ended. A command that exited without reading all of its stdin leaves the
+        # writer blocked until the engine drops the connection (about 6 s, measured): once the
+        # exec is no longer running, stop feeding it.
+        while writer.is_alive():
+            writer.join(0.05)
+            if writer.is_alive() and not api.exec_inspect(exec_id).get("Running"):
+                with contextlib.suppress(OSError):
+                    raw.shutdown(socket.SHUT_RDWR)
     finally:
         writer.join()
         # The HTTP response wraps the socket: close it first, then the socket itself.

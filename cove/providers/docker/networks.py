@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,16 +29,43 @@ from cove.providers.docker.errors import map_docker_errors
 
 log = logging.getLogger(__name__)
 
+_CREATED = re.compile(r"^([^.]*?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
+# Serialises look-up-then-create within this process (the engine does not; see _keep_oldest).
+_create_lock = threading.Lock()
+
 
 def default_network_name(cluster_uuid: str) -> str:
     """``cove-<first 8 characters of the uuid>-net``."""
     return f"cove-{cluster_uuid.replace('-', '')[:8]}-net"
 
 
+def created_key(attrs: Mapping[str, Any]) -> tuple[str, str, str]:
+    """Sort key: creation time, then id. The engine trims trailing zeros of the fraction
+    (``...31.21387Z``), so the fraction is padded before comparing."""
+    created = str(attrs.get("Created", ""))
+    match = _CREATED.match(created)
+    if match is None:
+        return (created, "", str(attrs.get("Id", "")))
+    seconds, fraction, zone = match.groups()
+    return (f"{seconds}{zone}", (fraction or "").ljust(9, "0"), str(attrs.get("Id", "")))
+
+
 def find_cluster_networks(client: docker.DockerClient, cluster_uuid: str) -> list[Network]:
     """Networks labelled with the cluster, oldest first."""
     networks = client.networks.list(filters={"label": f"{LABEL_CLUSTER}={cluster_uuid}"})
-    return sorted(networks, key=lambda net: (net.attrs.get("Created", ""), net.name))
+    return sorted(networks, key=lambda net: created_key(net.attrs))
+
+
+def _keep_oldest(networks: list[Network]) -> Network:
+    """Concurrent creates can make several networks of one name (the engine's duplicate check
+    is best effort: measured, six threads made six). Every racer keeps the oldest and removes
+    the rest, so all of them return the same network and its name is unambiguous again."""
+    oldest, *extra = networks
+    for network in extra:
+        log.warning("removing duplicate network %s (%s)", network.name, network.id)
+        with contextlib.suppress(docker.errors.NotFound):
+            network.remove()
+    return oldest
 
 
 def ensure_network(client: docker.DockerClient, spec: NetworkSpec) -> str:
@@ -55,29 +84,34 @@ def ensure_network(client: docker.DockerClient, spec: NetworkSpec) -> str:
                 return client.networks.get(spec.existing).name
             except docker.errors.NotFound as exc:
                 raise ProviderError(f"network {spec.existing} does not exist") from exc
-        found = find_cluster_networks(client, spec.cluster_uuid)
-        if found:
-            return found[0].name
-        name = spec.name or default_network_name(spec.cluster_uuid)
-        ipam = None
-        if spec.subnet:
-            ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=spec.subnet)])
-        try:
-            network = client.networks.create(
-                name,
-                driver="bridge",
-                attachable=True,
-                check_duplicate=True,
-                labels={LABEL_CLUSTER: spec.cluster_uuid},
-                ipam=ipam,
-            )
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409:
-                raise
-            # A concurrent attempt made it, or the name belongs to someone else.
-            return _adopt(client.networks.get(name), spec.cluster_uuid, exc)
-        log.info("created network %s for cluster %s", network.name, spec.cluster_uuid)
-        return network.name
+        with _create_lock:
+            found = find_cluster_networks(client, spec.cluster_uuid)
+            if found:
+                return _keep_oldest(found).name
+            return _create(client, spec)
+
+
+def _create(client: docker.DockerClient, spec: NetworkSpec) -> str:
+    name = spec.name or default_network_name(spec.cluster_uuid)
+    ipam = None
+    if spec.subnet:
+        ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=spec.subnet)])
+    try:
+        network = client.networks.create(
+            name,
+            driver="bridge",
+            attachable=True,
+            check_duplicate=True,
+            labels={LABEL_CLUSTER: spec.cluster_uuid},
+            ipam=ipam,
+        )
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:
+            raise
+        # A concurrent attempt made it, or the name belongs to someone else.
+        return _adopt(client.networks.get(name), spec.cluster_uuid, exc)
+    log.info("created network %s for cluster %s", network.name, spec.cluster_uuid)
+    return _keep_oldest(find_cluster_networks(client, spec.cluster_uuid)).name
 
 
 def _adopt(network: Network, cluster_uuid: str, cause: Exception) -> str:

@@ -10,6 +10,7 @@ files written there before start are hidden by the mount.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ from cove.providers.base import (
     NodeSpec,
     ProviderConflict,
     ProviderError,
+    ProviderUnavailable,
 )
 from cove.providers.docker import archives
 from cove.providers.docker.capabilities import ModeDetector, NodeMode
@@ -33,6 +35,8 @@ from cove.providers.docker.errors import map_docker_errors
 from cove.providers.docker.records import node_record
 
 log = logging.getLogger(__name__)
+
+NAME_RESERVED_WAIT = 5.0
 
 
 def node_labels(spec: NodeSpec) -> dict[str, str]:
@@ -128,7 +132,7 @@ def ensure_node(client: docker.DockerClient, spec: NodeSpec, detector: ModeDetec
                 if exc.status_code != 409:
                     raise
                 # A concurrent attempt made it first: adopt it if it is ours.
-                container = client.containers.get(spec.name)
+                container = _wait_for_name(client, spec.name)
         check_owner(container, spec.cluster_uuid)
         if not container.attrs["State"].get("Running"):
             if container.status == "created":
@@ -136,6 +140,20 @@ def ensure_node(client: docker.DockerClient, spec: NodeSpec, detector: ModeDetec
             container.start()
         container.reload()
         return node_record(container.attrs)
+
+
+def _wait_for_name(client: docker.DockerClient, name: str) -> Container:
+    """The container whose create answered "name already in use". The engine reserves the
+    name before the container can be looked up (measured: a lookup right after that 409 can
+    answer 404), so look a few times before calling it temporary."""
+    deadline = time.monotonic() + NAME_RESERVED_WAIT
+    while True:
+        container = find_container(client, name)
+        if container is not None:
+            return container
+        if time.monotonic() > deadline:
+            raise ProviderUnavailable(f"container name {name} is reserved but not yet visible")
+        time.sleep(0.05)
 
 
 def check_owner(container: Container, cluster_uuid: str) -> None:

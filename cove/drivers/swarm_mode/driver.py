@@ -144,6 +144,7 @@ class SwarmModeDriver:
             self._exec(node.name, ["sh", "-c", restart])
             self._wait_engine(node.name)
             op.event(f"{node.name}: engine restarted with certificates from the new CA.")
+        self._wait_swarm_ready(cluster)
 
     # -- health ----------------------------------------------------------------------------
 
@@ -324,6 +325,17 @@ class SwarmModeDriver:
             f"[ $i -ge {tries} ] && exit 1; sleep 0.05; done"
         )
         self._exec(node, ["sh", "-c", script])
+
+    def _wait_swarm_ready(self, cluster: ClusterSpec) -> None:
+        """Until every swarm member is Ready (after a manager's engine restart, workers show
+        Unknown until their next heartbeat), waiting inside a manager, bounded."""
+        managers = [n for n in self.provider.find_nodes(cluster.uuid) if n.role == "master"]
+        primary = self._primary(sorted(managers, key=_order))
+        script = (
+            "i=0; while docker node ls --format '{{.Status}}' | grep -qv '^Ready$'; "
+            "do i=$((i+1)); [ $i -ge 600 ] && exit 1; sleep 0.1; done"
+        )
+        self._exec(primary.name, ["sh", "-c", script])
 
     def _swarm_info(self, node: str) -> dict[str, Any]:
         out = self._exec(node, ["docker", "info", "--format", "{{json .Swarm}}"])

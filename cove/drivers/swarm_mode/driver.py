@@ -114,6 +114,9 @@ class SwarmModeDriver:
             group = groups.get(node.nodegroup_uuid)
             if group is None or group.uuid not in wanted or node.image == group.node_image:
                 continue
+            if node.role == "master":
+                self._surge_manager(op, cluster, network, group, node)
+                continue
             op.event(f"Upgrading {node.name}: draining.")
             self._drain(cluster, [node.name])
             self._leave(cluster, node.name)
@@ -123,6 +126,31 @@ class SwarmModeDriver:
             self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid))
             op.event(f"{node.name} upgraded and rejoined.")
         return self.report(cluster)
+
+    def _surge_manager(
+        self,
+        op: OperationInput,
+        cluster: ClusterSpec,
+        network: str,
+        group: NodeGroupSpec,
+        old: NodeRecord,
+    ) -> None:
+        """Replace a manager without losing the swarm: join a new manager from the new image
+        first (Raft copies the swarm's state to it), then demote and remove the old one. An
+        in-place replacement would discard the state of a single-manager swarm."""
+        members = [n.name for n in self.provider.find_nodes(cluster.uuid)
+                   if n.nodegroup_uuid == group.uuid]  # fmt: skip
+        index = plan.slots_to_add(members, len(members) + 1)[0]
+        name = plan.node_name(cluster.uuid, _slug(group), index)
+        op.event(f"Upgrading {old.name}: adding manager {name} from the new image first.")
+        self._ensure_nodes(cluster, network, [(group, name)])
+        self._wait_engine(name)
+        self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid))
+        self._drain(cluster, [old.name])
+        self._leave(cluster, old.name)
+        self.provider.delete_node(old.name)
+        self._wait_swarm_ready(cluster)
+        op.event(f"{old.name} replaced by {name}.")
 
     def delete_cluster(self, op: OperationInput) -> None:
         self.provider.delete_cluster(op.cluster.uuid)

@@ -706,7 +706,8 @@ def test_three_managers_keep_answering_after_one_is_killed(cove: Cove) -> None:
             and any(rows.get(s, {}).get("ManagerStatus") == "Leader" for s in survivors)
         )
 
-    poll(quorum, 30, lambda: f"no quorum seen from {survivors[0]}: {last}\n{describe()}")
+    # Swarm's own leader election took 20-27 s here under load: leave it room.
+    poll(quorum, 60, lambda: f"no quorum seen from {survivors[0]}: {last}\n{describe()}")
     print(f"quorum with a leader among the survivors {time.monotonic() - killed_at:.1f} s after")
 
     result = config.docker("node", "ls", timeout=30)

@@ -183,9 +183,14 @@ class SwarmModeDriver:
         try:
             swarm = {s.get("Hostname"): s for s in self.swarm_nodes(cluster.uuid)}
         except EngineCommandFailed:
-            return HealthReport(
-                "UNKNOWN", {"api": f"The cluster {cluster.name} is not accessible."}
-            )
+            # No manager answers (e.g. during a leader election): nodes whose containers are
+            # gone or stopped are failed all the same, and saying so lets healing start.
+            reason = {"api": f"The cluster {cluster.name} is not accessible."}
+            dead = tuple(n for n in expected if n not in nodes or not nodes[n].running)
+            if not dead:
+                return HealthReport("UNKNOWN", reason)
+            reason.update({f"{n}.Ready": "False" for n in dead})
+            return HealthReport("UNHEALTHY", reason, dead)
         reason = {"api": "ok"}
         failed: list[str] = []
         for name in expected:

@@ -91,7 +91,12 @@ def node_image(docker_engine: None) -> NodeImage:
 def e2e_labels(docker_engine: None) -> Iterator[dict[str, str]]:
     labels = {LABEL_TEST: "1", LABEL_SESSION: SESSION_ID}
     yield labels
-    selector = f"label={LABEL_SESSION}={SESSION_ID}"
+    sweep_label(f"{LABEL_SESSION}={SESSION_ID}")
+
+
+def sweep_label(label: str) -> None:
+    """Remove every container, network and volume carrying ``label`` (key=value)."""
+    selector = f"label={label}"
     containers = docker("ps", "-aq", "--filter", selector, check=False).split()
     if containers:
         docker("rm", "-f", "-v", *containers, check=False)

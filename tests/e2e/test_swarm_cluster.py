@@ -38,7 +38,7 @@ import pytest
 from cove.images.node import NodeImage
 from cove.providers.base import LABEL_CLUSTER
 from tests.compat.conftest import CLIENTS, Cli, _client_env
-from tests.e2e.conftest import ROOT, docker
+from tests.e2e.conftest import ROOT, docker, sweep_label
 
 pytestmark = pytest.mark.e2e
 
@@ -113,16 +113,7 @@ def named_like(kind: str, prefix: str) -> list[str]:
 
 
 def sweep(cluster_uuid: str) -> None:
-    selector = f"label={LABEL_CLUSTER}={cluster_uuid}"
-    containers = docker("ps", "-aq", "--filter", selector, check=False).split()
-    if containers:
-        docker("rm", "-f", "-v", *containers, check=False)
-    networks = docker("network", "ls", "-q", "--filter", selector, check=False).split()
-    if networks:
-        docker("network", "rm", *networks, check=False)
-    volumes = docker("volume", "ls", "-q", "--filter", selector, check=False).split()
-    if volumes:
-        docker("volume", "rm", "-f", *volumes, check=False)
+    sweep_label(f"{LABEL_CLUSTER}={cluster_uuid}")
 
 
 def load_image(image: str, nodes: list[str]) -> None:

@@ -137,15 +137,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
-class ErrorEntry(BaseModel):
-    request_id: str
-    code: str
-    status: int
-    title: str
-    detail: str
-    links: list[Any]
-
-
 class ErrorBody(BaseModel):
     errors: list[dict[str, Any]]
 

@@ -67,11 +67,3 @@ def writing(session: Session) -> Iterator[Session]:
     with session.begin():
         session.connection(execution_options={"cove_write": True})
         yield session
-
-
-def reading(factory: sessionmaker[Session]) -> Any:
-    return transaction(factory, write=False)
-
-
-def is_postgresql(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -454,12 +454,3 @@ def delete_cluster(session: Session, cluster: models.Cluster) -> None:
     for ng in cluster.nodegroups:
         ng.status = str(Status.DELETE_IN_PROGRESS)
     operations.start(session, cluster, Operation.DELETE, message="Delete accepted.")
-
-
-def count_clusters(session: Session, project_id: str) -> int:
-    return (
-        session.scalar(
-            select(func.count(models.Cluster.id)).where(models.Cluster.project_id == project_id)
-        )
-        or 0
-    )

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from cove.api.links import links
+from cove.api.schemas.clusters import label_diff
 from cove.api.schemas.common import Labels, Strict, refuse_read_only, stringify_labels, timestamp
 from cove.db import models
 
@@ -109,9 +110,7 @@ def nodegroup_view(
         "status_reason": ng.status_reason,
         "version": ng.version,
         "merge_labels": ng.merge_labels,
-        "labels_overridden": {k: parent[k] for k in own if k in parent and parent[k] != own[k]},
-        "labels_added": {k: v for k, v in own.items() if k not in parent},
-        "labels_skipped": {k: v for k, v in parent.items() if k not in own},
+        **label_diff(own, parent),
         "node_labels": dict(ng.node_labels or {}),
         "node_taints": list(ng.node_taints or []),
         "created_at": timestamp(ng.created_at),

@@ -447,10 +447,9 @@ class SwarmModeDriver:
             if swarm is None:
                 swarm = self.swarm_nodes(cluster.uuid)
             ids = {s.get("Hostname"): s.get("ID") for s in swarm}
+            tasks = self._task_counts(existing, [n.name for n in members])
             candidates = [
-                plan.Candidate(
-                    n.name, ids.get(n.name), n.address, self._task_count(cluster, n.name)
-                )
+                plan.Candidate(n.name, ids.get(n.name), n.address, tasks.get(n.name, 0))
                 for n in members
             ]
             try:
@@ -461,14 +460,19 @@ class SwarmModeDriver:
                 ) from None
         return victims
 
-    def _task_count(self, cluster: ClusterSpec, node: str) -> int:
-        managers = [n for n in self.provider.find_nodes(cluster.uuid) if n.role == "master"]
-        primary = self._primary(sorted(managers, key=_order))
+    def _task_counts(self, nodes: Sequence[NodeRecord], names: Sequence[str]) -> dict[str, int]:
+        """Running tasks per node, from one `docker node ps` on a live manager."""
+        primary = self._primary(sorted((n for n in nodes if n.role == "master"), key=_order))
         out = self._exec(
             primary.name,
-            ["docker", "node", "ps", node, "--filter", "desired-state=running", "-q"],
-        )
-        return len([line for line in out.splitlines() if line.strip()])
+            ["docker", "node", "ps", *names, "--filter", "desired-state=running",
+             "--format", "{{.Node}}"],
+        )  # fmt: skip
+        counts: dict[str, int] = {}
+        for line in out.splitlines():
+            if line.strip():
+                counts[line.strip()] = counts.get(line.strip(), 0) + 1
+        return counts
 
     def _drain(self, cluster: ClusterSpec, names: Sequence[str]) -> None:
         managers = sorted(

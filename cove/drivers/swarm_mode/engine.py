@@ -14,9 +14,6 @@ from cove.pki import ca as pki
 API_PORT_TLS = 2376
 API_PORT_PLAIN = 2375
 TLS_DIR = "/etc/cove/tls"
-# The node's engine storage is a tmpfs (see PLATFORM.md): overlay-on-overlay fails, and
-# block-device drivers have no device here.
-SUPPORTED_STORAGE = ("overlay2", "vfs")
 
 
 def api_port(cluster: ClusterSpec) -> int:

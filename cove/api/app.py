@@ -3,7 +3,9 @@ one visible place. Nothing here is a module global, so tests build as many apps 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -17,6 +19,7 @@ from cove.api.routes import catalog, certificates, clusters, nodegroups, quotas,
 from cove.db import migrate
 from cove.db.session import make_engine, make_session_factory
 from cove.drivers.registry import DriverRegistry, build_registry
+from cove.services.eventhub import EventHub
 from cove.settings import Settings
 
 
@@ -36,6 +39,7 @@ def create_app(
     if migrate_db:
         migrate.upgrade(engine)
     app = FastAPI(
+        lifespan=_lifespan,
         title="cove",
         version=__version__,
         description="Container infrastructure service speaking OpenStack Magnum's v1 API.",
@@ -52,6 +56,10 @@ def create_app(
     app.state.session_factory = make_session_factory(engine)
     app.state.registry = registry or build_registry(settings.extra_drivers)
     app.state.wakeup = wakeup or (lambda: None)
+    # Conductors in this process (``cove serve``) share the session factory, so their events
+    # wake long-polling readers directly; other processes' arrive through NOTIFY.
+    app.state.events = EventHub()
+    app.state.events.attach(app.state.session_factory)
     api_errors.install(app)
     for router in (
         root.router,
@@ -68,6 +76,21 @@ def create_app(
     app.add_middleware(MagnumProtocol)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    stop = threading.Event()
+    engine = app.state.engine
+    if engine.dialect.name == "postgresql":
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        threading.Thread(
+            target=app.state.events.listen, args=(url, stop), name="api-events", daemon=True
+        ).start()
+    try:
+        yield
+    finally:
+        stop.set()
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from cove import errors
 from cove.db import models
 from cove.domain.statuses import Operation, Status
+from cove.services import eventhub
 
 ACTIVE = ("pending", "running")
 CHANNEL = "cove_operations"
@@ -41,6 +42,16 @@ def record_event(
     level: str = "info",
     operation: models.Operation | None = None,
 ) -> None:
+    """Add an event; at commit, readers waiting on the cluster's events wake (see
+    ``eventhub``): in this process at once, in others through NOTIFY on PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql" and not eventhub.marked(
+        session, cluster.uuid
+    ):
+        session.execute(
+            text("SELECT pg_notify(:channel, :uuid)"),
+            {"channel": eventhub.CHANNEL, "uuid": cluster.uuid},
+        )
+    eventhub.mark(session, cluster.uuid)
     session.add(
         models.Event(
             cluster_id=cluster.id,

@@ -7,11 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from cove.api import microversions, policy
-from cove.api.deps import ContextDep, SessionDep, strict_query
+from cove.api.deps import ContextDep, strict_query
 from cove.db import models
 from cove.services import clusters
+from cove.services.eventhub import EventHub
 
 router = APIRouter()
 
@@ -91,27 +94,58 @@ def federations(ctx: ContextDep) -> dict[str, Any]:
 @router.get(
     "/v1/clusters/{ident}/events",
     tags=["events"],
-    dependencies=[Depends(strict_query("since", "limit"))],
+    dependencies=[Depends(strict_query("since", "limit", "wait"))],
 )
-def events(
+async def events(
     ident: str,
-    session: SessionDep,
+    request: Request,
     ctx: ContextDep,
     since: int = Query(0, ge=0, description="return events with an id above this"),
     limit: int = Query(200, ge=1, le=1000),
+    wait: float = Query(
+        0,
+        ge=0,
+        le=60,
+        description="when no event is above `since`, hold the request until one is recorded "
+        "or this many seconds pass (a long poll: no client-side polling)",
+    ),
 ) -> dict[str, Any]:
-    """cove extension: the cluster's event log, oldest first, for progress display."""
-    cluster = clusters.get_cluster(session, ctx, ident)
-    policy.enforce(ctx, "event:get", policy.Target(cluster.project_id))
-    rows = session.scalars(
-        select(models.Event)
-        .where(models.Event.cluster_id == cluster.id, models.Event.id > since)
-        .order_by(models.Event.id)
-        .limit(limit)
-    )
-    return {
-        "events": [
-            {"id": e.id, "time": e.time.isoformat(), "level": e.level, "message": e.message}
-            for e in rows
-        ]
-    }
+    """cove extension: the cluster's event log, oldest first, with the cluster's status, for
+    progress display."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    hub: EventHub = request.app.state.events
+
+    def read() -> tuple[str, dict[str, Any]]:
+        with factory() as session:
+            cluster = clusters.get_cluster(session, ctx, ident)
+            policy.enforce(ctx, "event:get", policy.Target(cluster.project_id))
+            rows = session.scalars(
+                select(models.Event)
+                .where(models.Event.cluster_id == cluster.id, models.Event.id > since)
+                .order_by(models.Event.id)
+                .limit(limit)
+            )
+            return cluster.uuid, {
+                "events": [
+                    {"id": e.id, "time": e.time.isoformat(), "level": e.level, "message": e.message}
+                    for e in rows
+                ],
+                "status": cluster.status,
+                "status_reason": cluster.status_reason,
+                "health_status": cluster.health_status,
+            }
+
+    uuid, body = await run_in_threadpool(read)
+    if body["events"] or not wait:
+        return body
+    # Subscribe, then read again: an event committed in between is not missed.
+    subscription = hub.subscribe(uuid)
+    try:
+        _, body = await run_in_threadpool(read)
+        if body["events"]:
+            return body
+        if await subscription.wait(wait):
+            _, body = await run_in_threadpool(read)
+        return body
+    finally:
+        subscription.close()

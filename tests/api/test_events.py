@@ -1,0 +1,82 @@
+"""The event log's long poll (a cove extension): ``?wait=`` holds the request until an event
+is committed, in this process or (PostgreSQL) in another one, so progress needs no polling."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tests.conftest import Api, template_body
+
+
+def _cluster(api: Api) -> tuple[str, int]:
+    assert api.post("/v1/clustertemplates", json=template_body()).status_code == 201
+    body = {"name": "c1", "cluster_template_id": "swarm-tpl", "node_count": 1}
+    uuid = str(api.post("/v1/clusters", json=body).json()["uuid"])
+    api.settle()
+    events = api.get(f"/v1/clusters/{uuid}/events").json()["events"]
+    return uuid, events[-1]["id"]
+
+
+def test_events_carry_the_cluster_status(api: Api, catalog: dict[str, Any]) -> None:
+    uuid, _ = _cluster(api)
+    body = api.get("/v1/clusters/c1/events").json()
+    assert body["status"] == "CREATE_COMPLETE"
+    assert body["status_reason"] is None or isinstance(body["status_reason"], str)
+    assert [e["message"] for e in body["events"]][-1] == "create complete."
+    assert (
+        api.get(f"/v1/clusters/{uuid}/events?since={body['events'][-1]['id']}").json()["events"]
+        == []
+    )
+
+
+def test_wait_returns_empty_when_nothing_happens(api: Api, catalog: dict[str, Any]) -> None:
+    uuid, last = _cluster(api)
+    body = api.get(f"/v1/clusters/{uuid}/events?since={last}&wait=0.2").json()
+    assert body["events"] == []
+    assert body["status"] == "CREATE_COMPLETE"
+
+
+def test_wait_wakes_when_an_event_is_recorded(api: Api, catalog: dict[str, Any]) -> None:
+    uuid, last = _cluster(api)
+    _wakes_on_resize(api, api, uuid, last)
+
+
+def test_wait_wakes_on_events_from_another_process(
+    make_api: Callable[..., Api], catalog: dict[str, Any], db_url: str
+) -> None:
+    """Two apps on one database (as `cove api` and a conductor elsewhere): only PostgreSQL
+    can carry the wake-up between processes (NOTIFY); SQLite is single-process."""
+    reader = make_api()
+    uuid, last = _cluster(reader)
+    writer = make_api()
+    if db_url.startswith("postgresql"):
+        _wakes_on_resize(reader, writer, uuid, last)
+    else:
+        body = reader.get(f"/v1/clusters/{uuid}/events?since={last}&wait=0.2").json()
+        assert body["events"] == []
+
+
+def test_wait_is_bounded(api: Api, catalog: dict[str, Any]) -> None:
+    uuid, _ = _cluster(api)
+    resp = api.get(f"/v1/clusters/{uuid}/events?wait=61")
+    assert resp.status_code == 400
+    assert "wait" in resp.json()["errors"][0]["detail"]
+
+
+def _wakes_on_resize(reader: Api, writer: Api, uuid: str, last: int) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(reader.get, f"/v1/clusters/{uuid}/events?since={last}&wait=30")
+        hub = reader.client.app.state.events
+        while not hub.waiting(uuid):  # the reader has read, found nothing, and subscribed
+            assert not waiting.done(), waiting.result().json()
+            time.sleep(0.01)
+        resp = writer.post(f"/v1/clusters/{uuid}/actions/resize", json={"node_count": 2})
+        assert resp.status_code == 202, resp.text
+        body = waiting.result(timeout=35).json()
+    # Woken by the resize's event, not by the 30 s timeout (which returns no events).
+    assert body["events"], body
+    assert body["events"][0]["id"] > last
+    assert body["status"] == "UPDATE_IN_PROGRESS"

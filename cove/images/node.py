@@ -46,7 +46,18 @@ BUILDER_VERSION = "1"
 REPOSITORY = "cove/node"
 SUITE = "bookworm"
 VARIANT = "minbase"
-PACKAGES = ("docker.io", "iproute2", "ca-certificates", "procps", "iptables")
+# haproxy and docker-registry run a cluster's load balancer and registry (as service
+# containers of this same image) and a node's local forwarder to that registry.
+PACKAGES = (
+    "docker.io",
+    "iproute2",
+    "ca-certificates",
+    "procps",
+    "iptables",
+    "haproxy",
+    "docker-registry",
+)
+REGISTRY_PROXY_CONFIG = "/etc/cove/registry-proxy.cfg"
 OS_DISTRO = "debian"
 INIT_PATH = "/usr/local/bin/cove-node-init"
 PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -141,6 +152,14 @@ if ! { [ -f "$config" ] && grep -q '"cgroup-parent"' "$config"; }; then
     *" --cgroup-parent"*) ;;
     *) set -- "--cgroup-parent=/cove-$(uname -n)" "$@" ;;
     esac
+fi
+
+# With the cluster's registry (template registry_enabled) cove writes a forwarder's
+# configuration: localhost:5000 in every node reaches that registry, so images are named as
+# in Magnum, localhost:5000/<name>, and the engine treats localhost as a trusted registry.
+if [ -f /etc/cove/registry-proxy.cfg ]; then
+    haproxy -D -p /run/cove-registry-proxy.pid -f /etc/cove/registry-proxy.cfg ||
+        say "the registry forwarder did not start"
 fi
 
 # dockerd runs under a supervisor loop, so cove can restart the engine in place (to load

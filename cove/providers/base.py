@@ -2,7 +2,8 @@
 protocol; only ``cove.providers.docker`` imports the Docker SDK.
 
 Every object a provider makes carries ownership labels (``cove.cluster``, ``cove.nodegroup``,
-``cove.node``, ``cove.role``) passed at creation, so a retried step finds what an earlier
+``cove.node``, ``cove.role``; ``cove.service`` for a cluster's service containers) passed at
+creation, so a retried step finds what an earlier
 attempt made, and delete finds everything by label instead of trusting recorded ids.
 
 Errors (the runner's retry decision depends on them):
@@ -22,6 +23,7 @@ LABEL_CLUSTER = "cove.cluster"
 LABEL_NODEGROUP = "cove.nodegroup"
 LABEL_NODE = "cove.node"
 LABEL_ROLE = "cove.role"
+LABEL_SERVICE = "cove.service"
 
 
 class ProviderError(Exception):
@@ -69,6 +71,27 @@ class NodeSpec:
     # Written into the node before it starts (TLS material, the engine's daemon.json), so
     # the node's init never waits for configuration.
     files: Mapping[str, bytes] = field(default_factory=dict)
+    # More names for the node on the cluster network (one shared by all managers lets a load
+    # balancer find them through the network's DNS).
+    aliases: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A cluster's service container: one program (a load balancer, a registry) from the node
+    image, on the cluster network, without a node's privileges. ``name`` is deterministic."""
+
+    name: str
+    cluster_uuid: str
+    kind: str  # "lb", "registry": the value of its cove.service label
+    image: str
+    network: str
+    command: Sequence[str]  # replaces the image's entrypoint
+    aliases: Sequence[str] = ()  # its names on the cluster network
+    ports: Mapping[int, int] = field(default_factory=dict)  # container port -> host port (0: any)
+    host_ip: str = ""  # where published ports listen ("" for every address)
+    files: Mapping[str, bytes] = field(default_factory=dict)  # written before the first start
+    volumes: Mapping[str, str] = field(default_factory=dict)  # volume name -> mount path
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,16 @@ class NodeRecord:
     running: bool
     image: str
     host_ports: Mapping[int, int] = field(default_factory=dict)  # node port -> host port
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    name: str
+    cluster_uuid: str
+    kind: str
+    address: str | None  # on the cluster network
+    running: bool
+    host_ports: Mapping[int, int] = field(default_factory=dict)  # container port -> host port
 
 
 @dataclass(frozen=True)
@@ -110,6 +143,15 @@ class Provider(Protocol):
 
     def delete_node(self, name: str) -> None:
         """Remove the node and its storage; succeeds when it is already gone."""
+        ...
+
+    def ensure_service(self, spec: ServiceSpec) -> ServiceRecord:
+        """Find the service container by name (starting it if stopped) or make and start it,
+        with its volumes. Raises ProviderConflict if the name is taken by something else."""
+        ...
+
+    def find_services(self, cluster_uuid: str) -> list[ServiceRecord]:
+        """Every service container labelled with the cluster, running or not."""
         ...
 
     def delete_cluster(self, cluster_uuid: str) -> None:

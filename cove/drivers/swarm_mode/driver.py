@@ -2,7 +2,8 @@
 
 Create, for a normal and a resumed run alike (every step observes before it acts):
 1. ensure the cluster network;
-2. ensure every node (in parallel), its engine configuration and TLS written before start;
+2. ensure every node (in parallel), its engine configuration and TLS written before start,
+   and the cluster's service containers (load balancer, registry; see ``services``);
 3. wait for each node's engine (in parallel);
 4. init the swarm on the first manager unless it is already active;
 5. join the other managers one at a time (Raft) while workers join in parallel;
@@ -17,7 +18,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from cove.drivers.base import (
     ClusterReport,
@@ -29,8 +30,8 @@ from cove.drivers.base import (
     OperationInput,
     StepFailed,
 )
-from cove.drivers.swarm_mode import engine, plan
-from cove.providers.base import NetworkSpec, NodeRecord, NodeSpec, Provider
+from cove.drivers.swarm_mode import engine, plan, services
+from cove.providers.base import NetworkSpec, NodeRecord, NodeSpec, Provider, ServiceRecord
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,13 @@ class SwarmModeDriver:
             for group in cluster.nodegroups
             for index in range(group.node_count)
         ]
-        nodes = self._ensure_nodes(cluster, network, wanted)
-        op.event(f"{len(nodes)} node(s) started; waiting for their engines.")
-        _parallel(self._wait_engine, [n.name for n in nodes])
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            helpers = pool.submit(self._ensure_services, cluster, network)
+            nodes = self._ensure_nodes(cluster, network, wanted)
+            op.event(f"{len(nodes)} node(s) started; waiting for their engines.")
+            _parallel(self._wait_engine, [n.name for n in nodes])
+            for service in helpers.result():
+                op.event(_service_event(service))
         self._form_swarm(cluster, nodes)
         op.event("Swarm formed: all nodes joined.")
         return self.report(cluster)
@@ -96,7 +101,7 @@ class SwarmModeDriver:
         if add:
             nodes = self._ensure_nodes(cluster, network, add)
             _parallel(self._wait_engine, [n.name for n in nodes])
-            self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid))
+            self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid), joining=nodes)
             op.event(f"Added {len(add)} node(s): {', '.join(name for _, name in add)}.")
         if remove:
             self._remove_nodes(cluster, remove)
@@ -121,9 +126,9 @@ class SwarmModeDriver:
             self._drain(cluster, [node.name])
             self._leave(cluster, node.name)
             self.provider.delete_node(node.name)
-            self._ensure_nodes(cluster, network, [(group, node.name)])
+            new = self._ensure_nodes(cluster, network, [(group, node.name)])
             self._wait_engine(node.name)
-            self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid))
+            self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid), joining=new)
             op.event(f"{node.name} upgraded and rejoined.")
         return self.report(cluster)
 
@@ -143,9 +148,9 @@ class SwarmModeDriver:
         index = plan.slots_to_add(members, len(members) + 1)[0]
         name = plan.node_name(cluster.uuid, _slug(group), index)
         op.event(f"Upgrading {old.name}: adding manager {name} from the new image first.")
-        self._ensure_nodes(cluster, network, [(group, name)])
+        new = self._ensure_nodes(cluster, network, [(group, name)])
         self._wait_engine(name)
-        self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid))
+        self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid), joining=new)
         self._drain(cluster, [old.name])
         self._leave(cluster, old.name)
         self.provider.delete_node(old.name)
@@ -192,7 +197,7 @@ class SwarmModeDriver:
             reason.update({f"{n}.Ready": "False" for n in dead})
             return HealthReport("UNHEALTHY", reason, dead)
         reason = {"api": "ok"}
-        failed: list[str] = []
+        failed = self._failed_services(cluster, reason)
         for name in expected:
             node, member = nodes.get(name), swarm.get(name)
             ready = (
@@ -213,13 +218,33 @@ class SwarmModeDriver:
                     reason[f"{name}.reason"] = f"swarm reports {state}"
         return HealthReport("UNHEALTHY" if failed else "HEALTHY", reason, tuple(failed))
 
+    def _failed_services(self, cluster: ClusterSpec, reason: dict[str, str]) -> list[str]:
+        """Names of wanted service containers that are missing or stopped, with reasons."""
+        present = {s.name: s for s in self.provider.find_services(cluster.uuid)}
+        failed = []
+        for name, what in self._wanted_services(cluster):
+            service = present.get(name)
+            if service is None or not service.running:
+                failed.append(name)
+                reason[f"{name}.Ready"] = "False"
+                state = "missing" if service is None else "not running"
+                reason[f"{name}.reason"] = f"{what} container is {state}"
+        return failed
+
     def heal(self, op: OperationInput) -> ClusterReport:
-        """Replace each failed node (params ``nodes``) by a fresh one of the same name."""
+        """Replace each failed node (params ``nodes``) by a fresh one of the same name;
+        start the cluster's service containers again if any stopped."""
         cluster = op.cluster
         network = self._ensure_network(cluster)
+        self._ensure_services(cluster, network)
         groups = {_slug(g): g for g in cluster.nodegroups}
+        helpers = {name for name, _ in self._wanted_services(cluster)}
         names = [str(n) for n in op.params.get("nodes") or []]
-        replace = [(groups[plan.slug_of(n)], n) for n in names if plan.slug_of(n) in groups]
+        replace = [
+            (groups[plan.slug_of(n)], n)
+            for n in names
+            if n not in helpers and plan.slug_of(n) in groups
+        ]
         for _, name in replace:
             self._forget(cluster, name)
             self.provider.delete_node(name)
@@ -273,6 +298,10 @@ class SwarmModeDriver:
         version = self._exec(primary.name, ["docker", "version", "--format", "{{.Server.Version}}"])
         port = engine.api_port(cluster)
         host_port = primary.host_ports.get(port)
+        if services.lb_wanted(cluster):
+            lb = {s.name: s for s in self.provider.find_services(cluster.uuid)}
+            found = lb.get(services.lb_name(cluster))
+            host_port = found.host_ports.get(port) if found else None
         api = f"tcp://127.0.0.1:{host_port}" if host_port else None
         return ClusterReport(
             api_address=api,
@@ -308,6 +337,28 @@ class SwarmModeDriver:
             )
         )
 
+    def _wanted_services(self, cluster: ClusterSpec) -> list[tuple[str, str]]:
+        """(container name, what it is) of each service container the cluster should have."""
+        wanted = []
+        if services.lb_wanted(cluster):
+            wanted.append((services.lb_name(cluster), "load balancer"))
+        if services.registry_wanted(cluster):
+            wanted.append((services.registry_name(cluster), "registry"))
+        return wanted
+
+    def _ensure_services(self, cluster: ClusterSpec, network: str) -> list[ServiceRecord]:
+        """The load balancer and registry the template asks for, from the managers' image."""
+        image = next(
+            (g.node_image for g in cluster.nodegroups if g.role == "master" and g.node_image),
+            None,
+        )
+        specs = []
+        if image and services.lb_wanted(cluster):
+            specs.append(services.lb_spec(cluster, image, network))
+        if image and services.registry_wanted(cluster):
+            specs.append(services.registry_spec(cluster, image, network))
+        return _parallel(self.provider.ensure_service, specs)
+
     def _ensure_nodes(
         self, cluster: ClusterSpec, network: str, wanted: Sequence[tuple[NodeGroupSpec, str]]
     ) -> list[NodeRecord]:
@@ -319,7 +370,12 @@ class SwarmModeDriver:
                     "run `cove image build` and use the image it registers."
                 )
             storage = group.docker_volume_size or group.disk_gb or None
-            ports = {engine.api_port(cluster): 0} if group.role == "master" else {}
+            master = group.role == "master"
+            ports = {engine.api_port(cluster): 0} if master else {}
+            files = engine.node_files(cluster, group, name)
+            if services.registry_wanted(cluster):
+                config = services.registry_proxy_config(cluster).encode()
+                files[services.REGISTRY_PROXY_CONFIG] = config
             return self.provider.ensure_node(
                 NodeSpec(
                     name=name,
@@ -335,7 +391,8 @@ class SwarmModeDriver:
                     dns=engine.dns_servers(cluster.template),
                     env=engine.proxy_env(cluster.template),
                     ports=ports,
-                    files=engine.node_files(cluster, group, name),
+                    files=files,
+                    aliases=(services.managers_alias(cluster),) if master else (),
                 )
             )
 
@@ -370,63 +427,76 @@ class SwarmModeDriver:
         )
         self._exec(primary.name, ["sh", "-c", script])
 
-    def _swarm_info(self, node: str) -> dict[str, Any]:
-        out = self._exec(node, ["docker", "info", "--format", "{{json .Swarm}}"])
-        return dict(json.loads(out))
-
     def _swarm_state(self, node: str) -> str:
         return self._exec(node, ["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"]).strip()
 
-    def _form_swarm(self, cluster: ClusterSpec, nodes: Iterable[NodeRecord]) -> None:
+    def _form_swarm(
+        self,
+        cluster: ClusterSpec,
+        nodes: Iterable[NodeRecord],
+        joining: Iterable[NodeRecord] | None = None,
+    ) -> None:
+        """Init the swarm on the primary manager unless it is active, then join ``joining``
+        (default: every other node; each one checks first, in the same exec, whether it is
+        already a member). Managers join one at a time (Raft), workers in parallel."""
+        nodes = list(nodes)
         managers = sorted((n for n in nodes if n.role == "master"), key=_order)
-        workers = [n for n in nodes if n.role != "master"]
         if not managers:
             raise StepFailed("A swarm needs at least one manager.")
         primary = self._primary(managers)
-        if self._swarm_state(primary.name) != "active":
-            self._exec(
-                primary.name, ["docker", "swarm", "init", "--advertise-addr", _addr(primary)]
-            )
-        tokens = {
-            role: self._exec(primary.name, ["docker", "swarm", "join-token", "-q", role]).strip()
-            for role in ("manager", "worker")
-        }
+        init_and_tokens = (
+            '[ "$(docker info --format "{{.Swarm.LocalNodeState}}")" = active ] || '
+            f"docker swarm init --advertise-addr {_addr(primary)} >/dev/null; "
+            "docker swarm join-token -q manager && docker swarm join-token -q worker"
+        )
+        out = self._exec(primary.name, ["sh", "-c", init_and_tokens]).split()
+        tokens = {"manager": out[-2], "worker": out[-1]}
         remote = f"{_addr(primary)}:{SWARM_PORT}"
+        names = {n.name for n in (nodes if joining is None else joining)} - {primary.name}
 
-        primary_addr = _addr(primary)
-
-        def join(node: NodeRecord, role: str) -> None:
-            info = self._swarm_info(node.name)
-            if info.get("LocalNodeState") == "active":
-                managers_known = {
-                    m.get("Addr", "").split(":")[0] for m in info.get("RemoteManagers") or []
-                }
-                if primary_addr in managers_known:
-                    return
-                # Stranded on a swarm whose managers are gone (its only manager was
-                # replaced): leave it and join the live one.
-                self._exec(node.name, ["docker", "swarm", "leave", "--force"])
-            self._exec(
-                node.name,
-                ["docker", "swarm", "join", "--token", tokens[role],
-                 "--advertise-addr", _addr(node), remote],
-            )  # fmt: skip
+        def join(node: NodeRecord) -> None:
+            role = "manager" if node.role == "master" else "worker"
+            # A member of the primary's swarm is done; one stranded on a swarm whose managers
+            # are gone (its only manager was replaced) leaves it and joins the live one.
+            script = (
+                "state=$(docker info --format "
+                "'{{.Swarm.LocalNodeState}} {{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}'); "
+                f'case " $state " in *" {remote} "*) exit 0 ;; esac; '
+                '[ "${state%% *}" = active ] && docker swarm leave --force >/dev/null; '
+                f"exec docker swarm join --token {tokens[role]} "
+                f"--advertise-addr {_addr(node)} {remote}"
+            )
+            self._exec(node.name, ["sh", "-c", script])
 
         with ThreadPoolExecutor(max_workers=8) as pool:
-            worker_joins = [pool.submit(join, n, "worker") for n in workers]
+            worker_joins = [
+                pool.submit(join, n) for n in nodes if n.role != "master" and n.name in names
+            ]
             for manager in managers:  # Raft membership changes one at a time
-                if manager.name != primary.name:
-                    join(manager, "manager")
+                if manager.name in names:
+                    join(manager)
             for future in worker_joins:
                 future.result()
 
     def _primary(self, managers: Sequence[NodeRecord]) -> NodeRecord:
         """The manager the swarm is reached through: an active one if any (after a node was
-        replaced, the lowest index may be new and not yet joined)."""
-        for manager in managers:
-            if manager.running and self._swarm_state(manager.name) == "active":
+        replaced, the lowest index may be new and not yet joined). States are read in
+        parallel; the first manager in order wins."""
+        running = [m for m in managers if m.running]
+        if len(running) > 1:
+            states = _parallel(self._quiet_state, [m.name for m in running])
+        else:
+            states = [self._quiet_state(m.name) for m in running]
+        for manager, state in zip(running, states, strict=True):
+            if state == "active":
                 return manager
         return managers[0]
+
+    def _quiet_state(self, node: str) -> str:
+        try:
+            return self._swarm_state(node)
+        except Exception:  # an unreachable manager is not the primary
+            return ""
 
     def _victims(
         self,
@@ -519,6 +589,17 @@ class SwarmModeDriver:
         nodes = self.provider.find_nodes(cluster.uuid)
         # Workers first: the managers keep the swarm's quorum the longest.
         return sorted(nodes, key=lambda n: (n.role == "master", _order(n)))
+
+
+def _service_event(service: ServiceRecord) -> str:
+    ports = ", ".join(f"{p} on 127.0.0.1:{h}" for p, h in sorted(service.host_ports.items()))
+    if service.kind == "registry":
+        port = service.host_ports.get(services.REGISTRY_PORT)
+        return (
+            f"Registry {service.name} ready: push to 127.0.0.1:{port}/<name>; "
+            f"nodes pull localhost:{services.REGISTRY_PORT}/<name>."
+        )
+    return f"Load balancer {service.name} ready in front of the managers ({ports})."
 
 
 def _deleting(group: NodeGroupSpec, op: OperationInput) -> bool:

@@ -79,7 +79,7 @@ def create_container(client: docker.DockerClient, spec: NodeSpec, mode: NodeMode
         host_config=host_config,
         # The hostname is also the node's name on the cluster network.
         networking_config=api.create_networking_config(
-            {spec.network: api.create_endpoint_config(aliases=[spec.hostname])}
+            {spec.network: api.create_endpoint_config(aliases=[spec.hostname, *spec.aliases])}
         ),
     )
     return client.containers.get(created["Id"])
@@ -132,7 +132,7 @@ def ensure_node(client: docker.DockerClient, spec: NodeSpec, detector: ModeDetec
                 if exc.status_code != 409:
                     raise
                 # A concurrent attempt made it first: adopt it if it is ours.
-                container = _wait_for_name(client, spec.name)
+                container = wait_for_name(client, spec.name)
         check_owner(container, spec.cluster_uuid)
         if not container.attrs["State"].get("Running"):
             if container.status == "created":
@@ -142,7 +142,7 @@ def ensure_node(client: docker.DockerClient, spec: NodeSpec, detector: ModeDetec
         return node_record(container.attrs)
 
 
-def _wait_for_name(client: docker.DockerClient, name: str) -> Container:
+def wait_for_name(client: docker.DockerClient, name: str) -> Container:
     """The container whose create answered "name already in use". The engine reserves the
     name before the container can be looked up (measured: a lookup right after that 409 can
     answer 404), so look a few times before calling it temporary."""

@@ -22,8 +22,10 @@ from cove.providers.base import (
     NetworkSpec,
     NodeRecord,
     NodeSpec,
+    ServiceRecord,
+    ServiceSpec,
 )
-from cove.providers.docker import execs, networks, nodes
+from cove.providers.docker import execs, networks, nodes, services
 from cove.providers.docker.capabilities import ModeDetector, NodeMode
 from cove.providers.docker.errors import map_docker_errors
 
@@ -125,6 +127,25 @@ class DockerProvider:
             ProviderUnavailable: the engine could not be reached or failed (5xx).
         """
         nodes.delete_node(self.client, name)
+
+    def ensure_service(self, spec: ServiceSpec) -> ServiceRecord:
+        """Adopt the service container by name if it is the cluster's (starting it if
+        stopped), or create it with its volumes, write ``spec.files``, and start it.
+
+        Raises:
+            ProviderConflict: the name is taken by a container that is not the cluster's.
+            ProviderUnavailable: the engine could not be reached or failed (5xx).
+            ProviderError: anything else the engine refused (e.g. the image is missing).
+        """
+        return services.ensure_service(self.client, spec)
+
+    def find_services(self, cluster_uuid: str) -> list[ServiceRecord]:
+        """Every service container labelled with the cluster, running or not, by name.
+
+        Raises:
+            ProviderUnavailable: the engine could not be reached.
+        """
+        return services.find_services(self.client, cluster_uuid)
 
     def delete_cluster(self, cluster_uuid: str) -> None:
         """Remove every container, then network, then volume labelled with the cluster.

@@ -13,7 +13,9 @@ from cove.providers.base import (
     LABEL_CLUSTER,
     LABEL_NODEGROUP,
     LABEL_ROLE,
+    LABEL_SERVICE,
     NodeRecord,
+    ServiceRecord,
 )
 
 
@@ -62,5 +64,18 @@ def node_record(attrs: Mapping[str, Any]) -> NodeRecord:
         address=node_address(attrs),
         running=bool(state.get("Running")),
         image=config.get("Image", ""),
+        host_ports=host_ports((attrs.get("NetworkSettings") or {}).get("Ports")),
+    )
+
+
+def service_record(attrs: Mapping[str, Any]) -> ServiceRecord:
+    """A ``ServiceRecord`` from a service container's full inspection."""
+    labels: Mapping[str, str] = (attrs.get("Config") or {}).get("Labels") or {}
+    return ServiceRecord(
+        name=str(attrs.get("Name", "")).lstrip("/"),
+        cluster_uuid=labels.get(LABEL_CLUSTER, ""),
+        kind=labels.get(LABEL_SERVICE, ""),
+        address=node_address(attrs),
+        running=bool((attrs.get("State") or {}).get("Running")),
         host_ports=host_ports((attrs.get("NetworkSettings") or {}).get("Ports")),
     )

@@ -1,0 +1,101 @@
+"""Service containers: a cluster's load balancer or registry, one program each from the node
+image, made or adopted by name like nodes, but plain containers (no docker-in-docker options)
+that the engine restarts when they exit. Their volumes carry the cluster's label, so deleting
+the cluster removes them too.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from cove.providers.base import LABEL_CLUSTER, LABEL_SERVICE, ServiceRecord, ServiceSpec
+from cove.providers.docker.errors import map_docker_errors
+from cove.providers.docker.nodes import check_owner, find_container, wait_for_name, write_files
+from cove.providers.docker.records import service_record
+
+log = logging.getLogger(__name__)
+
+
+def service_labels(spec: ServiceSpec) -> dict[str, str]:
+    return {LABEL_CLUSTER: spec.cluster_uuid, LABEL_SERVICE: spec.kind}
+
+
+def _create(client: docker.DockerClient, spec: ServiceSpec) -> Container:
+    api = client.api
+    for volume in spec.volumes:
+        # Creating a volume that exists returns it: a retry adopts its own volume.
+        client.volumes.create(volume, labels=service_labels(spec))
+    host_config = api.create_host_config(
+        network_mode=spec.network,
+        port_bindings={f"{port}/tcp": _binding(spec, host) for port, host in spec.ports.items()},
+        binds={volume: {"bind": path, "mode": "rw"} for volume, path in spec.volumes.items()},
+        restart_policy={"Name": "unless-stopped"},
+        init=True,
+    )
+    created = api.create_container(
+        spec.image,
+        name=spec.name,
+        entrypoint=list(spec.command),
+        labels=service_labels(spec),
+        ports=[(port, "tcp") for port in spec.ports],
+        host_config=host_config,
+        networking_config=api.create_networking_config(
+            {spec.network: api.create_endpoint_config(aliases=[spec.name, *spec.aliases])}
+        ),
+    )
+    return client.containers.get(created["Id"])
+
+
+def _binding(spec: ServiceSpec, host_port: int) -> Any:
+    """docker-py's form of one port binding; an empty host port lets the engine choose."""
+    port = str(host_port) if host_port else ""
+    return (spec.host_ip, port) if spec.host_ip else port
+
+
+def ensure_service(client: docker.DockerClient, spec: ServiceSpec) -> ServiceRecord:
+    """Adopt the container called ``spec.name`` if it is the cluster's (starting it if it is
+    stopped), else create it with its volumes, write ``spec.files`` into it, and start it.
+
+    Raises:
+        ProviderConflict: the name is taken by a container that is not this cluster's.
+        ProviderUnavailable: the engine could not be reached or failed (5xx).
+        ProviderError: the engine refused (for instance the image is missing).
+    """
+    with map_docker_errors():
+        container = find_container(client, spec.name)
+        if container is None:
+            try:
+                container = _create(client, spec)
+                log.info("created %s service %s (cluster %s)", spec.kind, spec.name,
+                         spec.cluster_uuid)  # fmt: skip
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:
+                    raise
+                container = wait_for_name(client, spec.name)
+        check_owner(container, spec.cluster_uuid)
+        if not container.attrs["State"].get("Running"):
+            if container.status == "created":
+                write_files(container, spec.files, mode=0o644)
+            container.start()
+        container.reload()
+        return service_record(container.attrs)
+
+
+def find_services(client: docker.DockerClient, cluster_uuid: str) -> list[ServiceRecord]:
+    """Every service container labelled with the cluster, running or not, by name.
+
+    Raises:
+        ProviderUnavailable: the engine could not be reached.
+    """
+    with map_docker_errors():
+        containers = client.containers.list(
+            all=True,
+            filters={"label": [f"{LABEL_CLUSTER}={cluster_uuid}", LABEL_SERVICE]},
+            ignore_removed=True,
+        )
+        return sorted((service_record(c.attrs) for c in containers), key=lambda r: r.name)

@@ -57,7 +57,7 @@ PACKAGES = (
     "haproxy",
     "docker-registry",
 )
-REGISTRY_PROXY_CONFIG = "/etc/cove/registry-proxy.cfg"
+REGISTRY_PROXY_CONFIG = "/etc/cove/registry-proxy.cfg"  # named literally in INIT_SCRIPT
 OS_DISTRO = "debian"
 INIT_PATH = "/usr/local/bin/cove-node-init"
 PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from cove.drivers.base import ClusterSpec
 from cove.drivers.swarm_mode import engine
+from cove.images.node import REGISTRY_PROXY_CONFIG as REGISTRY_PROXY_CONFIG  # init reads it
 from cove.providers.base import ServiceSpec
 
 LB_CONFIG = "/etc/cove/lb.cfg"
 REGISTRY_CONFIG = "/etc/cove/registry.yml"
 REGISTRY_PORT = 5000
 REGISTRY_STORAGE = "/var/lib/docker-registry"
-# Must match the path the node image's init looks for (cove.images.node).
-REGISTRY_PROXY_CONFIG = "/etc/cove/registry-proxy.cfg"
 # More than master_count can reach (5) plus the one a surge upgrade adds.
 LB_SLOTS = 9
 

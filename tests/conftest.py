@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,11 +118,12 @@ class Api:
 @pytest.fixture
 def make_api(db_url: str) -> Iterator[Callable[..., Api]]:
     """Build an app on the test database with settings overridden, e.g. ``make_api(auth_mode=
-    "keystone")``; the default ``api`` fixture is ``make_api()``."""
+    "keystone")``, and more drivers beside the instant one (``drivers=[...]``); the default
+    ``api`` fixture is ``make_api()``."""
     apps: list[Any] = []
 
-    def build(**overrides: Any) -> Api:
-        registry = DriverRegistry([InstantDriver()])
+    def build(*, drivers: Sequence[Any] = (), **overrides: Any) -> Api:
+        registry = DriverRegistry([InstantDriver(), *drivers])
         app = create_app(Settings(db=db_url, **overrides), registry=registry)
         runner = Runner(app.state.session_factory, registry, "test-conductor")
         client = TestClient(app)

@@ -13,9 +13,13 @@ from cove.domain import labels
 HEADER = "Cove-Warning"
 
 
+def add(response: Response, message: str) -> None:
+    """Add a warning; several are joined with "; " (one header line, as clients read it)."""
+    present = response.headers.get(HEADER)
+    response.headers[HEADER] = f"{present}; {message}" if present else message
+
+
 def unknown_labels(response: Response, coe: str, values: Mapping[str, str]) -> None:
     unknown = labels.validate_labels(coe, values).unknown
     if unknown:
-        response.headers[HEADER] = (
-            f"labels not known for {coe}, no driver reads them: {', '.join(unknown)}"
-        )
+        add(response, f"labels not known for {coe}, no driver reads them: {', '.join(unknown)}")

@@ -10,7 +10,7 @@ Errors a driver raises decide what the runner does:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -126,6 +126,15 @@ class HealthReport:
     status: str
     reason: dict[str, str]
     failed_nodes: tuple[str, ...] = ()
+
+
+class ChecksTemplates(Protocol):
+    """Optional capability: refuse at the API what the driver cannot build, before anything
+    is stored. ``check_template`` gets the template's values (its columns) and raises
+    ``cove.errors.InvalidField`` naming the field and the allowed values; it returns notes
+    for values it accepts but serves differently (sent to the client as warnings)."""
+
+    def check_template(self, template: Mapping[str, Any]) -> list[str]: ...
 
 
 class SupportsHealth(Protocol):

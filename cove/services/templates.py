@@ -3,6 +3,7 @@ anything is written. Used by both /v1/clustertemplates and the legacy /v1/baymod
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select
@@ -22,7 +23,8 @@ from cove.db import models
 from cove.domain import fields, identifiers, labels
 from cove.domain.coes import Coe
 from cove.domain.jsonpatch import PatchOp, apply_patch
-from cove.drivers.registry import DriverRegistry
+from cove.drivers.base import DriverKey
+from cove.drivers.registry import DriverRegistry, NoDriver
 from cove.services import catalog
 from cove.services.lookup import get_by_ident
 
@@ -112,7 +114,23 @@ def resolve_values(
             f"Cluster driver ({values['driver']}) not supported.",
             registry.names(),
         )
+    driver_notes(registry, values)
     return values
+
+
+def driver_notes(registry: DriverRegistry, values: Mapping[str, Any]) -> list[str]:
+    """The driver's own checks of a template (see ``ChecksTemplates``): raises what it
+    refuses, returns notes on what it serves differently. No driver yet: nothing to check
+    (a cluster from the template then fails naming its driver key)."""
+    key = DriverKey(
+        str(values["server_type"]), str(values["cluster_distro"] or ""), str(values["coe"])
+    )
+    try:
+        driver = registry.find(key, values.get("driver") or None)
+    except NoDriver:
+        return []
+    check = getattr(driver, "check_template", None)
+    return list(check(values)) if check is not None else []
 
 
 def _check_publish(ctx: RequestContext, public: bool, hidden: bool, rule: str) -> None:

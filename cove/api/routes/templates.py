@@ -96,11 +96,17 @@ def make_router(coll: str, rule: str, fields: type[TemplateFields], *, bay: bool
         location = f"{ctx.base_url}/v1/{coll}/{template.uuid}"
         response = JSONResponse(view, status_code=201, headers={"Location": location})
         warnings.unknown_labels(response, template.coe, template.labels)
+        _driver_notes(response, request, template)
         return response
 
     @router.patch("/{ident}", dependencies=[Depends(strict_query())], operation_id=f"update_{coll}")
     def update(
-        ident: str, body: list[PatchItem], request: Request, session: SessionDep, ctx: ContextDep
+        ident: str,
+        body: list[PatchItem],
+        request: Request,
+        response: Response,
+        session: SessionDep,
+        ctx: ContextDep,
     ) -> dict[str, Any]:
         with writing(session):
             template = templates.get_template(session, ctx, ident)
@@ -114,6 +120,7 @@ def make_router(coll: str, rule: str, fields: type[TemplateFields], *, bay: bool
                 model=fields,
                 publish_rule=f"{rule}:publish",
             )
+        _driver_notes(response, request, template)
         return template_view(template, ctx.base_url, bay=bay)
 
     @router.delete(
@@ -130,6 +137,12 @@ def make_router(coll: str, rule: str, fields: type[TemplateFields], *, bay: bool
         return Response(status_code=204)
 
     return router
+
+
+def _driver_notes(response: Response, request: Request, template: models.ClusterTemplate) -> None:
+    values = {c.name: getattr(template, c.name) for c in models.ClusterTemplate.__table__.columns}
+    for note in templates.driver_notes(request.app.state.registry, values):
+        warnings.add(response, note)
 
 
 clustertemplates = make_router("clustertemplates", "clustertemplate", TemplateFields, bay=False)

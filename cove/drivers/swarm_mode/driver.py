@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cove.drivers.base import (
     ClusterReport,
@@ -59,6 +59,9 @@ class SwarmModeDriver:
 
             self._provider = DockerProvider()
         return self._provider
+
+    def check_template(self, template: Mapping[str, Any]) -> list[str]:
+        return engine.check_template(template)
 
     # -- operations ------------------------------------------------------------------------
 

@@ -8,8 +8,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from cove import errors
 from cove.drivers.base import ClusterSpec, NodeGroupSpec
 from cove.pki import ca as pki
+
+# A node's engine keeps its storage on tmpfs: these are the drivers that work there.
+STORAGE_DRIVERS = ("overlay2", "vfs")
+# Magnum's clients and templates name these; a node serves them as overlay2.
+STORAGE_DRIVERS_SERVED_AS_OVERLAY2 = ("devicemapper", "overlay")
 
 API_PORT_TLS = 2376
 API_PORT_PLAIN = 2375
@@ -37,13 +43,37 @@ def dns_servers(template: Mapping[str, Any]) -> list[str]:
     return [item.strip() for item in str(value).split(",") if item.strip()]
 
 
+def storage_driver(template: Mapping[str, Any]) -> str:
+    wanted = template.get("docker_storage_driver")
+    return str(wanted) if wanted in STORAGE_DRIVERS else "overlay2"
+
+
+def check_template(template: Mapping[str, Any]) -> list[str]:
+    """What a template asks of the engine in a node: refuse what cannot work there."""
+    wanted = template.get("docker_storage_driver")
+    if wanted in STORAGE_DRIVERS_SERVED_AS_OVERLAY2:
+        return [
+            f"docker_storage_driver {wanted} is served as overlay2: nodes keep their "
+            "engine's storage on tmpfs"
+        ]
+    if wanted and wanted not in STORAGE_DRIVERS:
+        raise errors.InvalidField(
+            "docker_storage_driver",
+            wanted,
+            "Nodes of the swarm-mode-debian driver keep their engine's storage on tmpfs, "
+            "where only these work (devicemapper and overlay are served as overlay2).",
+            STORAGE_DRIVERS,
+        )
+    return []
+
+
 def daemon_config(cluster: ClusterSpec, group: NodeGroupSpec, name: str) -> dict[str, Any]:
     template = cluster.template
     config: dict[str, Any] = {
         "hosts": ["unix:///var/run/docker.sock"],
         # Each inner engine needs its own cgroup parent: a shared one collides.
         "cgroup-parent": f"/{name}",
-        "storage-driver": template.get("docker_storage_driver") or "overlay2",
+        "storage-driver": storage_driver(template),
         "labels": [f"cove.nodegroup={group.name}", f"cove.role={group.role}"],
     }
     dns = dns_servers(template)

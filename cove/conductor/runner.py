@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -49,12 +50,16 @@ class Runner:
         *,
         lease_seconds: float = 30.0,
         clock: leases.Clock = models.utcnow,
+        after_success: Callable[[int], object] | None = None,
     ) -> None:
         self.factory = factory
         self.registry = registry
         self.owner = owner
         self.lease_seconds = lease_seconds
         self.clock = clock
+        # Called with the cluster's id once a driver's operation on a cluster that still
+        # exists has succeeded and been committed (the conductor checks its health at once).
+        self.after_success = after_success
 
     # -- one operation -------------------------------------------------------------------
 
@@ -86,6 +91,7 @@ class Runner:
             if op is None:
                 return
             cluster = self._cluster(session, op.cluster_id)
+            cluster_id = cluster.id
             template = session.scalar(
                 select(models.ClusterTemplate).where(
                     models.ClusterTemplate.uuid == cluster.cluster_template_id
@@ -114,6 +120,8 @@ class Runner:
             self._retry_or_fail(op_id, exc, delay)
         else:
             self._finish(op_id, ok=True, report=report)
+            if self.after_success is not None and kind is not Operation.DELETE:
+                self.after_success(cluster_id)
 
     @staticmethod
     def _call(driver: Driver, kind: Operation, op: OperationInput) -> ClusterReport | None:
@@ -251,6 +259,7 @@ class Runner:
             op.lease_owner = None
             if kind is Operation.DELETE and ok:
                 session.delete(cluster)  # Magnum removes the row; GET then answers 404
+                operations.announce(session, cluster)
                 return
             if ok:
                 _apply_success(session, cluster, kind, op.params, report)

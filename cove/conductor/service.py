@@ -41,16 +41,30 @@ class Conductor:
         self.factory = factory
         self.host = host or socket.gethostname()
         self.owner = f"{self.host}:{id(self):x}"
-        self.runner = Runner(
-            factory, registry, self.owner, lease_seconds=settings.lease_seconds, clock=clock
-        )
         self.health = HealthMonitor(factory, registry)
+        self.runner = Runner(
+            factory,
+            registry,
+            self.owner,
+            lease_seconds=settings.lease_seconds,
+            clock=clock,
+            after_success=self._check_health,
+        )
         self.workers = workers
         self.clock = clock
         self._wake = threading.Condition()
         self._pending_wakeups = 0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+
+    def _check_health(self, cluster_id: int) -> None:
+        """Right after an operation: a cluster's health is known when it completes, not at
+        the monitor's next round."""
+        try:
+            if self.health.check(cluster_id):
+                self.wakeup()  # it started a heal
+        except Exception:
+            log.warning("health check of cluster %s failed", cluster_id, exc_info=True)
 
     def wakeup(self) -> None:
         with self._wake:

@@ -42,16 +42,8 @@ def record_event(
     level: str = "info",
     operation: models.Operation | None = None,
 ) -> None:
-    """Add an event; at commit, readers waiting on the cluster's events wake (see
-    ``eventhub``): in this process at once, in others through NOTIFY on PostgreSQL."""
-    if session.get_bind().dialect.name == "postgresql" and not eventhub.marked(
-        session, cluster.uuid
-    ):
-        session.execute(
-            text("SELECT pg_notify(:channel, :uuid)"),
-            {"channel": eventhub.CHANNEL, "uuid": cluster.uuid},
-        )
-    eventhub.mark(session, cluster.uuid)
+    """Add an event; readers waiting on the cluster's events wake at commit."""
+    announce(session, cluster)
     session.add(
         models.Event(
             cluster_id=cluster.id,
@@ -60,6 +52,20 @@ def record_event(
             message=message,
         )
     )
+
+
+def announce(session: Session, cluster: models.Cluster) -> None:
+    """Wake readers waiting on the cluster's events when this transaction commits (see
+    ``eventhub``): in this process at once, in others through NOTIFY on PostgreSQL. Also
+    for a deleted cluster, whose readers then find it gone."""
+    if session.get_bind().dialect.name == "postgresql" and not eventhub.marked(
+        session, cluster.uuid
+    ):
+        session.execute(
+            text("SELECT pg_notify(:channel, :uuid)"),
+            {"channel": eventhub.CHANNEL, "uuid": cluster.uuid},
+        )
+    eventhub.mark(session, cluster.uuid)
 
 
 def start(

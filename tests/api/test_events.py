@@ -80,3 +80,19 @@ def _wakes_on_resize(reader: Api, writer: Api, uuid: str, last: int) -> None:
     assert body["events"], body
     assert body["events"][0]["id"] > last
     assert body["status"] == "UPDATE_IN_PROGRESS"
+
+
+def test_wait_ends_with_404_when_the_cluster_is_deleted(api: Api, catalog: dict[str, Any]) -> None:
+    uuid, _ = _cluster(api)
+    assert api.delete(f"/v1/clusters/{uuid}").status_code == 204
+    last = api.get(f"/v1/clusters/{uuid}/events").json()["events"][-1]["id"]
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(api.get, f"/v1/clusters/{uuid}/events?since={last}&wait=30")
+        hub = api.client.app.state.events
+        while not hub.waiting(uuid):
+            assert not waiting.done(), waiting.result().json()
+            time.sleep(0.01)
+        api.settle()  # the delete completes: the row and its events are gone
+        assert hub.waiting(uuid) == 0, "the reader was not woken by the delete"
+        resp = waiting.result(timeout=35)
+    assert resp.status_code == 404, resp.text

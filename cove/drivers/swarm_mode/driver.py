@@ -82,7 +82,8 @@ class SwarmModeDriver:
             for service in helpers.result():
                 op.event(_service_event(service))
         self._form_swarm(cluster, nodes)
-        op.event("Swarm formed: all nodes joined.")
+        self._wait_swarm_ready(cluster)
+        op.event("Swarm formed: all nodes joined and Ready.")
         return self.report(cluster)
 
     def update_cluster(self, op: OperationInput) -> ClusterReport:
@@ -105,6 +106,7 @@ class SwarmModeDriver:
             nodes = self._ensure_nodes(cluster, network, add)
             _parallel(self._wait_engine, [n.name for n in nodes])
             self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid), joining=nodes)
+            self._wait_swarm_ready(cluster)
             op.event(f"Added {len(add)} node(s): {', '.join(name for _, name in add)}.")
         if remove:
             self._remove_nodes(cluster, remove)
@@ -254,6 +256,7 @@ class SwarmModeDriver:
         self._ensure_nodes(cluster, network, replace)
         _parallel(self._wait_engine, [name for _, name in replace])
         self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid))
+        self._wait_swarm_ready(cluster)
         op.event(f"Replaced {len(replace)} failed node(s): {', '.join(names)}.")
         return self.report(cluster)
 

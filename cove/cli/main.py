@@ -1,5 +1,6 @@
-"""The ``cove`` command. Service commands for now: ``serve`` (API and conductor in one
-process), ``api``, ``conductor`` and ``db upgrade``."""
+"""The ``cove`` command: service commands (``serve``: API and conductor in one process,
+``api``, ``conductor``, ``db upgrade``, ``image build``) and client commands for every
+resource of the API, which talk HTTP to a running cove (``cove/cli/commands/``)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,38 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cove import __version__
-from cove.settings import AuthMode, Settings, is_loopback, load_settings
+from cove.cli import completion
+from cove.cli.client import DEFAULT_URL
+from cove.cli.commands import catalog, certificates, clusters, nodegroups, quotas, templates
+from cove.cli.waiting import Interrupted
+
+if TYPE_CHECKING:
+    from cove.settings import Settings
+
+# cove.settings.AuthMode's values. Settings are imported by the service commands only:
+# pydantic would add half a second to every client command and every shell completion.
+AUTH_MODES = ("noauth", "keystone")
+
+SERVICE_COMMANDS = ("serve", "up", "api", "conductor", "db")
+
+EPILOG = """\b
+Exit codes:
+  0    success
+  1    the API refused the request, or the operation ended *_FAILED
+  2    usage error
+  3    cove cannot be reached at --url
+  130  interrupted by Ctrl-C while waiting (the operation goes on)
+"""
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    from cove.settings import AuthMode, is_loopback, load_settings
+
     config: Path | None = ctx.obj.get("config") if ctx.obj else None
     settings = load_settings(config, **overrides)
     logging.basicConfig(
@@ -47,7 +71,7 @@ def _serve_options(func: Any) -> Any:
             ),
             click.option(
                 "--auth-mode",
-                type=click.Choice([m.value for m in AuthMode]),
+                type=click.Choice(AUTH_MODES),
                 default=None,
                 help="noauth (default on loopback) or keystone (trust keystonemiddleware headers)",
             ),
@@ -57,7 +81,30 @@ def _serve_options(func: Any) -> Any:
     return func
 
 
-@click.group()
+class CoveGroup(click.Group):
+    """Lists service and client commands apart; Ctrl-C anywhere exits 130."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {"Service commands": [], "Commands": []}
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            section = "Service commands" if name in SERVICE_COMMANDS else "Commands"
+            sections[section].append((name, command.get_short_help_str(limit=120)))
+        for title, rows in sections.items():
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted("stopped") from None
+
+
+@click.group(cls=CoveGroup, epilog=EPILOG)
 @click.version_option(__version__, prog_name="cove")
 @click.option(
     "--config",
@@ -65,10 +112,22 @@ def _serve_options(func: Any) -> Any:
     envvar="COVE_CONFIG",
     help="TOML file with settings (env COVE_CONFIG)",
 )
+@click.option(
+    "--url",
+    envvar="COVE_URL",
+    default=DEFAULT_URL,
+    show_default=True,
+    help="cove's API for client commands, with or without /v1 (env COVE_URL)",
+)
 @click.pass_context
-def cli(ctx: click.Context, config: Path | None) -> None:
-    """cove: container clusters behind OpenStack Magnum's v1 API."""
-    ctx.obj = {"config": config}
+def cli(ctx: click.Context, config: Path | None, url: str) -> None:
+    """cove: container clusters behind OpenStack Magnum's v1 API.
+
+    Run the service with `cove serve`; manage templates, clusters and the rest with the
+    client commands, which talk to it at --url. Every client command takes -f json or
+    -f yaml for scripts; objects are named by name or uuid.
+    """
+    ctx.obj = {"config": config, "url": url}
 
 
 def _run_api(settings: Settings, wakeup: Any = None) -> tuple[Any, Any]:
@@ -172,7 +231,11 @@ def db_upgrade(ctx: click.Context, url: str | None) -> None:
 
 @cli.group()
 def image() -> None:
-    """Node images built from distribution packages."""
+    """Images: the catalog (create, list, show, delete) and the node image (build).
+
+    Templates name a catalog image; its os_distro picks the cluster driver. `build` makes
+    the swarm-mode node image from distribution packages and registers it.
+    """
 
 
 @image.command("build")
@@ -203,5 +266,22 @@ def image_build(ctx: click.Context, force: bool, url: str | None) -> None:
     click.echo(f"registered as image {name!r} (os_distro {built.os_distro})")
 
 
+catalog.add_image_commands(image)
+for group in (
+    templates.template,
+    clusters.cluster,
+    nodegroups.nodegroup,
+    certificates.ca,
+    quotas.quota,
+    quotas.stats,
+    quotas.service,
+    catalog.flavor,
+    catalog.keypair,
+    catalog.network,
+    completion.completion,
+):
+    cli.add_command(group)
+
+
 def main() -> None:
-    cli()
+    cli(prog_name="cove")

@@ -98,3 +98,18 @@ def test_serve_offers_every_auth_mode() -> None:
     from cove.settings import AuthMode
 
     assert tuple(m.value for m in AuthMode) == main.AUTH_MODES
+
+
+def test_requests_ask_for_the_latest_microversion_and_carry_os_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OS_TOKEN", raising=False)
+    anonymous = client.CoveClient.from_env(None)
+    assert anonymous.url == client.DEFAULT_URL
+    assert anonymous._http.headers["OpenStack-API-Version"] == "container-infra latest"
+    assert "X-Auth-Token" not in anonymous._http.headers
+    anonymous.close()
+    monkeypatch.setenv("OS_TOKEN", "secret")
+    with_token = client.CoveClient.from_env("h:1")
+    assert with_token._http.headers["X-Auth-Token"] == "secret"
+    with_token.close()

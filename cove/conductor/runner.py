@@ -167,9 +167,9 @@ class Runner:
         def write(message: str) -> None:
             with transaction(self.factory) as session:
                 op = self._owned(session, op_id)
-                session.add(
-                    models.Event(cluster_id=op.cluster_id, operation_id=op.id, message=message)
-                )
+                cluster = session.get(models.Cluster, op.cluster_id)
+                assert cluster is not None  # operations cascade with their cluster
+                operations.record_event(session, cluster, message, operation=op)
 
         return write
 

@@ -234,11 +234,6 @@ def test_nodegroups_create_list_update_delete(cove: Cove, cluster: dict[str, Any
     cove(f"nodegroup show {name} extra", code=1)
 
 
-@pytest.mark.xfail(
-    reason="driver events (op.event in cove/conductor/runner.py) do not wake the events long "
-    "poll: they reach the CLI only with the next event the API or runner records",
-    strict=True,
-)
 def test_driver_progress_shows_while_the_create_runs(cove: Cove, world: dict[str, str]) -> None:
     name = unique("c")
     command = f"cluster create {name} --template {world['slow']} --labels slow_seconds=3"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cove import __version__
-from cove.cli import completion
+from cove.cli import completion, doctor, quickstart
 from cove.cli.client import DEFAULT_URL
 from cove.cli.commands import catalog, certificates, clusters, nodegroups, quotas, templates
 from cove.cli.waiting import Interrupted
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 # pydantic would add half a second to every client command and every shell completion.
 AUTH_MODES = ("noauth", "keystone")
 
-SERVICE_COMMANDS = ("serve", "up", "api", "conductor", "db")
+SERVICE_COMMANDS = ("serve", "up", "down", "doctor", "api", "conductor", "db")
 
 EPILOG = """\b
 Exit codes:
@@ -279,6 +279,9 @@ for group in (
     catalog.keypair,
     catalog.network,
     completion.completion,
+    quickstart.up,
+    quickstart.down,
+    doctor.doctor,
 ):
     cli.add_command(group)
 

@@ -3,6 +3,7 @@ same transaction; conductors claim and drive it. One operation at a time per clu
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,9 @@ from cove import errors
 from cove.db import models
 from cove.domain.statuses import Operation, Status
 from cove.services import eventhub
+
+log = logging.getLogger(__name__)
+_LOG_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 ACTIVE = ("pending", "running")
 CHANNEL = "cove_operations"
@@ -42,7 +46,12 @@ def record_event(
     level: str = "info",
     operation: models.Operation | None = None,
 ) -> None:
-    """Add an event; readers waiting on the cluster's events wake at commit."""
+    """Add an event; readers waiting on the cluster's events wake at commit. Events are
+    also the service's log of what happens to clusters."""
+    log.log(
+        _LOG_LEVELS.get(level, logging.INFO), "cluster %s (%s): %s",
+        cluster.name, cluster.uuid, message,
+    )  # fmt: skip
     announce(session, cluster)
     session.add(
         models.Event(

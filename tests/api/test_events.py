@@ -3,10 +3,13 @@ is committed, in this process or (PostgreSQL) in another one, so progress needs 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import pytest
 
 from tests.conftest import Api, template_body
 
@@ -96,3 +99,13 @@ def test_wait_ends_with_404_when_the_cluster_is_deleted(api: Api, catalog: dict[
         assert hub.waiting(uuid) == 0, "the reader was not woken by the delete"
         resp = waiting.result(timeout=35)
     assert resp.status_code == 404, resp.text
+
+
+def test_events_are_the_service_log_of_what_happens(
+    api: Api, catalog: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="cove.services.operations"):
+        uuid, _ = _cluster(api)
+    lines = [r.getMessage() for r in caplog.records if r.name == "cove.services.operations"]
+    assert f"cluster c1 ({uuid}): Create accepted: 1 master(s), 1 worker(s)." in lines
+    assert f"cluster c1 ({uuid}): create complete." in lines

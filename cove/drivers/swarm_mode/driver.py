@@ -81,10 +81,10 @@ class SwarmModeDriver:
             _parallel(self._wait_engine, [n.name for n in nodes])
             for service in helpers.result():
                 op.event(_service_event(service))
-        self._form_swarm(cluster, nodes)
-        self._wait_swarm_ready(cluster)
-        op.event("Swarm formed: all nodes joined and Ready.")
-        return self.report(cluster)
+        primary = self._form_swarm(cluster, nodes)
+        op.event("Swarm formed: all nodes joined.")
+        # Complete once every member is Ready (the health check that follows agrees).
+        return self.report(cluster, wait_ready_on=primary.name)
 
     def update_cluster(self, op: OperationInput) -> ClusterReport:
         """Resize (and node group create/delete): bring each group to its node_count."""
@@ -288,7 +288,9 @@ class SwarmModeDriver:
 
     # -- reading back ----------------------------------------------------------------------
 
-    def report(self, cluster: ClusterSpec) -> ClusterReport:
+    def report(self, cluster: ClusterSpec, *, wait_ready_on: str | None = None) -> ClusterReport:
+        """Addresses and versions read back from the nodes; with ``wait_ready_on`` (an active
+        manager), first until every swarm member is Ready, in the same exec."""
         nodes = self.provider.find_nodes(cluster.uuid)
         groups: dict[str, NodeGroupReport] = {}
         for group in cluster.nodegroups:
@@ -301,7 +303,12 @@ class SwarmModeDriver:
         if not managers:
             raise StepFailed("The cluster has no manager node left.")
         primary = managers[0]
-        version = self._exec(primary.name, ["docker", "version", "--format", "{{.Server.Version}}"])
+        version_of = "docker version --format '{{.Server.Version}}'"
+        if wait_ready_on:
+            script = f"{_READY_LOOP} && {version_of}"
+            version = self._exec(wait_ready_on, ["sh", "-c", script])
+        else:
+            version = self._exec(primary.name, ["sh", "-c", version_of])
         port = engine.api_port(cluster)
         host_port = primary.host_ports.get(port)
         if services.lb_wanted(cluster):
@@ -427,11 +434,7 @@ class SwarmModeDriver:
         Unknown until their next heartbeat), waiting inside a manager, bounded."""
         managers = [n for n in self.provider.find_nodes(cluster.uuid) if n.role == "master"]
         primary = self._primary(sorted(managers, key=_order))
-        script = (
-            "i=0; while docker node ls --format '{{.Status}}' | grep -qv '^Ready$'; "
-            "do i=$((i+1)); [ $i -ge 600 ] && exit 1; sleep 0.1; done"
-        )
-        self._exec(primary.name, ["sh", "-c", script])
+        self._exec(primary.name, ["sh", "-c", _READY_LOOP])
 
     def _swarm_state(self, node: str) -> str:
         return self._exec(node, ["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"]).strip()
@@ -441,10 +444,11 @@ class SwarmModeDriver:
         cluster: ClusterSpec,
         nodes: Iterable[NodeRecord],
         joining: Iterable[NodeRecord] | None = None,
-    ) -> None:
+    ) -> NodeRecord:
         """Init the swarm on the primary manager unless it is active, then join ``joining``
         (default: every other node; each one checks first, in the same exec, whether it is
-        already a member). Managers join one at a time (Raft), workers in parallel."""
+        already a member). Managers join one at a time (Raft), workers in parallel. Returns
+        the primary manager."""
         nodes = list(nodes)
         managers = sorted((n for n in nodes if n.role == "master"), key=_order)
         if not managers:
@@ -483,6 +487,7 @@ class SwarmModeDriver:
                     join(manager)
             for future in worker_joins:
                 future.result()
+        return primary
 
     def _primary(self, managers: Sequence[NodeRecord]) -> NodeRecord:
         """The manager the swarm is reached through: an active one if any (after a node was
@@ -595,6 +600,13 @@ class SwarmModeDriver:
         nodes = self.provider.find_nodes(cluster.uuid)
         # Workers first: the managers keep the swarm's quorum the longest.
         return sorted(nodes, key=lambda n: (n.role == "master", _order(n)))
+
+
+# Until `docker node ls` (on an active manager) lists only Ready members; 60 s at most.
+_READY_LOOP = (
+    "i=0; until s=$(docker node ls --format '{{.Status}}') && ! echo \"$s\" | grep -qv '^Ready$'; "
+    "do i=$((i+1)); [ $i -ge 600 ] && exit 1; sleep 0.1; done"
+)
 
 
 def _service_event(service: ServiceRecord) -> str:

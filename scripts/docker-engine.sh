@@ -4,6 +4,8 @@
 # background with its log in /var/log/dockerd.log. One line of output per action.
 # Environment: DOCKERD_WAIT (seconds to wait for the engine, default 30).
 set -euo pipefail
+# This machine's engine, not the cluster a shell may point at after `eval "$(cove up)"`.
+unset DOCKER_HOST DOCKER_CERT_PATH DOCKER_TLS_VERIFY DOCKER_CONTEXT
 
 say() { printf '[docker-engine] %s\n' "$*"; }
 log=/var/log/dockerd.log

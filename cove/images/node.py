@@ -15,7 +15,8 @@ docker provider writes into the node before it starts (hosts, TLS, cgroup-parent
 driver, DNS). Without that file dockerd starts with its defaults plus
 ``--cgroup-parent=/cove-<hostname>``: nodes sharing a cgroup parent collide.
 
-Only the ``docker`` CLI is used here (the Docker SDK belongs to ``cove.providers.docker``).
+Only the ``docker`` CLI is used here (the Docker SDK belongs to ``cove.providers.docker``),
+aimed at cove's own engine (``COVE_DOCKER_HOST``), never at the caller's ``DOCKER_HOST``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cove.db import models
+from cove.providers.engine_address import cli_env
 
 log_ = logging.getLogger(__name__)
 
@@ -245,8 +247,9 @@ def _run(
 ) -> subprocess.CompletedProcess[str]:
     try:
         result = subprocess.run(
-            list(argv), capture_output=True, text=True, timeout=timeout, check=False
-        )
+            list(argv), capture_output=True, text=True, timeout=timeout, check=False,
+            env=cli_env(),
+        )  # fmt: skip
     except FileNotFoundError as exc:
         raise ImageBuildError(f"{argv[0]} is not installed", command=argv) from exc
     except subprocess.TimeoutExpired as exc:
@@ -272,7 +275,9 @@ def check_engine() -> str:
     """The engine's version; raises EngineUnavailable if no engine answers."""
     argv = ["docker", "version", "--format", "{{.Server.Version}}"]
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=DOCKER_TIMEOUT)
+        result = subprocess.run(
+            argv, capture_output=True, text=True, timeout=DOCKER_TIMEOUT, env=cli_env()
+        )
     except FileNotFoundError as exc:
         raise EngineUnavailable(
             "the docker client is not installed: run scripts/docker-engine.sh", command=argv
@@ -292,7 +297,9 @@ def inspect_image(ref: str) -> dict[str, Any] | None:
     """``docker image inspect`` of ``ref``, or None when there is no such image."""
     argv = ["docker", "image", "inspect", ref]
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=DOCKER_TIMEOUT)
+        result = subprocess.run(
+            argv, capture_output=True, text=True, timeout=DOCKER_TIMEOUT, env=cli_env()
+        )
     except FileNotFoundError as exc:
         raise EngineUnavailable(
             "the docker client is not installed: run scripts/docker-engine.sh", command=argv
@@ -517,6 +524,7 @@ def _import(rootfs: Path, ref: str, digest: str, version: str, log: Callable[[st
         try:
             result = subprocess.run(
                 import_argv,
+                env=cli_env(),
                 stdin=tar.stdout,
                 capture_output=True,
                 text=True,
@@ -553,7 +561,11 @@ def _import(rootfs: Path, ref: str, digest: str, version: str, log: Callable[[st
     if tar_code != 0:
         # docker import may have accepted a truncated stream: do not leave the tag behind.
         subprocess.run(
-            ["docker", "image", "rm", ref], capture_output=True, timeout=DOCKER_TIMEOUT, check=False
+            ["docker", "image", "rm", ref],
+            capture_output=True,
+            timeout=DOCKER_TIMEOUT,
+            check=False,
+            env=cli_env(),
         )
         raise ImageBuildError(
             f"tar of {rootfs} failed (exit {tar_code})", command=tar_argv, output=_tail(tar_err)
@@ -568,6 +580,7 @@ def _remove_if_dangling(image_id: str) -> None:
         subprocess.run(
             ["docker", "image", "rm", image_id],
             capture_output=True,
+            env=cli_env(),
             timeout=DOCKER_TIMEOUT,
             check=False,
         )

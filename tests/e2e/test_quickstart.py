@@ -87,9 +87,13 @@ def test_main_command_ends_with_a_healthy_cluster_and_down_removes_it(
     assert shown["status"] == "CREATE_COMPLETE" and shown["health_status"] == "HEALTHY"
     assert docker_host == shown["api_address"]
 
-    doctor = _shell(f"{shlex.quote(str(COVE))} doctor", user_env)
+    # In the shell the line pointed at the cluster, cove still uses this machine's engine.
+    exports = _shell("scripts/run.sh --name quick --workers 1", user_env).stdout.strip()
+    assert exports.startswith(f"export DOCKER_HOST={docker_host} "), exports
+    doctor = _shell(f"{exports}\n{shlex.quote(str(COVE))} doctor", user_env)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "FAIL" not in doctor.stdout and "conductor(s) up" in doctor.stdout, doctor.stdout
+    assert f"node image {node_image.ref}" in doctor.stdout, doctor.stdout
 
     # Again: everything is found, nothing is made twice, the same line is printed.
     again = _shell(f"{shlex.quote(str(COVE))} up --name {NAME} --workers 1", user_env)

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import docker
 import docker.errors
 
+from cove.providers import engine_address
 from cove.providers.base import (
     LABEL_CLUSTER,
     ExecResult,
@@ -38,7 +39,8 @@ class DockerProvider:
     Args:
         client: an SDK client to use (tests, or a caller that configured TLS itself).
         base_url: the engine's address (``unix:///var/run/docker.sock``,
-            ``tcp://host:2375``); when neither is given, the ``DOCKER_*`` environment decides.
+            ``tcp://host:2375``); when neither is given, ``COVE_DOCKER_HOST`` or the local
+            socket (never ``DOCKER_HOST``: see ``cove.providers.engine_address``).
     """
 
     name = "docker"
@@ -63,10 +65,9 @@ class DockerProvider:
         with self._client_lock:
             if self._client is None:
                 with map_docker_errors():
-                    if self._base_url is None:
-                        self._client = docker.from_env()
-                    else:
-                        self._client = docker.DockerClient(base_url=self._base_url)
+                    # Not docker.from_env(): the caller's DOCKER_HOST may be a cluster's.
+                    url = self._base_url or engine_address.engine_url()
+                    self._client = docker.DockerClient(base_url=url)
             return self._client
 
     @property

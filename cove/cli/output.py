@@ -44,11 +44,11 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def emit(renderable: RenderableType) -> None:
     """Print to stdout: to fit a terminal, or, piped, with every cell whole (never wrapped
     or cut, so grep and cut see whole values) and no trailing blanks."""
-    console = Console(highlight=False)
+    console = Console(highlight=False, markup=False, emoji=False)
     if console.is_terminal:
         console.print(renderable)
         return
-    console = Console(highlight=False, width=4096)
+    console = Console(highlight=False, markup=False, emoji=False, width=4096)
     with console.capture() as captured:
         console.print(renderable)
     click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))

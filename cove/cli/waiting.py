@@ -123,7 +123,7 @@ class LiveDisplay:
     def __init__(self, cluster: Mapping[str, Any], show_nodes: bool) -> None:
         self.name = str(cluster.get("name") or cluster.get("uuid"))
         self.show_nodes = show_nodes
-        self.console = Console(stderr=True, highlight=False)
+        self.console = Console(stderr=True, highlight=False, markup=False, emoji=False)
         self.progress = _NodesProgress(
             SpinnerColumn(),
             TextColumn("{task.description}"),

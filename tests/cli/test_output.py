@@ -117,3 +117,13 @@ def test_help_documents_exit_codes_and_groups(cove: Cove) -> None:
     for group in ("template", "cluster", "nodegroup", "ca", "quota", "stats", "service"):
         assert f"\n  {group} " in out
     assert "serve" in out and "COVE_URL" in out
+
+
+def test_tables_print_values_as_they_are(cove: Cove, world: dict[str, str]) -> None:
+    """No Rich markup or emoji codes read into values: a fingerprint's ``:ab:`` is not 🆎."""
+    name = unique("lit")
+    labels = "fp=83:ab:42:smile:,tag=[bold]x[/bold]"
+    cove(f"template create {name} --image instant-image --coe swarm-mode --labels {labels}")
+    out = cove(f"template show {name} -c labels").stdout
+    assert "83:ab:42:smile:" in out and "[bold]x[/bold]" in out, out
+    cove(f"template delete {name}")

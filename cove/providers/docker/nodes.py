@@ -174,12 +174,20 @@ def find_nodes(client: docker.DockerClient, cluster_uuid: str) -> list[NodeRecor
         ProviderUnavailable: the engine could not be reached.
     """
     with map_docker_errors():
-        containers = client.containers.list(
+        containers = list_labelled(client, cluster_uuid, LABEL_NODE)
+        return sorted((node_record(c.attrs) for c in containers), key=lambda r: r.name)
+
+
+def list_labelled(client: docker.DockerClient, cluster_uuid: str, kind: str) -> list[Container]:
+    """The cluster's containers, running or not, that carry the label ``kind`` (nodes or
+    service containers). Call inside ``map_docker_errors``."""
+    return list(
+        client.containers.list(
             all=True,
-            filters={"label": [f"{LABEL_CLUSTER}={cluster_uuid}", LABEL_NODE]},
+            filters={"label": [f"{LABEL_CLUSTER}={cluster_uuid}", kind]},
             ignore_removed=True,
         )
-        return sorted((node_record(c.attrs) for c in containers), key=lambda r: r.name)
+    )
 
 
 def start_node(client: docker.DockerClient, name: str) -> NodeRecord:

@@ -15,7 +15,13 @@ from docker.models.containers import Container
 
 from cove.providers.base import LABEL_CLUSTER, LABEL_SERVICE, ServiceRecord, ServiceSpec
 from cove.providers.docker.errors import map_docker_errors
-from cove.providers.docker.nodes import check_owner, find_container, wait_for_name, write_files
+from cove.providers.docker.nodes import (
+    check_owner,
+    find_container,
+    list_labelled,
+    wait_for_name,
+    write_files,
+)
 from cove.providers.docker.records import service_record
 
 log = logging.getLogger(__name__)
@@ -93,9 +99,5 @@ def find_services(client: docker.DockerClient, cluster_uuid: str) -> list[Servic
         ProviderUnavailable: the engine could not be reached.
     """
     with map_docker_errors():
-        containers = client.containers.list(
-            all=True,
-            filters={"label": [f"{LABEL_CLUSTER}={cluster_uuid}", LABEL_SERVICE]},
-            ignore_removed=True,
-        )
+        containers = list_labelled(client, cluster_uuid, LABEL_SERVICE)
         return sorted((service_record(c.attrs) for c in containers), key=lambda r: r.name)

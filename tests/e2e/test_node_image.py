@@ -164,10 +164,24 @@ def test_cli_image_build_without_engine(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli,
         ["image", "build", "--db", f"sqlite:///{tmp_path / 'x.db'}"],
-        env={"DOCKER_HOST": f"unix://{tmp_path / 'no-engine.sock'}"},
+        env={"COVE_DOCKER_HOST": f"unix://{tmp_path / 'no-engine.sock'}"},
     )
     assert result.exit_code == 1
     assert "scripts/docker-engine.sh" in result.output
+
+
+def test_cli_image_build_ignores_the_shells_docker_host(
+    node_image: NodeImage, tmp_path: Path
+) -> None:
+    """After `eval "$(cove up)"` DOCKER_HOST points at a cluster: cove's own engine is still
+    this machine's (COVE_DOCKER_HOST, default the local socket)."""
+    result = CliRunner().invoke(
+        cli,
+        ["image", "build", "--db", f"sqlite:///{tmp_path / 'x.db'}"],
+        env={"DOCKER_HOST": f"unix://{tmp_path / 'no-engine.sock'}"},
+    )
+    assert result.exit_code == 0, result.output
+    assert f"found {node_image.ref}" in result.output
 
 
 def test_apt_mirror_reads_both_source_formats(tmp_path: Path) -> None:

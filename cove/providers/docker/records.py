@@ -20,10 +20,11 @@ from cove.providers.base import (
 
 
 def host_ports(ports: Mapping[str, Any] | None) -> dict[int, int]:
-    """Node port -> host port from ``NetworkSettings.Ports`` (TCP only; the first binding of a
-    port wins, as IPv4 and IPv6 bindings of one port share the host port).
+    """Node port -> host port from ``NetworkSettings.Ports`` (TCP only; the IPv4 binding,
+    which clients reach as 127.0.0.1: the engine may give the IPv6 one another port).
 
-    >>> host_ports({"2376/tcp": [{"HostIp": "0.0.0.0", "HostPort": "49153"}], "53/udp": None})
+    >>> host_ports({"2376/tcp": [{"HostIp": "::", "HostPort": "49152"},
+    ...                          {"HostIp": "0.0.0.0", "HostPort": "49153"}], "53/udp": None})
     {2376: 49153}
     """
     bound: dict[int, int] = {}
@@ -31,10 +32,10 @@ def host_ports(ports: Mapping[str, Any] | None) -> dict[int, int]:
         port, _, proto = key.partition("/")
         if proto not in ("", "tcp") or not bindings:
             continue
-        for binding in bindings:
-            if binding.get("HostPort"):
-                bound[int(port)] = int(binding["HostPort"])
-                break
+        usable = [b for b in bindings if b.get("HostPort")]
+        usable.sort(key=lambda b: ":" in str(b.get("HostIp", "")))  # IPv4 first
+        if usable:
+            bound[int(port)] = int(usable[0]["HostPort"])
     return bound
 
 

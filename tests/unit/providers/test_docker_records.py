@@ -99,3 +99,14 @@ def test_host_ports_keep_tcp_bindings_only() -> None:
     }
     assert host_ports(ports) == {2376: 49153}
     assert host_ports(None) == {}
+
+
+def test_host_ports_take_the_ipv4_binding_when_the_engine_gives_ipv6_another_port() -> None:
+    # Seen on this machine's engine: `2376/tcp -> 0.0.0.0:32911` and `-> [::]:32910`.
+    ports = {
+        "2376/tcp": [
+            {"HostIp": "::", "HostPort": "32910"},
+            {"HostIp": "0.0.0.0", "HostPort": "32911"},
+        ]
+    }
+    assert host_ports(ports) == {2376: 32911}

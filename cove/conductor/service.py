@@ -5,6 +5,7 @@ periodic scan as the fallback for work recorded by other processes or backed off
 from __future__ import annotations
 
 import logging
+import queue
 import socket
 import threading
 from datetime import datetime
@@ -42,13 +43,16 @@ class Conductor:
         self.host = host or socket.gethostname()
         self.owner = f"{self.host}:{id(self):x}"
         self.health = HealthMonitor(factory, registry)
+        # Clusters whose operation just succeeded, for an immediate health check on a thread
+        # of its own: a worker goes straight on to the next operation.
+        self._completed: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self.runner = Runner(
             factory,
             registry,
             self.owner,
             lease_seconds=settings.lease_seconds,
             clock=clock,
-            after_success=self._check_health,
+            after_success=self._completed.put,
         )
         self.workers = workers
         self.clock = clock
@@ -57,14 +61,15 @@ class Conductor:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def _check_health(self, cluster_id: int) -> None:
+    def _check_completed(self) -> None:
         """Right after an operation: a cluster's health is known when it completes, not at
         the monitor's next round."""
-        try:
-            if self.health.check(cluster_id):
-                self.wakeup()  # it started a heal
-        except Exception:
-            log.warning("health check of cluster %s failed", cluster_id, exc_info=True)
+        while (cluster_id := self._completed.get()) is not None:
+            try:
+                if self.health.check(cluster_id):
+                    self.wakeup()  # it started a heal
+            except Exception:
+                log.warning("health check of cluster %s failed", cluster_id, exc_info=True)
 
     def wakeup(self) -> None:
         with self._wake:
@@ -77,9 +82,13 @@ class Conductor:
             thread = threading.Thread(target=self._work, name=f"conductor-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
-        monitor = threading.Thread(target=self._monitor, name="conductor-health", daemon=True)
-        monitor.start()
-        self._threads.append(monitor)
+        for target, name in (
+            (self._monitor, "conductor-health"),
+            (self._check_completed, "conductor-health-now"),
+        ):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
         beat = threading.Thread(target=self._service_heartbeat, name="conductor-beat", daemon=True)
         beat.start()
         self._threads.append(beat)
@@ -95,6 +104,7 @@ class Conductor:
 
     def stop(self) -> None:
         self._stop.set()
+        self._completed.put(None)
         self.wakeup()
         for thread in self._threads:
             thread.join(timeout=10)

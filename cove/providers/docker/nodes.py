@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import docker
@@ -120,26 +120,45 @@ def ensure_node(client: docker.DockerClient, spec: NodeSpec, detector: ModeDetec
         ProviderUnavailable: the engine could not be reached or failed (5xx).
         ProviderError: the engine refused (for instance the image is missing).
     """
+
+    def create() -> Container:
+        # Probe only when about to create: adopting needs no privileges decision.
+        mode = detector.detect(client, spec.image, spec.cluster_uuid)
+        return create_container(client, spec, mode)
+
     with map_docker_errors():
-        container = find_container(client, spec.name)
-        if container is None:
-            # Probe only when about to create: adopting needs no privileges decision.
-            mode = detector.detect(client, spec.image, spec.cluster_uuid)
-            try:
-                container = create_container(client, spec, mode)
-                log.info("created node %s (cluster %s)", spec.name, spec.cluster_uuid)
-            except docker.errors.APIError as exc:
-                if exc.status_code != 409:
-                    raise
-                # A concurrent attempt made it first: adopt it if it is ours.
-                container = wait_for_name(client, spec.name)
-        check_owner(container, spec.cluster_uuid)
-        if not container.attrs["State"].get("Running"):
-            if container.status == "created":
-                write_files(container, spec.files)
-            container.start()
-        container.reload()
+        container = adopt_or_create(client, spec.name, spec.cluster_uuid, create, spec.files)
         return node_record(container.attrs)
+
+
+def adopt_or_create(
+    client: docker.DockerClient,
+    name: str,
+    cluster_uuid: str,
+    create: Callable[[], Container],
+    files: Mapping[str, bytes],
+    mode: int = 0o600,
+) -> Container:
+    """The running container ``name``: adopted if it is the cluster's (started if stopped),
+    else made by ``create``, given ``files`` before its first start, and started. Call inside
+    ``map_docker_errors``."""
+    container = find_container(client, name)
+    if container is None:
+        try:
+            container = create()
+            log.info("created %s (cluster %s)", name, cluster_uuid)
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:
+                raise
+            # A concurrent attempt made it first: adopt it if it is ours.
+            container = wait_for_name(client, name)
+    check_owner(container, cluster_uuid)
+    if not container.attrs["State"].get("Running"):
+        if container.status == "created":
+            write_files(container, files, mode)
+        container.start()
+    container.reload()
+    return container
 
 
 def wait_for_name(client: docker.DockerClient, name: str) -> Container:

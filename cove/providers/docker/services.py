@@ -16,11 +16,8 @@ from docker.models.containers import Container
 from cove.providers.base import LABEL_CLUSTER, LABEL_SERVICE, ServiceRecord, ServiceSpec
 from cove.providers.docker.errors import map_docker_errors
 from cove.providers.docker.nodes import (
-    check_owner,
-    find_container,
+    adopt_or_create,
     list_labelled,
-    wait_for_name,
-    write_files,
 )
 from cove.providers.docker.records import service_record
 
@@ -73,22 +70,9 @@ def ensure_service(client: docker.DockerClient, spec: ServiceSpec) -> ServiceRec
         ProviderError: the engine refused (for instance the image is missing).
     """
     with map_docker_errors():
-        container = find_container(client, spec.name)
-        if container is None:
-            try:
-                container = _create(client, spec)
-                log.info("created %s service %s (cluster %s)", spec.kind, spec.name,
-                         spec.cluster_uuid)  # fmt: skip
-            except docker.errors.APIError as exc:
-                if exc.status_code != 409:
-                    raise
-                container = wait_for_name(client, spec.name)
-        check_owner(container, spec.cluster_uuid)
-        if not container.attrs["State"].get("Running"):
-            if container.status == "created":
-                write_files(container, spec.files, mode=0o644)
-            container.start()
-        container.reload()
+        container = adopt_or_create(
+            client, spec.name, spec.cluster_uuid, lambda: _create(client, spec), spec.files, 0o644
+        )
         return service_record(container.attrs)
 
 

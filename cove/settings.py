@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # How often the conductor checks the health of settled clusters.
     health_interval: float = 10.0
     log_level: str = "INFO"
+    # Fault injection for crash tests: a conductor SIGKILLs itself right after recording an
+    # operation step whose name matches this glob (e.g. "join:*"). Empty: never.
+    fault_kill_after_step: str = ""
 
     @field_validator("extra_drivers", mode="before")
     @classmethod

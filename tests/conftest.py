@@ -70,10 +70,17 @@ class Api:
     """A client for the in-process app that speaks as one identity and can drain the
     conductor's queue synchronously, so tests see a settled state without sleeping."""
 
-    def __init__(self, client: TestClient, runner: Runner, headers: dict[str, str]) -> None:
+    def __init__(
+        self,
+        client: TestClient,
+        runner: Runner,
+        headers: dict[str, str],
+        drivers: DriverRegistry,
+    ) -> None:
         self.client = client
         self.runner = runner
         self.headers = headers
+        self.drivers = drivers
 
     def as_project(
         self, project: str, roles: str = "member,reader", user: str | None = None
@@ -83,13 +90,13 @@ class Api:
             "X-User-Id": user or f"{project}-user",
             "X-Roles": roles,
         }
-        return Api(self.client, self.runner, {**self.headers, **identity})
+        return Api(self.client, self.runner, {**self.headers, **identity}, self.drivers)
 
     def at(self, version: str | None) -> Api:
         headers = {k: v for k, v in self.headers.items() if k != "OpenStack-API-Version"}
         if version is not None:
             headers["OpenStack-API-Version"] = f"container-infra {version}"
-        return Api(self.client, self.runner, headers)
+        return Api(self.client, self.runner, headers, self.drivers)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Response:
         headers = {**self.headers, **kwargs.pop("headers", {})}
@@ -125,11 +132,11 @@ def make_api(db_url: str) -> Iterator[Callable[..., Api]]:
     def build(*, drivers: Sequence[Any] = (), **overrides: Any) -> Api:
         registry = DriverRegistry([InstantDriver(), *drivers])
         app = create_app(Settings(db=db_url, **overrides), registry=registry)
-        runner = Runner(app.state.session_factory, registry, "test-conductor")
+        runner = Runner.for_clusters(app.state.session_factory, registry, "test-conductor")
         client = TestClient(app)
         client.__enter__()
         apps.append((app, client))
-        return Api(client, runner, dict(LATEST))
+        return Api(client, runner, dict(LATEST), registry)
 
     yield build
     for app, client in apps:

@@ -13,8 +13,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cove.conductor import leases
+from cove.conductor import faults, leases
+from cove.conductor.clusters import ClusterReconciler
 from cove.conductor.monitor import HealthMonitor
+from cove.conductor.reconcilers import Registry
 from cove.conductor.runner import Runner
 from cove.db import models
 from cove.db.session import transaction
@@ -46,13 +48,16 @@ class Conductor:
         # Clusters whose operation just succeeded, for an immediate health check on a thread
         # of its own: a worker goes straight on to the next operation.
         self._completed: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self.reconcilers = Registry(
+            [ClusterReconciler(factory, registry, after_success=self._completed.put)]
+        )
         self.runner = Runner(
             factory,
-            registry,
+            self.reconcilers,
             self.owner,
             lease_seconds=settings.lease_seconds,
             clock=clock,
-            after_success=self._completed.put,
+            after_step=faults.kill_after_step(settings.fault_kill_after_step),
         )
         self.workers = workers
         self.clock = clock

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -96,6 +96,7 @@ class ClusterTemplate(Timestamps, Base):
 
 class Cluster(Timestamps, Base):
     __tablename__ = "clusters"
+    SUBJECT_KIND: ClassVar[str] = "cluster"  # operations and events name it so
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
@@ -177,21 +178,26 @@ class ClusterCA(Base):
 
 
 class Operation(Base):
-    """A unit of conductor work on a cluster: claimed with a lease, driven step by step."""
+    """A unit of conductor work on a subject (``subject_kind``, ``subject_id``): a cluster
+    today, later a container cluster or a deployment. Claimed with a lease, driven by the
+    reconciler registered for its kind, step by step. One active operation per subject."""
 
     __tablename__ = "operations"
-    __table_args__ = (Index("ix_operations_state_lease", "state", "lease_expires_at"),)
+    __table_args__ = (
+        Index("ix_operations_state_lease", "state", "lease_expires_at"),
+        Index("ix_operations_subject", "subject_kind", "subject_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
-    cluster_id: Mapped[int] = mapped_column(
-        ForeignKey("clusters.id", ondelete="CASCADE"), index=True
-    )
+    subject_kind: Mapped[str] = mapped_column(String(32), default="cluster")
+    subject_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(32))
     # pending → running → succeeded | failed | cancelled
     state: Mapped[str] = mapped_column(String(16), default="pending")
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # Per-step progress: {step_id: {"state": "done"|..., "message": ..., "at": iso}}.
+    # Named, persisted steps: {step: {"state": "done", "data": {...}, "at": iso}}. A resumed
+    # operation skips the steps done and reads the data later steps need.
     progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
     lease_owner: Mapped[str | None] = mapped_column(String(255))
     lease_expires_at: Mapped[datetime | None]
@@ -204,16 +210,29 @@ class Operation(Base):
 
 
 class Event(Base):
+    """Something that happened to a subject, as users read it (Magnum's cluster events)."""
+
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_subject", "subject_kind", "subject_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    cluster_id: Mapped[int] = mapped_column(
-        ForeignKey("clusters.id", ondelete="CASCADE"), index=True
-    )
+    subject_kind: Mapped[str] = mapped_column(String(32), default="cluster")
+    subject_id: Mapped[int] = mapped_column(Integer)
     operation_id: Mapped[int | None] = mapped_column(Integer)
     time: Mapped[datetime] = mapped_column(default=utcnow)
     level: Mapped[str] = mapped_column(String(16), default="info")
     message: Mapped[str] = mapped_column(Text)
+
+
+class Installation(Base):
+    """One row: this installation's identity. Every object a provider makes carries it, so
+    the orphan sweep removes only what this installation made (several may share an engine)."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), default=new_uuid)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Quota(Timestamps, Base):

@@ -2,10 +2,13 @@
 (server_type, os_distro, coe), as Magnum's ``provides``; the conductor calls it with a frozen
 snapshot of the cluster and records what it reports. Drivers never touch the database.
 
-Errors a driver raises decide what the runner does:
-- ``StepFailed(reason)``: permanent; the operation fails with ``reason`` as status_reason;
-- ``RetryLater(reason, delay)``: temporary; the runner retries until the operation's deadline;
-- anything else: temporary, retried with backoff until the deadline.
+Errors a driver raises decide what the runner does (``cove.failures``):
+- ``StepFailed(reason)`` or any other ``Permanent`` (a provider's refusal): the operation
+  fails now with ``reason`` as status_reason;
+- ``RetryLater(reason, delay)`` or any other ``Temporary``: retried until the deadline;
+- anything else: a surprise, logged and retried with backoff until the deadline.
+
+Drivers are given their provider; they never import a concrete one.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from cove.failures import Permanent, Temporary
+from cove.steps import Steps, offline
 
 
 @dataclass(frozen=True)
@@ -26,14 +32,13 @@ class DriverKey:
         return f"({self.server_type}, {self.os_distro}, {self.coe})"
 
 
-class StepFailed(Exception):
+class StepFailed(Permanent):
     """The operation cannot succeed; ``str(self)`` is a status_reason a user can act on."""
 
 
-class RetryLater(Exception):
+class RetryLater(Temporary):
     def __init__(self, reason: str, delay: float = 1.0) -> None:
-        super().__init__(reason)
-        self.delay = delay
+        super().__init__(reason, delay)
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ class ClusterSpec:
     template: dict[str, Any]
     nodegroups: tuple[NodeGroupSpec, ...]
     ca_cert_pem: str
-    ca_key_pem: str
+    ca_key_pem: str = field(repr=False)  # a secret: never in a repr, a log line or an event
     fixed_network: str | None = None
     fixed_subnet: str | None = None
     master_lb_enabled: bool = False
@@ -80,21 +85,24 @@ class ClusterSpec:
 
 @dataclass(frozen=True)
 class OperationInput:
-    """What one call to a driver gets: the cluster, the operation's parameters, its
-    per-step progress so far (to resume), a deadline and a way to report progress."""
+    """What one call to a driver gets: the cluster, the operation's parameters, its named
+    steps (done ones are skipped on resume, see ``cove.steps``), a deadline and a way to
+    report progress as events."""
 
     kind: str
     cluster: ClusterSpec
     params: dict[str, Any]
-    progress: dict[str, Any]
-    deadline: datetime | None
-    event: Callable[[str], None]
+    steps: Steps = field(default_factory=offline)
+    deadline: datetime | None = None
+    event: Callable[[str], None] = lambda _message: None
 
 
 @dataclass
 class NodeGroupReport:
+    """What a node group has now. Observation only: it never overwrites the desired
+    ``node_count``."""
+
     node_addresses: list[str] = field(default_factory=list)
-    node_count: int | None = None
 
 
 @dataclass

@@ -11,6 +11,7 @@ Errors (the runner's retry decision depends on them):
 - ``NodeNotFound``: the node does not exist; ``delete_*`` methods never raise it;
 - ``ProviderConflict``: a name is taken by an object that is not ours; permanent;
 - ``ProviderError``: anything else the provider refuses; permanent.
+(``cove.failures`` says how the runner treats permanent and temporary errors.)
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from cove.failures import Permanent, Temporary
+
 LABEL_CLUSTER = "cove.cluster"
 LABEL_NODEGROUP = "cove.nodegroup"
 LABEL_NODE = "cove.node"
@@ -26,12 +29,15 @@ LABEL_ROLE = "cove.role"
 LABEL_SERVICE = "cove.service"
 
 
-class ProviderError(Exception):
+class ProviderError(Permanent):
     """Permanent: the provider refused; the message says why."""
 
 
-class ProviderUnavailable(ProviderError):
+class ProviderUnavailable(ProviderError, Temporary):
     """Temporary: the provider could not be reached or timed out."""
+
+    def __init__(self, reason: str) -> None:
+        Temporary.__init__(self, reason)
 
 
 class NodeNotFound(ProviderError):

@@ -1,13 +1,18 @@
 """Operations and events: an API write records desired state plus one operation row in the
-same transaction; conductors claim and drive it. One operation at a time per cluster."""
+same transaction; conductors claim and drive it. One operation at a time per subject.
+
+A subject is any row the conductor reconciles (a cluster today; container clusters and
+deployments next): it has ``id``, ``uuid``, ``name`` and a class attribute ``SUBJECT_KIND``
+naming the reconciler registered for it."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from cove import errors
@@ -22,13 +27,53 @@ ACTIVE = ("pending", "running")
 CHANNEL = "cove_operations"
 
 
-def find_active(session: Session, cluster: models.Cluster) -> models.Operation | None:
+class Subject(Protocol):
+    SUBJECT_KIND: ClassVar[str]
+    id: Any
+    uuid: Any
+    name: Any
+
+
+def _of(subject: Subject) -> Any:
+    return (models.Operation.subject_kind == subject.SUBJECT_KIND) & (
+        models.Operation.subject_id == subject.id
+    )
+
+
+def find_active(session: Session, cluster: Subject) -> models.Operation | None:
     return session.scalar(
         select(models.Operation)
-        .where(models.Operation.cluster_id == cluster.id, models.Operation.state.in_(ACTIVE))
+        .where(_of(cluster), models.Operation.state.in_(ACTIVE))
         .order_by(models.Operation.id)
         .limit(1)
     )
+
+
+def events_since(
+    session: Session, subject: Subject, since: int, limit: int
+) -> Sequence[models.Event]:
+    """The subject's events with an id above ``since``, oldest first."""
+    return session.scalars(
+        select(models.Event)
+        .where(
+            models.Event.subject_kind == subject.SUBJECT_KIND,
+            models.Event.subject_id == subject.id,
+            models.Event.id > since,
+        )
+        .order_by(models.Event.id)
+        .limit(limit)
+    ).all()
+
+
+def forget(session: Session, subject: Subject) -> None:
+    """Remove a deleted subject's operations and events (no cascade does it)."""
+    session.execute(
+        delete(models.Event).where(
+            models.Event.subject_kind == subject.SUBJECT_KIND,
+            models.Event.subject_id == subject.id,
+        )
+    )
+    session.execute(delete(models.Operation).where(_of(subject)))
 
 
 def ensure_idle(session: Session, cluster: models.Cluster) -> None:
@@ -40,7 +85,7 @@ def ensure_idle(session: Session, cluster: models.Cluster) -> None:
 
 def record_event(
     session: Session,
-    cluster: models.Cluster,
+    cluster: Subject,
     message: str,
     *,
     level: str = "info",
@@ -49,13 +94,14 @@ def record_event(
     """Add an event; readers waiting on the cluster's events wake at commit. Events are
     also the service's log of what happens to clusters."""
     log.log(
-        _LOG_LEVELS.get(level, logging.INFO), "cluster %s (%s): %s",
-        cluster.name, cluster.uuid, message,
+        _LOG_LEVELS.get(level, logging.INFO), "%s %s (%s): %s",
+        cluster.SUBJECT_KIND, cluster.name, cluster.uuid, message,
     )  # fmt: skip
     announce(session, cluster)
     session.add(
         models.Event(
-            cluster_id=cluster.id,
+            subject_kind=cluster.SUBJECT_KIND,
+            subject_id=cluster.id,
             operation_id=operation.id if operation is not None else None,
             level=level,
             message=message,
@@ -63,7 +109,7 @@ def record_event(
     )
 
 
-def announce(session: Session, cluster: models.Cluster) -> None:
+def announce(session: Session, cluster: Subject) -> None:
     """Wake readers waiting on the cluster's events when this transaction commits (see
     ``eventhub``): in this process at once, in others through NOTIFY on PostgreSQL. Also
     for a deleted cluster, whose readers then find it gone."""
@@ -77,18 +123,26 @@ def announce(session: Session, cluster: models.Cluster) -> None:
     eventhub.mark(session, cluster.uuid)
 
 
+# Every operation has a deadline; create's is the cluster's create_timeout.
+DEFAULT_TIMEOUT_MINUTES = 60
+
+
 def start(
     session: Session,
-    cluster: models.Cluster,
-    kind: Operation,
+    cluster: Subject,
+    kind: Operation | str,
     params: dict[str, Any] | None = None,
     *,
     timeout_minutes: int | None = None,
     message: str,
 ) -> models.Operation:
-    op = models.Operation(cluster_id=cluster.id, kind=str(kind), params=params or {})
-    if timeout_minutes:
-        op.deadline = models.utcnow() + timedelta(minutes=timeout_minutes)
+    op = models.Operation(
+        subject_kind=cluster.SUBJECT_KIND,
+        subject_id=cluster.id,
+        kind=str(kind),
+        params=params or {},
+    )
+    op.deadline = models.utcnow() + timedelta(minutes=timeout_minutes or DEFAULT_TIMEOUT_MINUTES)
     session.add(op)
     session.flush()
     record_event(session, cluster, message, operation=op)
@@ -104,11 +158,11 @@ def notify(session: Session) -> None:
         session.execute(text(f"NOTIFY {CHANNEL}"))
 
 
-def cancel_active(session: Session, cluster: models.Cluster, reason: str) -> None:
+def cancel_active(session: Session, cluster: Subject, reason: str) -> None:
     """Delete supersedes whatever runs: the runner sees the state change at its next step."""
     session.execute(
         update(models.Operation)
-        .where(models.Operation.cluster_id == cluster.id, models.Operation.state.in_(ACTIVE))
+        .where(_of(cluster), models.Operation.state.in_(ACTIVE))
         .values(state="cancelled", error=reason, finished_at=models.utcnow())
     )
 

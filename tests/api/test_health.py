@@ -11,9 +11,9 @@ from tests.support.drivers import InstantDriver
 
 
 def _monitor(api: Api) -> tuple[HealthMonitor, InstantDriver]:
-    driver = api.runner.registry.find_by_name("instant")
+    driver = api.drivers.find_by_name("instant")
     assert isinstance(driver, InstantDriver)
-    return HealthMonitor(api.runner.factory, api.runner.registry), driver
+    return HealthMonitor(api.runner.factory, api.drivers), driver
 
 
 def _cluster(api: Api, **labels: str) -> str:

@@ -6,14 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from cove.api import microversions, policy
 from cove.api.deps import ContextDep, strict_query
-from cove.db import models
-from cove.services import clusters
+from cove.services import clusters, operations
 from cove.services.eventhub import EventHub
 
 router = APIRouter()
@@ -119,12 +117,7 @@ async def events(
         with factory() as session:
             cluster = clusters.get_cluster(session, ctx, ident)
             policy.enforce(ctx, "event:get", policy.Target(cluster.project_id))
-            rows = session.scalars(
-                select(models.Event)
-                .where(models.Event.cluster_id == cluster.id, models.Event.id > since)
-                .order_by(models.Event.id)
-                .limit(limit)
-            )
+            rows = operations.events_since(session, cluster, since, limit)
             return cluster.uuid, {
                 "events": [
                     {"id": e.id, "time": e.time.isoformat(), "level": e.level, "message": e.message}

@@ -666,7 +666,7 @@ class Cove:
 
     @staticmethod
     def manager(uuid: str) -> str:
-        return f"cove-{uuid[:8]}-manager-0"  # cove.drivers.swarm_mode.plan.node_name
+        return f"cove-{uuid[:8]}-manager-0"  # cove.drivers.nodeplan.node_name
 
     @staticmethod
     def events_of(uuid: str) -> Callable[[EngineEvent], bool]:

@@ -45,6 +45,13 @@ class Steps:
         self._done[name] = data
         return data
 
+    def mark(self, name: str, data: StepData | None = None) -> None:
+        """Record a step that is done again on every attempt (it converges: observing first
+        makes a repeat cheap), so progress and resume points show it."""
+        if name not in self._done:
+            self._record(name, data or {})
+            self._done[name] = data or {}
+
     @property
     def names(self) -> list[str]:
         return list(self._done)

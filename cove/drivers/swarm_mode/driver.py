@@ -1,25 +1,30 @@
 """The swarm-mode driver: Docker swarm clusters whose nodes come from a provider.
 
-Create, for a normal and a resumed run alike (every step observes before it acts):
-1. ensure the cluster network;
-2. ensure every node (in parallel), its engine configuration and TLS written before start,
-   and the cluster's service containers (load balancer, registry; see ``services``);
-3. wait for each node's engine (in parallel);
-4. init the swarm on the first manager unless it is already active;
-5. join the other managers one at a time (Raft) while workers join in parallel;
-6. read back addresses and versions.
+Every operation ends by converging: each node the node groups should have exists and runs
+(adopted, started or made), its engine answers, it is a member of the swarm, stale member
+entries are pruned, and every member is Ready. What an operation decides (which nodes a
+resize removes, which manager replaces which in an upgrade, the new CA) is recorded as a
+named step, so a conductor that died resumes the same plan; the rest observes before it
+acts and is simply done again. Steps, in order:
+
+- create: ``network``, ``nodes``, ``engines``, ``swarm``;
+- resize and node groups: ``network``, ``plan``, ``nodes``, ``engines``, ``swarm``,
+  ``remove:<node>`` per node removed;
+- upgrade: ``network``, ``nodes``, ``engines``, ``swarm``, ``surge-plan:<manager>`` and
+  ``upgrade:<node>`` per node replaced;
+- heal: ``network``, ``forget``, ``nodes``, ``engines``, ``swarm``;
+- CA rotation: ``new-ca`` (the conductor's), ``tls:<manager>`` per manager.
 
 Delete never waits on readiness: it removes everything labelled with the cluster.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from cove.drivers import nodeplan
 from cove.drivers.base import (
     ClusterReport,
     ClusterSpec,
@@ -30,35 +35,21 @@ from cove.drivers.base import (
     OperationInput,
     StepFailed,
 )
-from cove.drivers.swarm_mode import engine, plan, services
-from cove.providers.base import NetworkSpec, NodeRecord, NodeSpec, Provider, ServiceRecord
+from cove.drivers.fleet import Fleet, Slot, order, parallel, slug
+from cove.drivers.swarm_mode import engine, health, services
+from cove.drivers.swarm_mode.membership import Swarm
+from cove.providers.base import NodeRecord, NodeSpec, Provider, ServiceRecord
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-SWARM_PORT = 2377
-ENGINE_WAIT_SECONDS = 60
-
-
-class EngineCommandFailed(Exception):
-    """A command inside a node failed; temporary as far as the runner is concerned."""
 
 
 class SwarmModeDriver:
     name = "swarm-mode-debian"
     provides = (DriverKey("vm", "debian", "swarm-mode"),)
+    provider_kind = "docker"
 
-    def __init__(self, provider: Provider | None = None) -> None:
-        self._provider = provider
-
-    @property
-    def provider(self) -> Provider:
-        # Made on first use: API processes build the registry but never talk to an engine.
-        if self._provider is None:
-            from cove.providers.docker import DockerProvider
-
-            self._provider = DockerProvider()
-        return self._provider
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
 
     def check_template(self, template: Mapping[str, Any]) -> list[str]:
         return engine.check_template(template)
@@ -66,101 +57,90 @@ class SwarmModeDriver:
     # -- operations ------------------------------------------------------------------------
 
     def create_cluster(self, op: OperationInput) -> ClusterReport:
-        cluster = op.cluster
-        network = self._ensure_network(cluster)
-        op.event(f"Network {network} ready.")
-        wanted = [
-            (group, plan.node_name(cluster.uuid, _slug(group), index))
-            for group in cluster.nodegroups
-            for index in range(group.node_count)
-        ]
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            helpers = pool.submit(self._ensure_services, cluster, network)
-            nodes = self._ensure_nodes(cluster, network, wanted)
-            op.event(f"{len(nodes)} node(s) started; waiting for their engines.")
-            _parallel(self._wait_engine, [n.name for n in nodes])
-            for service in helpers.result():
-                op.event(_service_event(service))
-        primary = self._form_swarm(cluster, nodes)
-        op.event("Swarm formed: all nodes joined.")
-        # Complete once every member is Ready (the health check that follows agrees).
-        return self.report(cluster, wait_ready_on=primary.name)
+        fleet = Fleet(self.provider, op.cluster)
+        network = self._network(op, fleet)
+        parallel_services = self._start_services(op, fleet, network)
+        primary = self._converge(op, fleet, network, fleet.expected())
+        for service in parallel_services():
+            op.event(_service_event(service))
+        return self.report(op.cluster, fleet.nodes(), primary)
 
     def update_cluster(self, op: OperationInput) -> ClusterReport:
-        """Resize (and node group create/delete): bring each group to its node_count."""
+        """Resize (and node group create/delete): bring each group to its node_count,
+        removing the nodes the plan chose (once, recorded) after adding new ones."""
         cluster = op.cluster
-        network = self._ensure_network(cluster)
-        targets = _targets(cluster, op.params)
-        existing = self.provider.find_nodes(cluster.uuid)
-        remove = self._victims(cluster, existing, targets, op)
-        add: list[tuple[NodeGroupSpec, str]] = []
-        for group in targets:
-            current = [n.name for n in existing if n.nodegroup_uuid == group.uuid]
-            remaining = [n for n in current if n not in remove]
-            slug = _slug(group)
-            for index in plan.slots_to_add(
-                remaining, group.node_count if not _deleting(group, op) else 0
-            ):
-                add.append((group, plan.node_name(cluster.uuid, slug, index)))
-        if add:
-            nodes = self._ensure_nodes(cluster, network, add)
-            _parallel(self._wait_engine, [n.name for n in nodes])
-            self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid), joining=nodes)
-            self._wait_swarm_ready(cluster)
-            op.event(f"Added {len(add)} node(s): {', '.join(name for _, name in add)}.")
+        fleet = Fleet(self.provider, cluster)
+        network = self._network(op, fleet)
+        plan = op.steps.run("plan", lambda: self._plan_resize(op, fleet))
+        remove: list[str] = plan["remove"]
+        slots = self._resize_slots(fleet, op, plan)
+        primary = self._converge(op, fleet, network, slots, keep_ready=False)
+        if plan["add"]:
+            op.event(f"Added {len(plan['add'])} node(s): {', '.join(plan['add'])}.")
         if remove:
-            self._remove_nodes(cluster, remove)
+            swarm = Swarm(self.provider, cluster)
+            for name in remove:
+                op.steps.run(f"remove:{name}", lambda name=name: self._remove(swarm, name))
             op.event(f"Removed {len(remove)} node(s): {', '.join(remove)}.")
-        return self.report(cluster)
+        nodes = fleet.nodes()
+        primary = Swarm(self.provider, cluster).primary(nodes)
+        self._settle(cluster, nodes, primary)
+        return self.report(cluster, nodes, primary)
 
     def upgrade_cluster(self, op: OperationInput) -> ClusterReport:
-        """Rolling: one node at a time (``max_batch_size`` at most), each drained first,
-        replaced by a node from the new image, and rejoined before the next."""
+        """Rolling: first converge (a node lost to an interrupted replacement comes back
+        from the new image), then replace every node not on the new image, workers first,
+        one at a time, each drained first; managers by surge (the new one joins before the
+        old one leaves, so the swarm's Raft state moves across)."""
         cluster = op.cluster
-        network = self._ensure_network(cluster)
+        fleet = Fleet(self.provider, cluster)
+        network = self._network(op, fleet)
+        self._converge(op, fleet, network, fleet.expected())
         groups = {g.uuid: g for g in cluster.nodegroups}
         wanted = set(op.params.get("nodegroups") or groups)
-        for node in self._upgrade_order(cluster):
+        swarm = Swarm(self.provider, cluster)
+        for node in sorted(fleet.nodes(), key=lambda n: (n.role == "master", order(n))):
             group = groups.get(node.nodegroup_uuid)
             if group is None or group.uuid not in wanted or node.image == group.node_image:
                 continue
             if node.role == "master":
-                self._surge_manager(op, cluster, network, group, node)
-                continue
-            op.event(f"Upgrading {node.name}: draining.")
-            self._drain(cluster, [node.name])
-            self._leave(cluster, node.name)
-            self.provider.delete_node(node.name)
-            new = self._ensure_nodes(cluster, network, [(group, node.name)])
-            self._wait_engine(node.name)
-            self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid), joining=new)
-            op.event(f"{node.name} upgraded and rejoined.")
-        return self.report(cluster)
+                plan = op.steps.run(
+                    f"surge-plan:{node.name}", lambda node=node: self._surge_name(fleet, node)
+                )
+                op.steps.run(
+                    f"upgrade:{node.name}",
+                    lambda node=node, group=group, new=plan["new"]: self._surge_manager(
+                        op, fleet, swarm, network, group, node, new
+                    ),
+                )
+            else:
+                op.steps.run(
+                    f"upgrade:{node.name}",
+                    lambda node=node, group=group: self._replace_worker(
+                        op, fleet, swarm, network, group, node
+                    ),
+                )
+        nodes = fleet.nodes()
+        primary = swarm.primary(nodes)
+        self._settle(cluster, nodes, primary)
+        return self.report(cluster, nodes, primary)
 
-    def _surge_manager(
-        self,
-        op: OperationInput,
-        cluster: ClusterSpec,
-        network: str,
-        group: NodeGroupSpec,
-        old: NodeRecord,
-    ) -> None:
-        """Replace a manager without losing the swarm: join a new manager from the new image
-        first (Raft copies the swarm's state to it), then demote and remove the old one. An
-        in-place replacement would discard the state of a single-manager swarm."""
-        members = [n.name for n in self.provider.find_nodes(cluster.uuid)
-                   if n.nodegroup_uuid == group.uuid]  # fmt: skip
-        index = plan.slots_to_add(members, len(members) + 1)[0]
-        name = plan.node_name(cluster.uuid, _slug(group), index)
-        op.event(f"Upgrading {old.name}: adding manager {name} from the new image first.")
-        new = self._ensure_nodes(cluster, network, [(group, name)])
-        self._wait_engine(name)
-        self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid), joining=new)
-        self._drain(cluster, [old.name])
-        self._leave(cluster, old.name)
-        self.provider.delete_node(old.name)
-        self._wait_swarm_ready(cluster)
-        op.event(f"{old.name} replaced by {name}.")
+    def heal(self, op: OperationInput) -> ClusterReport:
+        """Replace each failed node (params ``nodes``) by a fresh one of the same name; start
+        the cluster's service containers again if any stopped."""
+        cluster = op.cluster
+        fleet = Fleet(self.provider, cluster)
+        network = self._network(op, fleet)
+        self._ensure_services(cluster, network)
+        helpers = {name for name, _ in services.wanted(cluster)}
+        groups = {slug(g): g for g in cluster.nodegroups}
+        names = [str(n) for n in op.params.get("nodes") or []]
+        failed = [n for n in names if n not in helpers and nodeplan.slug_of(n) in groups]
+        op.steps.run("forget", lambda: self._forget(fleet, failed))
+        primary = self._converge(op, fleet, network, fleet.expected())
+        if failed:
+            op.event(f"Replaced {len(failed)} failed node(s): {', '.join(failed)}.")
+        return self.report(cluster, fleet.nodes(), primary)
 
     def delete_cluster(self, op: OperationInput) -> None:
         self.provider.delete_cluster(op.cluster.uuid)
@@ -169,195 +149,94 @@ class SwarmModeDriver:
         """New server certificates from the new CA on every manager; the engine reloads them
         when restarted, so client certificates from the old CA stop working."""
         cluster = op.cluster
-        for node in self.provider.find_nodes(cluster.uuid):
-            if node.role != "master" or cluster.template.get("tls_disabled"):
-                continue
-            self.provider.put_files(node.name, engine.tls_files(cluster, node.name))
-            # The node's init restarts dockerd in place; its state (and the swarm's) stays.
-            restart = (
-                "old=$(pidof dockerd) || exit 0; kill $old; i=0; "
-                "while kill -0 $old 2>/dev/null; do i=$((i+1)); [ $i -ge 1200 ] && exit 1; "
-                "sleep 0.05; done"
-            )
-            self._exec(node.name, ["sh", "-c", restart])
-            self._wait_engine(node.name)
-            op.event(f"{node.name}: engine restarted with certificates from the new CA.")
-        self._wait_swarm_ready(cluster)
+        swarm = Swarm(self.provider, cluster)
+        nodes = Fleet(self.provider, cluster).nodes()
+        if not cluster.template.get("tls_disabled"):
+            for node in sorted((n for n in nodes if n.role == "master"), key=order):
+                op.steps.run(f"tls:{node.name}", lambda node=node: self._new_tls(op, swarm, node))
+        swarm.wait_ready(swarm.primary(nodes))
 
     # -- health ----------------------------------------------------------------------------
 
     def check_health(self, cluster: ClusterSpec) -> HealthReport:
-        """Every expected node must exist, run, and be Ready and Active in the swarm."""
-        nodes = {n.name: n for n in self.provider.find_nodes(cluster.uuid)}
-        expected = self._expected_names(cluster, nodes.values())
-        try:
-            swarm = {s.get("Hostname"): s for s in self.swarm_nodes(cluster.uuid)}
-        except EngineCommandFailed:
-            # No manager answers (e.g. during a leader election): nodes whose containers are
-            # gone or stopped are failed all the same, and saying so lets healing start.
-            reason = {"api": f"The cluster {cluster.name} is not accessible."}
-            dead = tuple(n for n in expected if n not in nodes or not nodes[n].running)
-            if not dead:
-                return HealthReport("UNKNOWN", reason)
-            reason.update({f"{n}.Ready": "False" for n in dead})
-            return HealthReport("UNHEALTHY", reason, dead)
-        reason = {"api": "ok"}
-        failed = self._failed_services(cluster, reason)
-        for name in expected:
-            node, member = nodes.get(name), swarm.get(name)
-            ready = (
-                node is not None
-                and node.running
-                and member is not None
-                and member.get("Status") == "Ready"
-            )
-            reason[f"{name}.Ready"] = str(ready)
-            if not ready:
-                failed.append(name)
-                if node is None:
-                    reason[f"{name}.reason"] = "node container is missing"
-                elif not node.running:
-                    reason[f"{name}.reason"] = "node container is not running"
-                else:
-                    state = member.get("Status", "absent") if member else "not in the swarm"
-                    reason[f"{name}.reason"] = f"swarm reports {state}"
-        return HealthReport("UNHEALTHY" if failed else "HEALTHY", reason, tuple(failed))
-
-    def _failed_services(self, cluster: ClusterSpec, reason: dict[str, str]) -> list[str]:
-        """Names of wanted service containers that are missing or stopped, with reasons."""
-        present = {s.name: s for s in self.provider.find_services(cluster.uuid)}
-        failed = []
-        for name, what in self._wanted_services(cluster):
-            service = present.get(name)
-            if service is None or not service.running:
-                failed.append(name)
-                reason[f"{name}.Ready"] = "False"
-                state = "missing" if service is None else "not running"
-                reason[f"{name}.reason"] = f"{what} container is {state}"
-        return failed
-
-    def heal(self, op: OperationInput) -> ClusterReport:
-        """Replace each failed node (params ``nodes``) by a fresh one of the same name;
-        start the cluster's service containers again if any stopped."""
-        cluster = op.cluster
-        network = self._ensure_network(cluster)
-        self._ensure_services(cluster, network)
-        groups = {_slug(g): g for g in cluster.nodegroups}
-        helpers = {name for name, _ in self._wanted_services(cluster)}
-        names = [str(n) for n in op.params.get("nodes") or []]
-        replace = [
-            (groups[plan.slug_of(n)], n)
-            for n in names
-            if n not in helpers and plan.slug_of(n) in groups
-        ]
-        for _, name in replace:
-            self._forget(cluster, name)
-            self.provider.delete_node(name)
-        self._ensure_nodes(cluster, network, replace)
-        _parallel(self._wait_engine, [name for _, name in replace])
-        self._form_swarm(cluster, self.provider.find_nodes(cluster.uuid))
-        self._wait_swarm_ready(cluster)
-        op.event(f"Replaced {len(replace)} failed node(s): {', '.join(names)}.")
-        return self.report(cluster)
-
-    def _expected_names(self, cluster: ClusterSpec, nodes: Iterable[NodeRecord]) -> list[str]:
-        present = list(nodes)
-        names: list[str] = []
-        for group in cluster.nodegroups:
-            members = [n.name for n in present if n.nodegroup_uuid == group.uuid]
-            missing = plan.slots_to_add(members, group.node_count)
-            names += sorted(members, key=plan.index_of)[: group.node_count]
-            names += [plan.node_name(cluster.uuid, _slug(group), i) for i in missing]
-        return names
-
-    def _forget(self, cluster: ClusterSpec, name: str) -> None:
-        """Remove a dead node from the swarm's membership, through any live manager."""
-        managers = [
-            n for n in self.provider.find_nodes(cluster.uuid)
-            if n.role == "master" and n.running and n.name != name
-        ]  # fmt: skip
-        for manager in sorted(managers, key=_order):
-            try:
-                if self._swarm_state(manager.name) != "active":
-                    continue
-                self.provider.exec(manager.name, ["docker", "node", "demote", name])
-                self.provider.exec(manager.name, ["docker", "node", "rm", "--force", name])
-                return
-            except Exception:  # an unreachable manager: try the next
-                continue
+        return health.check(self.provider, cluster)
 
     # -- reading back ----------------------------------------------------------------------
 
-    def report(self, cluster: ClusterSpec, *, wait_ready_on: str | None = None) -> ClusterReport:
-        """Addresses and versions read back from the nodes; with ``wait_ready_on`` (an active
-        manager), first until every swarm member is Ready, in the same exec."""
-        nodes = self.provider.find_nodes(cluster.uuid)
+    def report(
+        self, cluster: ClusterSpec, nodes: Sequence[NodeRecord], primary: NodeRecord
+    ) -> ClusterReport:
+        """Addresses and versions read back from the nodes (counts are never reported: the
+        desired node_count is the database's, not the driver's)."""
         groups: dict[str, NodeGroupReport] = {}
         for group in cluster.nodegroups:
-            members = sorted((n for n in nodes if n.nodegroup_uuid == group.uuid), key=_order)
+            members = sorted((n for n in nodes if n.nodegroup_uuid == group.uuid), key=order)
             groups[group.uuid] = NodeGroupReport(
-                node_addresses=[n.address for n in members if n.address],
-                node_count=len(members),
+                node_addresses=[n.address for n in members if n.address]
             )
-        managers = sorted((n for n in nodes if n.role == "master"), key=_order)
-        if not managers:
-            raise StepFailed("The cluster has no manager node left.")
-        primary = managers[0]
-        version_of = "docker version --format '{{.Server.Version}}'"
-        if wait_ready_on:
-            script = f"{_READY_LOOP} && {version_of}"
-            version = self._exec(wait_ready_on, ["sh", "-c", script])
-        else:
-            version = self._exec(primary.name, ["sh", "-c", version_of])
+        version = Swarm(self.provider, cluster).version(primary)
         port = engine.api_port(cluster)
         host_port = primary.host_ports.get(port)
         if services.lb_wanted(cluster):
-            lb = {s.name: s for s in self.provider.find_services(cluster.uuid)}
-            found = lb.get(services.lb_name(cluster))
-            host_port = found.host_ports.get(port) if found else None
-        api = f"tcp://127.0.0.1:{host_port}" if host_port else None
+            found = {s.name: s for s in self.provider.find_services(cluster.uuid)}
+            lb = found.get(services.lb_name(cluster))
+            host_port = lb.host_ports.get(port) if lb else None
         return ClusterReport(
-            api_address=api,
-            coe_version=version.strip(),
-            container_version=version.strip(),
+            api_address=f"tcp://127.0.0.1:{host_port}" if host_port else None,
+            coe_version=version,
+            container_version=version,
             nodegroups=groups,
         )
 
-    def swarm_nodes(self, cluster_uuid: str) -> list[dict[str, str]]:
-        """``docker node ls`` as seen by a reachable manager."""
-        managers = sorted(
-            (n for n in self.provider.find_nodes(cluster_uuid) if n.role == "master" and n.running),
-            key=_order,
-        )
-        last_error: Exception | None = None
-        for manager in managers:
-            try:
-                out = self._exec(manager.name, ["docker", "node", "ls", "--format", "{{json .}}"])
-            except Exception as exc:  # try the next manager
-                last_error = exc
-                continue
-            return [json.loads(line) for line in out.splitlines() if line.strip()]
-        raise EngineCommandFailed(f"no manager answers: {last_error}")
-
     # -- steps -----------------------------------------------------------------------------
 
-    def _ensure_network(self, cluster: ClusterSpec) -> str:
-        return self.provider.ensure_network(
-            NetworkSpec(
-                cluster_uuid=cluster.uuid,
-                name=f"cove-{cluster.uuid[:8]}-net",
-                existing=cluster.fixed_network or cluster.template.get("fixed_network"),
-            )
-        )
+    def _network(self, op: OperationInput, fleet: Fleet) -> str:
+        network = fleet.network()
+        if not op.steps.done("network"):
+            op.event(f"Network {network} ready.")
+        op.steps.mark("network", {"network": network})
+        return network
 
-    def _wanted_services(self, cluster: ClusterSpec) -> list[tuple[str, str]]:
-        """(container name, what it is) of each service container the cluster should have."""
-        wanted = []
-        if services.lb_wanted(cluster):
-            wanted.append((services.lb_name(cluster), "load balancer"))
-        if services.registry_wanted(cluster):
-            wanted.append((services.registry_name(cluster), "registry"))
-        return wanted
+    def _converge(
+        self,
+        op: OperationInput,
+        fleet: Fleet,
+        network: str,
+        slots: Sequence[Slot],
+        *,
+        keep_ready: bool = True,
+    ) -> NodeRecord:
+        """Every node of ``slots`` made or adopted and running, its engine answering, a Ready
+        member of the swarm; stale member entries pruned. Returns the primary manager."""
+        cluster = op.cluster
+        made = fleet.ensure(slots, lambda g, n: self._node_spec(cluster, network, g, n))
+        op.steps.mark("nodes", {"nodes": sorted(n.name for n in made)})
+        op.event(f"{len(made)} node(s) running; waiting for their engines.")
+        swarm = Swarm(self.provider, cluster)
+        parallel(lambda n: swarm.run(n.name, "wait-engine"), made)
+        op.steps.mark("engines")
+        nodes = fleet.nodes()
+        wanted = {n.name for n in made}
+        primary = swarm.form([n for n in nodes if n.name in wanted])
+        op.steps.mark("swarm")
+        if keep_ready:
+            self._settle(cluster, nodes, primary)
+        op.event("Swarm formed: all nodes joined.")
+        return primary
+
+    def _settle(self, cluster: ClusterSpec, nodes: Sequence[NodeRecord], primary: NodeRecord) -> None:
+        swarm = Swarm(self.provider, cluster)
+        swarm.prune(primary, nodes)
+        swarm.wait_ready(primary)
+
+    def _start_services(self, op: OperationInput, fleet: Fleet, network: str) -> Any:
+        """Start the cluster's service containers beside the nodes; call the result to wait."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1)
+        future = pool.submit(self._ensure_services, op.cluster, network)
+        pool.shutdown(wait=False)
+        return future.result
 
     def _ensure_services(self, cluster: ClusterSpec, network: str) -> list[ServiceRecord]:
         """The load balancer and registry the template asks for, from the managers' image."""
@@ -370,243 +249,166 @@ class SwarmModeDriver:
             specs.append(services.lb_spec(cluster, image, network))
         if image and services.registry_wanted(cluster):
             specs.append(services.registry_spec(cluster, image, network))
-        return _parallel(self.provider.ensure_service, specs)
+        return parallel(self.provider.ensure_service, specs)
 
-    def _ensure_nodes(
-        self, cluster: ClusterSpec, network: str, wanted: Sequence[tuple[NodeGroupSpec, str]]
-    ) -> list[NodeRecord]:
-        def make(item: tuple[NodeGroupSpec, str]) -> NodeRecord:
-            group, name = item
-            if not group.node_image:
-                raise StepFailed(
-                    f"Node group {group.name}: image {group.image_id} has no node image; "
-                    "run `cove image build` and use the image it registers."
-                )
-            storage = group.docker_volume_size or group.disk_gb or None
-            master = group.role == "master"
-            ports = {engine.api_port(cluster): 0} if master else {}
-            files = engine.node_files(cluster, group, name)
-            if services.registry_wanted(cluster):
-                config = services.registry_proxy_config(cluster).encode()
-                files[services.REGISTRY_PROXY_CONFIG] = config
-            return self.provider.ensure_node(
-                NodeSpec(
-                    name=name,
-                    hostname=name,
-                    cluster_uuid=cluster.uuid,
-                    nodegroup_uuid=group.uuid,
-                    role=group.role,
-                    image=group.node_image,
-                    network=network,
-                    cpus=group.cpus,
-                    memory_mb=group.memory_mb,
-                    storage_gb=storage,
-                    dns=engine.dns_servers(cluster.template),
-                    env=engine.proxy_env(cluster.template),
-                    ports=ports,
-                    files=files,
-                    aliases=(services.managers_alias(cluster),) if master else (),
-                )
-            )
-
-        return _parallel(make, wanted)
-
-    def _exec(self, node: str, argv: Sequence[str]) -> str:
-        result = self.provider.exec(node, argv)
-        if result.exit_code != 0:
-            tail = result.output.strip()[-400:]
-            command = " ".join(argv)
-            raise EngineCommandFailed(f"{node}: `{command}` exited {result.exit_code}: {tail}")
-        return result.output
-
-    def _wait_engine(self, node: str) -> None:
-        # The engine's readiness is only observable from inside the node; this waits there,
-        # in one exec, at a 50 ms grain, bounded.
-        tries = int(ENGINE_WAIT_SECONDS / 0.05)
-        script = (
-            f"i=0; until docker info >/dev/null 2>&1; do i=$((i+1)); "
-            f"[ $i -ge {tries} ] && exit 1; sleep 0.05; done"
+    def _node_spec(
+        self, cluster: ClusterSpec, network: str, group: NodeGroupSpec, name: str
+    ) -> NodeSpec:
+        master = group.role == "master"
+        files = engine.node_files(cluster, group, name)
+        if services.registry_wanted(cluster):
+            files[services.REGISTRY_PROXY_CONFIG] = services.registry_proxy_config(cluster).encode()
+        assert group.node_image is not None  # Fleet.ensure checked
+        return NodeSpec(
+            name=name,
+            hostname=name,
+            cluster_uuid=cluster.uuid,
+            nodegroup_uuid=group.uuid,
+            role=group.role,
+            image=group.node_image,
+            network=network,
+            cpus=group.cpus,
+            memory_mb=group.memory_mb,
+            storage_gb=group.docker_volume_size or group.disk_gb or None,
+            dns=engine.dns_servers(cluster.template),
+            env=engine.proxy_env(cluster.template),
+            ports={engine.api_port(cluster): 0} if master else {},
+            files=files,
+            aliases=(services.managers_alias(cluster),) if master else (),
         )
-        self._exec(node, ["sh", "-c", script])
 
-    def _wait_swarm_ready(self, cluster: ClusterSpec) -> None:
-        """Until every swarm member is Ready (after a manager's engine restart, workers show
-        Unknown until their next heartbeat), waiting inside a manager, bounded."""
-        managers = [n for n in self.provider.find_nodes(cluster.uuid) if n.role == "master"]
-        primary = self._primary(sorted(managers, key=_order))
-        self._exec(primary.name, ["sh", "-c", _READY_LOOP])
+    # resize
 
-    def _swarm_state(self, node: str) -> str:
-        return self._exec(node, ["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"]).strip()
-
-    def _form_swarm(
-        self,
-        cluster: ClusterSpec,
-        nodes: Iterable[NodeRecord],
-        joining: Iterable[NodeRecord] | None = None,
-    ) -> NodeRecord:
-        """Init the swarm on the primary manager unless it is active, then join ``joining``
-        (default: every other node; each one checks first, in the same exec, whether it is
-        already a member). Managers join one at a time (Raft), workers in parallel. Returns
-        the primary manager."""
-        nodes = list(nodes)
-        managers = sorted((n for n in nodes if n.role == "master"), key=_order)
-        if not managers:
-            raise StepFailed("A swarm needs at least one manager.")
-        primary = self._primary(managers)
-        init_and_tokens = (
-            '[ "$(docker info --format "{{.Swarm.LocalNodeState}}")" = active ] || '
-            f"docker swarm init --advertise-addr {_addr(primary)} >/dev/null; "
-            "docker swarm join-token -q manager && docker swarm join-token -q worker"
-        )
-        out = self._exec(primary.name, ["sh", "-c", init_and_tokens]).split()
-        tokens = {"manager": out[-2], "worker": out[-1]}
-        remote = f"{_addr(primary)}:{SWARM_PORT}"
-        names = {n.name for n in (nodes if joining is None else joining)} - {primary.name}
-
-        def join(node: NodeRecord) -> None:
-            role = "manager" if node.role == "master" else "worker"
-            # A member of the primary's swarm is done; one stranded on a swarm whose managers
-            # are gone (its only manager was replaced) leaves it and joins the live one.
-            script = (
-                "state=$(docker info --format "
-                "'{{.Swarm.LocalNodeState}} {{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}'); "
-                f'case " $state " in *" {remote} "*) exit 0 ;; esac; '
-                '[ "${state%% *}" = active ] && docker swarm leave --force >/dev/null; '
-                f"exec docker swarm join --token {tokens[role]} "
-                f"--advertise-addr {_addr(node)} {remote}"
-            )
-            self._exec(node.name, ["sh", "-c", script])
-
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            worker_joins = [
-                pool.submit(join, n) for n in nodes if n.role != "master" and n.name in names
-            ]
-            for manager in managers:  # Raft membership changes one at a time
-                if manager.name in names:
-                    join(manager)
-            for future in worker_joins:
-                future.result()
-        return primary
-
-    def _primary(self, managers: Sequence[NodeRecord]) -> NodeRecord:
-        """The manager the swarm is reached through: an active one if any (after a node was
-        replaced, the lowest index may be new and not yet joined). States are read in
-        parallel; the first manager in order wins."""
-        running = [m for m in managers if m.running]
-        if len(running) > 1:
-            states = _parallel(self._quiet_state, [m.name for m in running])
-        else:
-            states = [self._quiet_state(m.name) for m in running]
-        for manager, state in zip(running, states, strict=True):
-            if state == "active":
-                return manager
-        return managers[0]
-
-    def _quiet_state(self, node: str) -> str:
-        try:
-            return self._swarm_state(node)
-        except Exception:  # an unreachable manager is not the primary
-            return ""
-
-    def _victims(
-        self,
-        cluster: ClusterSpec,
-        existing: Sequence[NodeRecord],
-        targets: Sequence[NodeGroupSpec],
-        op: OperationInput,
-    ) -> list[str]:
+    def _plan_resize(self, op: OperationInput, fleet: Fleet) -> dict[str, Any]:
+        """Which nodes to add and which to remove, decided once per operation."""
+        cluster = op.cluster
+        existing = fleet.nodes()
+        targets = _targets(cluster, op.params)
         requested = [str(x) for x in (op.params.get("nodes_to_remove") or [])]
-        victims: list[str] = []
-        swarm: list[dict[str, str]] | None = None
+        remove: list[str] = []
+        add: list[str] = []
+        swarm = Swarm(self.provider, cluster)
+        members: list[dict[str, Any]] | None = None
         for group in targets:
-            members = [n for n in existing if n.nodegroup_uuid == group.uuid]
+            group_nodes = [n for n in existing if n.nodegroup_uuid == group.uuid]
             want = 0 if _deleting(group, op) else group.node_count
-            surplus = len(members) - want
-            if surplus <= 0:
+            surplus = len(group_nodes) - want
+            if surplus > 0:
+                if members is None:
+                    members = swarm.members_anywhere(existing)
+                ids = {m.get("Hostname"): m.get("ID") for m in members}
+                primary = swarm.primary(existing)
+                running = [n.name for n in group_nodes if n.running]
+                tasks = swarm.task_counts(primary, running) if running else {}
+                candidates = [
+                    nodeplan.Candidate(n.name, ids.get(n.name), n.address, tasks.get(n.name, 0))
+                    for n in group_nodes
+                ]
+                try:
+                    remove += nodeplan.choose_victims(candidates, surplus, requested)
+                except LookupError as exc:
+                    raise StepFailed(
+                        f"nodes_to_remove names {exc.args[0]}, which is not a node of "
+                        f"{group.name}."
+                    ) from None
+            remaining = [n.name for n in group_nodes if n.name not in remove]
+            for index in nodeplan.slots_to_add(remaining, want):
+                add.append(nodeplan.node_name(cluster.uuid, slug(group), index))
+        return {"add": add, "remove": remove}
+
+    def _resize_slots(self, fleet: Fleet, op: OperationInput, plan: Mapping[str, Any]) -> list[Slot]:
+        """Every node the cluster keeps or gains: each group's nodes less those the plan
+        removes, plus those it adds."""
+        remove = set(plan["remove"])
+        existing = fleet.nodes()
+        slots: list[Slot] = []
+        for group in op.cluster.nodegroups:
+            if _deleting(group, op):
                 continue
-            if swarm is None:
-                swarm = self.swarm_nodes(cluster.uuid)
-            ids = {s.get("Hostname"): s.get("ID") for s in swarm}
-            tasks = self._task_counts(existing, [n.name for n in members])
-            candidates = [
-                plan.Candidate(n.name, ids.get(n.name), n.address, tasks.get(n.name, 0))
-                for n in members
-            ]
-            try:
-                victims += plan.choose_victims(candidates, surplus, requested)
-            except LookupError as exc:
-                raise StepFailed(
-                    f"nodes_to_remove names {exc.args[0]}, which is not a node of {group.name}."
-                ) from None
-        return victims
+            keep = [n.name for n in existing if n.nodegroup_uuid == group.uuid]
+            added = [n for n in plan["add"] if nodeplan.slug_of(n) == slug(group)]
+            slots += [(group, name) for name in sorted(set(keep + added) - remove, key=nodeplan.index_of)]
+        return slots
 
-    def _task_counts(self, nodes: Sequence[NodeRecord], names: Sequence[str]) -> dict[str, int]:
-        """Running tasks per node, from one `docker node ps` on a live manager."""
-        primary = self._primary(sorted((n for n in nodes if n.role == "master"), key=_order))
-        out = self._exec(
-            primary.name,
-            ["docker", "node", "ps", *names, "--filter", "desired-state=running",
-             "--format", "{{.Node}}"],
-        )  # fmt: skip
-        counts: dict[str, int] = {}
-        for line in out.splitlines():
-            if line.strip():
-                counts[line.strip()] = counts.get(line.strip(), 0) + 1
-        return counts
+    def _remove(self, swarm: Swarm, name: str) -> None:
+        nodes = Fleet(self.provider, swarm.cluster).nodes()
+        node = next((n for n in nodes if n.name == name), None)
+        others = [n for n in nodes if n.name != name]
+        primary = swarm.primary(others)
+        swarm.remove(primary, node, name)
+        self.provider.delete_node(name)
 
-    def _drain(self, cluster: ClusterSpec, names: Sequence[str]) -> None:
-        managers = sorted(
-            (n for n in self.provider.find_nodes(cluster.uuid) if n.role == "master"), key=_order
-        )
-        primary = self._primary([m for m in managers if m.name not in names] or managers)
+    # upgrade
+
+    def _surge_name(self, fleet: Fleet, old: NodeRecord) -> dict[str, str]:
+        group = fleet.group(old.nodegroup_uuid)
+        assert group is not None
+        members = [n.name for n in fleet.nodes() if n.nodegroup_uuid == group.uuid]
+        index = nodeplan.slots_to_add(members, len(members) + 1)[0]
+        return {"new": nodeplan.node_name(fleet.cluster.uuid, slug(group), index)}
+
+    def _surge_manager(
+        self,
+        op: OperationInput,
+        fleet: Fleet,
+        swarm: Swarm,
+        network: str,
+        group: NodeGroupSpec,
+        old: NodeRecord,
+        new: str,
+    ) -> None:
+        """Replace a manager without losing the swarm: join a new manager from the new image
+        first (Raft copies the swarm's state to it), then remove the old one."""
+        op.event(f"Upgrading {old.name}: adding manager {new} from the new image first.")
+        made = fleet.ensure([(group, new)], lambda g, n: self._node_spec(op.cluster, network, g, n))
+        swarm.run(new, "wait-engine")
+        swarm.form(fleet.nodes(), joining=made)
+        self._remove(swarm, old.name)
+        op.event(f"{old.name} replaced by {new}.")
+
+    def _replace_worker(
+        self,
+        op: OperationInput,
+        fleet: Fleet,
+        swarm: Swarm,
+        network: str,
+        group: NodeGroupSpec,
+        old: NodeRecord,
+    ) -> None:
+        op.event(f"Upgrading {old.name}: draining.")
+        self._remove(swarm, old.name)
+        made = fleet.ensure([(group, old.name)], lambda g, n: self._node_spec(op.cluster, network, g, n))
+        swarm.run(old.name, "wait-engine")
+        swarm.form(fleet.nodes(), joining=made)
+        op.event(f"{old.name} upgraded and rejoined.")
+
+    # heal
+
+    def _forget(self, fleet: Fleet, names: Sequence[str]) -> dict[str, Any]:
+        """Remove each failed node's container and its swarm entry (through a live manager,
+        if any answers), so converging makes it anew."""
+        swarm = Swarm(self.provider, fleet.cluster)
+        nodes = fleet.nodes()
+        live = [n for n in nodes if n.name not in names]
         for name in names:
-            self._exec(primary.name, ["docker", "node", "update", "--availability", "drain", name])
-        # Wait until the swarm has moved the tasks away (inside the manager, bounded).
-        for name in names:
-            script = (
-                'i=0; while [ -n "$(docker node ps '
-                + name
-                + ' --filter desired-state=running -q)" ]; '
-                "do i=$((i+1)); [ $i -ge 1200 ] && exit 1; sleep 0.05; done"
-            )
-            self._exec(primary.name, ["sh", "-c", script])
-
-    def _leave(self, cluster: ClusterSpec, name: str) -> None:
-        managers = sorted(
-            (
-                n
-                for n in self.provider.find_nodes(cluster.uuid)
-                if n.role == "master" and n.name != name
-            ),
-            key=_order,
-        )
-        nodes = {n.name: n for n in self.provider.find_nodes(cluster.uuid)}
-        if name in nodes and nodes[name].role == "master" and managers:
-            self._exec(self._primary(managers).name, ["docker", "node", "demote", name])
-        self.provider.exec(name, ["docker", "swarm", "leave", "--force"])
-        if managers:
-            self.provider.exec(
-                self._primary(managers).name, ["docker", "node", "rm", "--force", name]
-            )
-
-    def _remove_nodes(self, cluster: ClusterSpec, names: Sequence[str]) -> None:
-        self._drain(cluster, names)
-        for name in names:
-            self._leave(cluster, name)
             self.provider.delete_node(name)
+        try:
+            primary = swarm.primary(live)
+            if swarm.state(primary.name) == "active":
+                for name in names:
+                    swarm.run(primary.name, "demote", name)
+                    swarm.run(primary.name, "node-rm", name)
+        except StepFailed:
+            pass  # no manager left: converging forms the swarm anew
+        return {"nodes": list(names)}
 
-    def _upgrade_order(self, cluster: ClusterSpec) -> list[NodeRecord]:
-        nodes = self.provider.find_nodes(cluster.uuid)
-        # Workers first: the managers keep the swarm's quorum the longest.
-        return sorted(nodes, key=lambda n: (n.role == "master", _order(n)))
+    # CA rotation
 
-
-# Until `docker node ls` (on an active manager) lists only Ready members; 60 s at most.
-_READY_LOOP = (
-    "i=0; until s=$(docker node ls --format '{{.Status}}') && ! echo \"$s\" | grep -qv '^Ready$'; "
-    "do i=$((i+1)); [ $i -ge 600 ] && exit 1; sleep 0.1; done"
-)
+    def _new_tls(self, op: OperationInput, swarm: Swarm, node: NodeRecord) -> None:
+        self.provider.put_files(node.name, engine.tls_files(op.cluster, node.name))
+        swarm.run(node.name, "restart-engine")
+        swarm.run(node.name, "wait-engine")
+        op.event(f"{node.name}: engine restarted with certificates from the new CA.")
 
 
 def _service_event(service: ServiceRecord) -> str:
@@ -624,27 +426,6 @@ def _deleting(group: NodeGroupSpec, op: OperationInput) -> bool:
     return op.kind == "delete-nodegroup" and op.params.get("nodegroup") == group.uuid
 
 
-def _targets(cluster: ClusterSpec, params: dict[str, object]) -> list[NodeGroupSpec]:
+def _targets(cluster: ClusterSpec, params: Mapping[str, object]) -> list[NodeGroupSpec]:
     wanted = params.get("nodegroup")
     return [g for g in cluster.nodegroups if wanted in (None, g.uuid)]
-
-
-def _slug(group: NodeGroupSpec) -> str:
-    return plan.group_slug(group.name, group.role, group.is_default)
-
-
-def _order(node: NodeRecord) -> tuple[str, int]:
-    return (node.nodegroup_uuid, plan.index_of(node.name))
-
-
-def _addr(node: NodeRecord) -> str:
-    if not node.address:
-        raise EngineCommandFailed(f"{node.name} has no address on the cluster network yet")
-    return node.address
-
-
-def _parallel(func: Callable[[T], object], items: Sequence[T]) -> list:  # type: ignore[type-arg]
-    if not items:
-        return []
-    with ThreadPoolExecutor(max_workers=min(16, len(items))) as pool:
-        return list(pool.map(func, items))

@@ -150,3 +150,13 @@ def registry_spec(cluster: ClusterSpec, image: str, network: str) -> ServiceSpec
         files={REGISTRY_CONFIG: registry_config().encode()},
         volumes={f"{name}-data": REGISTRY_STORAGE},
     )
+
+
+def wanted(cluster: ClusterSpec) -> list[tuple[str, str]]:
+    """(container name, what it is) of each service container the cluster should have."""
+    found = []
+    if lb_wanted(cluster):
+        found.append((lb_name(cluster), "load balancer"))
+    if registry_wanted(cluster):
+        found.append((registry_name(cluster), "registry"))
+    return found

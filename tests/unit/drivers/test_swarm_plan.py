@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from cove.drivers.swarm_mode.plan import (
+from cove.drivers.nodeplan import (
     Candidate,
     choose_victims,
     group_slug,

@@ -1,5 +1,5 @@
-"""Pure planning for swarm-mode clusters: deterministic node names, which slots a scale-out
-fills, which nodes a scale-in removes. No I/O here; tables of inputs test it."""
+"""Pure planning for clusters of nodes, whatever the COE: deterministic node names, which
+slots a scale-out fills, which nodes a scale-in removes. No I/O here; tables of inputs test it."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def slots_to_add(existing: Iterable[str], wanted: int) -> list[int]:
 @dataclass(frozen=True)
 class Candidate:
     name: str
-    node_id: str | None  # swarm node id
+    node_id: str | None  # the COE's id of the node (a swarm node id)
     address: str | None
     tasks: int  # running tasks on the node
 

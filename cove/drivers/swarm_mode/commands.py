@@ -1,0 +1,117 @@
+"""The commands the swarm-mode driver runs inside its nodes, each a named shell script run as
+``sh -c SCRIPT NAME ARGS…`` (``$0`` is the name, so a simulated node can tell them apart: see
+``simulation``). Waits happen inside the node, in one exec, at a 50-100 ms grain, bounded.
+
+Errors name the command, never its arguments or the tool's whole output: a join token is an
+argument, and must not reach an event, a log line or a status_reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cove.failures import Temporary
+from cove.providers.base import Provider
+from cove.redact import redact
+
+# Until the node's engine answers (60 s at most).
+WAIT_ENGINE = (
+    "i=0; until docker info >/dev/null 2>&1; do i=$((i+1)); "
+    '[ $i -ge 1200 ] && { echo "engine did not answer within 60 s"; exit 1; }; sleep 0.05; done'
+)
+_STATE = "docker info --format '{{.Swarm.LocalNodeState}}'"
+# $1: advertise address. Init unless active; print the manager then the worker join token.
+SWARM_INIT = (
+    f'[ "$({_STATE})" = active ] || docker swarm init --advertise-addr "$1" >/dev/null || exit 1; '
+    "docker swarm join-token -q manager && docker swarm join-token -q worker"
+)
+# $1 token, $2 advertise address, $3 remote manager (addr:2377). A member of that swarm is
+# done; a node stranded on another swarm (its managers are gone) leaves it first.
+SWARM_JOIN = (
+    "state=$(docker info --format "
+    "'{{.Swarm.LocalNodeState}} {{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}'); "
+    'case " $state " in *" $3 "*) exit 0 ;; esac; '
+    '[ "${state%% *}" = active ] && docker swarm leave --force >/dev/null; '
+    'exec docker swarm join --token "$1" --advertise-addr "$2" "$3"'
+)
+SWARM_STATE = _STATE
+SWARM_NODES = "docker node ls --format '{{json .}}'"
+# Until every member is Ready (60 s at most).
+WAIT_READY = (
+    "i=0; until s=$(docker node ls --format '{{.Hostname}} {{.Status}}') && "
+    "! echo \"$s\" | grep -qv ' Ready$'; do i=$((i+1)); "
+    '[ $i -ge 600 ] && { echo "members not Ready: $(echo "$s" | grep -v " Ready$" | '
+    "cut -d' ' -f1 | tr '\\n' ' ')\"; exit 1; }; sleep 0.1; done"
+)
+ENGINE_VERSION = "docker version --format '{{.Server.Version}}'"
+# One line with the node's name per running task on the nodes given.
+TASK_NODES = 'docker node ps "$@" --filter desired-state=running --format "{{.Node}}"'
+# $1: a member. Drain it and wait (60 s at most) until its tasks moved away; an unknown
+# member is already gone.
+DRAIN = (
+    'docker node inspect "$1" >/dev/null 2>&1 || exit 0; '
+    'docker node update --availability drain "$1" >/dev/null || exit 1; '
+    'i=0; while [ -n "$(docker node ps "$1" --filter desired-state=running -q)" ]; '
+    'do i=$((i+1)); [ $i -ge 600 ] && { echo "tasks did not move away"; exit 1; }; sleep 0.1; done'
+)
+# $1: a member; a worker or an unknown member needs nothing.
+DEMOTE = (
+    'role=$(docker node inspect "$1" --format "{{.Spec.Role}}" 2>/dev/null) || exit 0; '
+    '[ "$role" = manager ] || exit 0; docker node demote "$1" >/dev/null'
+)
+# $1: a member's name or id; an unknown one is already removed.
+NODE_RM = 'docker node inspect "$1" >/dev/null 2>&1 || exit 0; docker node rm --force "$1" >/dev/null'
+LEAVE = f'[ "$({_STATE})" = inactive ] && exit 0; docker swarm leave --force >/dev/null'
+# The node's init restarts dockerd in place (new TLS files); its state and the swarm's stay.
+RESTART_ENGINE = (
+    "old=$(pidof dockerd) || exit 0; kill $old; i=0; "
+    "while kill -0 $old 2>/dev/null; do i=$((i+1)); [ $i -ge 1200 ] && exit 1; sleep 0.05; done"
+)
+# $1: advertise address. Re-form a swarm that lost quorum from this manager, keeping its state.
+FORCE_NEW_CLUSTER = (
+    'docker swarm init --force-new-cluster --advertise-addr "$1" >/dev/null'
+)
+
+SCRIPTS = {
+    "wait-engine": WAIT_ENGINE,
+    "swarm-init": SWARM_INIT,
+    "swarm-join": SWARM_JOIN,
+    "swarm-state": SWARM_STATE,
+    "swarm-nodes": SWARM_NODES,
+    "wait-ready": WAIT_READY,
+    "engine-version": ENGINE_VERSION,
+    "task-nodes": TASK_NODES,
+    "drain": DRAIN,
+    "demote": DEMOTE,
+    "node-rm": NODE_RM,
+    "leave": LEAVE,
+    "restart-engine": RESTART_ENGINE,
+    "force-new-cluster": FORCE_NEW_CLUSTER,
+}
+
+
+class CommandFailed(Temporary):
+    """A command inside a node failed: temporary (engines restart, members come and go)."""
+
+    def __init__(self, node: str, command: str, reason: str) -> None:
+        super().__init__(f"{node}: {command} failed: {reason}")
+        self.node = node
+        self.command = command
+
+
+def argv(name: str, *args: str) -> list[str]:
+    return ["sh", "-c", SCRIPTS[name], name, *args]
+
+
+def run(provider: Provider, node: str, name: str, *args: str) -> str:
+    """Run the named command in ``node``; its output. Raises ``CommandFailed`` naming the
+    command and the last line it printed (redacted), never its arguments."""
+    result = provider.exec(node, argv(name, *args))
+    if result.exit_code != 0:
+        lines = [line for line in result.output.strip().splitlines() if line.strip()]
+        last = redact(lines[-1][-300:]) if lines else f"exit status {result.exit_code}"
+        raise CommandFailed(node, name, last)
+    return result.output
+
+
+def json_lines(output: str) -> Sequence[str]:
+    return [line for line in output.splitlines() if line.strip()]

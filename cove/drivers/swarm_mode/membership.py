@@ -1,0 +1,150 @@
+"""Swarm membership of a cluster's nodes: which manager the swarm is reached through, forming
+it (init once, join what is not a member), removing members (drain, demote, leave, rm), and
+pruning entries whose node is gone. Every command observes before it acts, so any of these
+can be repeated after a crash."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from cove.drivers.base import ClusterSpec, StepFailed
+from cove.drivers.fleet import order, parallel
+from cove.drivers.swarm_mode import commands
+from cove.drivers.swarm_mode.commands import CommandFailed
+from cove.providers.base import NodeRecord, Provider
+
+SWARM_PORT = 2377
+
+
+class Swarm:
+    def __init__(self, provider: Provider, cluster: ClusterSpec) -> None:
+        self.provider = provider
+        self.cluster = cluster
+
+    def run(self, node: str, command: str, *args: str) -> str:
+        return commands.run(self.provider, node, command, *args)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def state(self, node: str) -> str:
+        """The node's LocalNodeState; "" when it cannot be read."""
+        try:
+            return self.run(node, "swarm-state").strip()
+        except Exception:  # a stopped or unreachable node is in no swarm we can use
+            return ""
+
+    def primary(self, nodes: Iterable[NodeRecord]) -> NodeRecord:
+        """The manager the swarm is reached through: the first active one in order (states
+        read in parallel), else the first running manager (the swarm is to be made)."""
+        managers = sorted((n for n in nodes if n.role == "master"), key=order)
+        if not managers:
+            raise StepFailed("The cluster has no manager node left.")
+        running = [m for m in managers if m.running]
+        states = parallel(self.state, [m.name for m in running])
+        for manager, state in zip(running, states, strict=True):
+            if state == "active":
+                return manager
+        return running[0] if running else managers[0]
+
+    def members(self, primary: NodeRecord) -> list[dict[str, Any]]:
+        """``docker node ls`` on ``primary``, one dict per member."""
+        out = self.run(primary.name, "swarm-nodes")
+        return [json.loads(line) for line in commands.json_lines(out)]
+
+    def members_anywhere(self, nodes: Iterable[NodeRecord]) -> list[dict[str, Any]]:
+        """``docker node ls`` from the first running manager that answers."""
+        last: Exception | None = None
+        for manager in sorted((n for n in nodes if n.role == "master" and n.running), key=order):
+            try:
+                return self.members(manager)
+            except Exception as exc:  # try the next manager
+                last = exc
+        raise CommandFailed("cluster", "swarm-nodes", f"no manager answers ({last})")
+
+    # -- forming ---------------------------------------------------------------------------
+
+    def form(
+        self, nodes: Sequence[NodeRecord], joining: Iterable[NodeRecord] = ()
+    ) -> NodeRecord:
+        """Init the swarm on the primary manager unless it is active, then join every node of
+        ``nodes`` that is not a Ready member, and every node of ``joining`` (just made: a
+        Ready entry of its name may be its predecessor's). Managers join one at a time
+        (Raft), workers in parallel. Returns the primary."""
+        primary = self.primary(nodes)
+        tokens = self.run(primary.name, "swarm-init", _addr(primary)).split()
+        if len(tokens) < 2:
+            raise CommandFailed(primary.name, "swarm-init", "printed no join tokens")
+        token = {"master": tokens[-2], "worker": tokens[-1]}
+        ready = {m.get("Hostname") for m in self.members(primary) if m.get("Status") == "Ready"}
+        fresh = {n.name for n in joining}
+        wanted = [
+            n for n in nodes if n.name != primary.name and (n.name in fresh or n.name not in ready)
+        ]
+        remote = f"{_addr(primary)}:{SWARM_PORT}"
+
+        def join(node: NodeRecord) -> None:
+            role = "master" if node.role == "master" else "worker"
+            self.run(node.name, "swarm-join", token[role], _addr(node), remote)
+
+        workers = [n for n in wanted if n.role != "master"]
+        managers = sorted((n for n in wanted if n.role == "master"), key=order)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=max(1, min(16, len(workers)))) as pool:
+            pending = [pool.submit(join, n) for n in workers]
+            for manager in managers:
+                join(manager)
+            for future in pending:
+                future.result()
+        return primary
+
+    def wait_ready(self, primary: NodeRecord) -> None:
+        self.run(primary.name, "wait-ready")
+
+    def version(self, node: NodeRecord) -> str:
+        return self.run(node.name, "engine-version").strip()
+
+    # -- removing --------------------------------------------------------------------------
+
+    def task_counts(self, primary: NodeRecord, names: Sequence[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for line in self.run(primary.name, "task-nodes", *names).splitlines():
+            if line.strip():
+                counts[line.strip()] = counts.get(line.strip(), 0) + 1
+        return counts
+
+    def remove(self, primary: NodeRecord, node: NodeRecord | None, name: str) -> None:
+        """Take ``name`` out of the swarm: drain it and let it leave when it runs, else only
+        forget it (a dead node cannot leave); demote and rm through ``primary``."""
+        if node is not None and node.running:
+            self.run(primary.name, "drain", name)
+        self.run(primary.name, "demote", name)
+        if node is not None and node.running:
+            self.run(name, "leave")
+        self.run(primary.name, "node-rm", name)
+
+    def prune(self, primary: NodeRecord, nodes: Iterable[NodeRecord]) -> list[str]:
+        """Remove member entries whose node is gone, and stale entries of a name that has
+        a Ready one (a node replaced under the same name). Returns the names pruned."""
+        present = {n.name for n in nodes}
+        members = self.members(primary)
+        ready = {m.get("Hostname") for m in members if m.get("Status") == "Ready"}
+        pruned = []
+        for member in members:
+            host, status = member.get("Hostname"), member.get("Status")
+            if host in present and (status == "Ready" or host not in ready):
+                continue
+            if status == "Ready" and host not in present:
+                continue  # still answering: not ours to judge (a node being replaced)
+            self.run(primary.name, "demote", str(member.get("ID")))
+            self.run(primary.name, "node-rm", str(member.get("ID")))
+            pruned.append(str(host))
+        return pruned
+
+
+def _addr(node: NodeRecord) -> str:
+    if not node.address:
+        raise CommandFailed(node.name, "address", "no address on the cluster network yet")
+    return node.address

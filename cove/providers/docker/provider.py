@@ -177,7 +177,7 @@ class DockerProvider:
             ProviderUnavailable: the engine could not be reached or failed (5xx).
         """
         client = self.client
-        selector = {"label": LABEL_CLUSTER}
+        selector: dict[str, str | list[str] | bool] = {"label": LABEL_CLUSTER}
         with map_docker_errors():
             found = [
                 *client.containers.list(all=True, filters=selector, sparse=True),

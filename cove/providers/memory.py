@@ -187,7 +187,9 @@ class Faults:
         when: Callable[..., bool] | None = None,
     ) -> None:
         """The next ``times`` calls of ``method`` for which ``when(*args, **kwargs)`` is true
-        (every call without ``when``) raise ``exc``."""
+        (every call without ``when``) raise ``exc``. ``when`` gets the method's arguments:
+        ``(spec)`` for ``ensure_*``, ``(name, argv, stdin=...)`` for ``exec``, ``(name)``
+        for ``start_node``, ``delete_node`` and the engine steps."""
         if method not in PROVIDER_METHODS + ENGINE_STEPS:
             raise ValueError(f"no such method to fail: {method}")
         if times < 1:

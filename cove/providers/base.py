@@ -44,6 +44,10 @@ class NodeNotFound(ProviderError):
     pass
 
 
+class NodeNotRunning(ProviderError):
+    """The node exists but is not running; temporary or the driver's business."""
+
+
 class ProviderConflict(ProviderError):
     pass
 
@@ -170,4 +174,9 @@ class Provider(Protocol):
 
     def put_files(self, name: str, files: Mapping[str, bytes], *, mode: int = 0o600) -> None:
         """Write files (absolute paths) into the node, creating directories."""
+        ...
+
+    def cluster_uuids(self) -> set[str]:
+        """Every cluster uuid that labels a container, network or volume (``cove.cluster``):
+        what an orphan sweep compares with the clusters the database knows."""
         ...

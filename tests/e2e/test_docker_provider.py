@@ -38,6 +38,7 @@ from cove.providers.base import (
     ExecResult,
     NetworkSpec,
     NodeNotFound,
+    NodeNotRunning,
     NodeSpec,
     ProviderConflict,
     ProviderError,
@@ -305,6 +306,23 @@ def test_stopped_node_is_adopted_and_started(
     again = provider.ensure_node(spec)
 
     assert again.id == first.id and again.running
+
+
+def test_cluster_uuids_and_exec_in_a_stopped_node(
+    provider: DockerProvider,
+    client: docker.DockerClient,
+    new_cluster: Callable[[], str],
+    sleeper_image: str,
+) -> None:
+    with_node, with_volume = new_cluster(), new_cluster()
+    spec = node_spec(with_node, network_for(provider, with_node), sleeper_image)
+    provider.ensure_node(spec)
+    client.volumes.create(f"cove-e2e-{with_volume[:8]}-vol", labels={LABEL_CLUSTER: with_volume})
+    client.containers.get(spec.name).stop(timeout=1)
+
+    assert {with_node, with_volume} <= provider.cluster_uuids()
+    with pytest.raises(NodeNotRunning):
+        provider.exec(spec.name, ["true"])
 
 
 def test_name_taken_by_another_cluster_is_a_conflict(

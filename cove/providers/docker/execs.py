@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import docker
+import docker.errors
 
-from cove.providers.base import ExecResult, ProviderError, ProviderUnavailable
+from cove.providers.base import ExecResult, NodeNotRunning, ProviderError, ProviderUnavailable
 from cove.providers.docker.errors import map_docker_errors
 
 # Once the output stream ends the engine may take a moment to record the exit code.
@@ -48,19 +49,29 @@ def run(
 
     Raises:
         NodeNotFound: no container has that name.
-        ProviderConflict: the container is not running.
+        NodeNotRunning: the container is not running (stopped, paused or restarting).
         ProviderUnavailable: the engine could not be reached, or the exit code never came.
         ProviderError: the engine refused, or stdin was given over a TLS or SSH connection.
     """
     api = client.api
     with map_docker_errors():
-        exec_id = api.exec_create(name, list(argv), stdin=stdin is not None)["Id"]
+        exec_id = _create(api, name, argv, stdin is not None)
         if stdin is None:
             output: bytes = api.exec_start(exec_id)
         else:
             output = _start_with_stdin(api, exec_id, stdin)
         exit_code = _exit_code(api, exec_id)
     return ExecResult(exit_code=exit_code, output=output.decode("utf-8", errors="replace"))
+
+
+def _create(api: Any, name: str, argv: Sequence[str], with_stdin: bool) -> str:
+    """The exec's id. The engine answers 409 when the container is not running."""
+    try:
+        return str(api.exec_create(name, list(argv), stdin=with_stdin)["Id"])
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:
+            raise
+        raise NodeNotRunning(f"Docker engine: {exc.explanation or exc}") from exc
 
 
 def _start_with_stdin(api: Any, exec_id: str, stdin: bytes) -> bytes:

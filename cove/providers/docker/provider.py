@@ -169,12 +169,31 @@ class DockerProvider:
                     volume.remove(force=True)
         log.info("deleted everything labelled with cluster %s", cluster_uuid)
 
+    def cluster_uuids(self) -> set[str]:
+        """Every cluster uuid that labels a container, network or volume (``cove.cluster``),
+        found by server-side label filters.
+
+        Raises:
+            ProviderUnavailable: the engine could not be reached or failed (5xx).
+        """
+        client = self.client
+        selector: dict[str, str | list[str] | bool] = {"label": LABEL_CLUSTER}
+        with map_docker_errors():
+            found = [
+                *client.containers.list(all=True, filters=selector, sparse=True),
+                *client.networks.list(filters=selector),
+                *client.volumes.list(filters=selector),
+            ]
+        # Sparse containers, listed networks and volumes all carry "Labels" at the top.
+        owners = ((item.attrs.get("Labels") or {}).get(LABEL_CLUSTER) for item in found)
+        return {owner for owner in owners if owner}
+
     def exec(self, name: str, argv: Sequence[str], *, stdin: bytes | None = None) -> ExecResult:
         """Run a command inside the node; its exit code and merged output.
 
         Raises:
             NodeNotFound: there is no such node.
-            ProviderConflict: the node is not running.
+            NodeNotRunning: the node is not running.
             ProviderUnavailable: the engine could not be reached or failed (5xx).
             ProviderError: stdin given over a TLS or SSH engine connection, or a refusal.
         """

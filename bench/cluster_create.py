@@ -75,7 +75,7 @@ POLL = 0.05  # the resolution of every completion measure, both sides
 STARTUP_TIMEOUT = 60.0
 OP_TIMEOUT = 300.0
 LOAD_LIMIT = 1.5
-NODE_MEMORY_MIB = {"master": 200, "worker": 40}  # PLATFORM.md, measured
+NODE_MEMORY_MIB = {"master": 200, "worker": 40}  # measured: docs/host.md
 
 # -- small helpers -----------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent: make sure a Docker engine answers on this machine and that debootstrap (used to
-# build cove's node image) is installed. There is no systemd here: dockerd is started in the
+# build cove's node image) and busybox-static (the e2e tests' tiny image, made locally: no
+# registry is reachable) are installed. There is no systemd here: dockerd is started in the
 # background with its log in /var/log/dockerd.log. One line of output per action.
 # Environment: DOCKERD_WAIT (seconds to wait for the engine, default 30).
 set -euo pipefail
@@ -12,6 +13,11 @@ log=/var/log/dockerd.log
 wait_s=${DOCKERD_WAIT:-30}
 
 engine_answers() { docker info >/dev/null 2>&1; }
+# The package, not just /bin/busybox: Debian's dynamically linked `busybox` has that path too,
+# and cannot run in an image with nothing else in it.
+busybox_static() {
+  [ "$(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null)" = "install ok installed" ]
+}
 
 apt_updated=0
 apt_install() {
@@ -30,6 +36,7 @@ else
   missing=()
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
+  busybox_static || missing+=(busybox-static)
   if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
   fi
@@ -55,7 +62,10 @@ else
   say "engine answers ($(docker version --format '{{.Server.Version}}' 2>/dev/null))"
 fi
 
-if ! command -v debootstrap >/dev/null; then
-  apt_install debootstrap
+missing=()
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+busybox_static || missing+=(busybox-static)
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt_install "${missing[@]}"
 fi
 say "ready"

@@ -4,7 +4,7 @@
 - ``node_image``: ``ensure_node_image`` once per session (builds the image on first use, about
   a minute; afterwards a cached look-up), returning the ``NodeImage``;
 - ``dind_options``: the ``docker run`` options that give a node container a working inner
-  engine here: ``--privileged`` where it works, else PLATFORM.md's capability set;
+  engine here: ``--privileged`` where it works, else docs/host.md's capability set;
 - ``e2e_labels``: labels to put on everything a test starts (``cove.test=1`` plus this
   session's id); at the end of the session every container, network and volume carrying this
   session's label is removed (parallel sessions leave each other alone);
@@ -37,7 +37,7 @@ SESSION_ID = uuid.uuid4().hex[:8]
 LABEL_TEST = "cove.test"
 LABEL_SESSION = "cove.test.session"
 
-# PLATFORM.md: a full inner engine where --privileged is refused (no CAP_SYS_RESOURCE).
+# docs/host.md: a full inner engine where --privileged is refused (no CAP_SYS_RESOURCE).
 CAPABILITY_OPTIONS = (
     "--cap-add=ALL",
     "--cap-drop=SYS_RESOURCE",
@@ -115,7 +115,7 @@ def label_args(labels: Mapping[str, str]) -> list[str]:
 @pytest.fixture(scope="session")
 def dind_options(node_image: NodeImage, e2e_labels: dict[str, str]) -> tuple[str, ...]:
     """``--privileged`` if the engine can run a privileged container here, else the
-    capability set of PLATFORM.md."""
+    capability set of docs/host.md."""
     argv = ["docker", "run", "--rm", "--privileged", "--entrypoint=true", node_image.ref]
     argv[3:3] = label_args(e2e_labels)
     probe = subprocess.run(
@@ -211,7 +211,7 @@ def _busybox_static() -> Path:
 
 @pytest.fixture(scope="session")
 def busybox_image(docker_engine: None) -> str:
-    """A tiny image made locally (PLATFORM.md): static busybox with its applets linked, /tmp,
+    """A tiny image made locally (docs/host.md): static busybox with its applets linked, /tmp,
     PATH=/bin. Content-addressed tag, kept between sessions."""
     binary = _busybox_static()
     content = binary.read_bytes()

@@ -8,8 +8,10 @@ labelled with them is left.
 Most tests use a tiny busybox image (Debian's busybox-static in an empty root, built here once
 and reused by content hash); its command copies ``/etc/cove/boot`` aside at start and sleeps,
 so a test can tell that files were written *before* the node started. The docker-in-docker test
-needs the real node image from the ``node_image`` fixture (tests/e2e/conftest.py) and is skipped
-without it.
+uses the real node image from the ``node_image`` fixture (tests/e2e/conftest.py).
+
+Nothing here is skipped: ``docker_engine`` runs scripts/docker-engine.sh, which starts the
+engine and installs busybox-static, so a missing engine or binary fails naming that step.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import io
 import ipaddress
 import json
 import random
-import shutil
 import socket
 import subprocess
 import tarfile
@@ -33,6 +34,7 @@ import docker
 import docker.errors
 import pytest
 
+from cove.images.node import NodeImage
 from cove.providers.base import (
     LABEL_CLUSTER,
     ExecResult,
@@ -60,7 +62,7 @@ def client(docker_engine: None) -> Iterator[docker.DockerClient]:
         engine = docker.from_env()
         engine.ping()
     except docker.errors.DockerException as exc:
-        pytest.skip(f"no Docker engine: {exc}")
+        pytest.fail(f"no Docker engine after scripts/docker-engine.sh (it starts dockerd): {exc}")
     yield engine
     engine.close()
 
@@ -69,9 +71,12 @@ def client(docker_engine: None) -> Iterator[docker.DockerClient]:
 def sleeper_image(client: docker.DockerClient) -> str:
     """``cove-test/busybox-sleeper:<hash>``: static busybox, its applets, /tmp (1777), and a
     command that records the boot file and idles (conftest's ``busybox_image`` has none)."""
-    binary = Path(shutil.which("busybox") or "/bin/busybox")
+    binary = Path("/bin/busybox")
     if not binary.exists():
-        pytest.skip("needs Debian's busybox-static (apt-get install -y busybox-static)")
+        pytest.fail(
+            "no /bin/busybox: scripts/docker-engine.sh (run by the docker_engine fixture) "
+            "installs Debian's busybox-static; it did not here"
+        )
     data = binary.read_bytes()
     tag = f"cove-test/busybox-sleeper:{hashlib.sha256(data).hexdigest()[:12]}"
     try:
@@ -516,17 +521,13 @@ def _read_port(port: int, deadline: float = 5.0) -> bytes:
 
 
 def test_docker_in_docker_node_runs_an_engine(
-    request: pytest.FixtureRequest,
     provider: DockerProvider,
     client: docker.DockerClient,
     cluster: str,
     sleeper_image: str,
+    node_image: NodeImage,
 ) -> None:
-    try:
-        node_image = request.getfixturevalue("node_image")
-    except pytest.FixtureLookupError:
-        pytest.skip("no node_image fixture (tests/e2e/conftest.py): docker-in-docker not run")
-    image = getattr(node_image, "ref", node_image)
+    image = node_image.ref
     daemon = {"hosts": ["unix:///var/run/docker.sock"], "cgroup-parent": f"/cove-{cluster[:8]}"}
     spec = node_spec(
         cluster,

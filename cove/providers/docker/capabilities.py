@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 LABEL_PROBE = "cove.probe"
 PROBE_TIMEOUT = 60.0
 
-# The options PLATFORM.md measured to run a full inner engine where --privileged fails, as
+# The options docs/host.md lists to run a full inner engine where --privileged fails, as
 # arguments of the SDK's ``create_host_config``.
 UNPRIVILEGED_OPTIONS: dict[str, Any] = {
     "cap_add": ["ALL"],

@@ -71,7 +71,9 @@ class Fleet:
             )[: group.node_count]
             missing = nodeplan.slots_to_add(members, group.node_count)
             slots += [(group, name) for name in members]
-            slots += [(group, nodeplan.node_name(self.cluster.uuid, slug(group), i)) for i in missing]
+            slots += [
+                (group, nodeplan.node_name(self.cluster.uuid, slug(group), i)) for i in missing
+            ]
         return slots
 
     def ensure(

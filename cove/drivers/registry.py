@@ -1,13 +1,19 @@
 """The driver registry: built once at start-up from the ``cove.drivers`` entry-point group
-and ``Settings.extra_drivers``, then passed to whoever needs it."""
+and ``Settings.extra_drivers``, then passed to whoever needs it. Each driver is constructed
+with its provider (its class's ``provider_kind``, default ``docker``): drivers never import a
+concrete provider."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 
 from cove.drivers.base import Driver, DriverKey
+from cove.providers.base import Provider
+
+# The provider of a kind ("docker", "memory"), made on first use.
+ProviderSource = Callable[[str], Provider]
 
 
 class NoDriver(LookupError):
@@ -55,11 +61,17 @@ def load_object(path: str) -> object:
     return getattr(importlib.import_module(module_name), attr)
 
 
-def build_registry(extra: Iterable[str] = ()) -> DriverRegistry:
+def build_registry(
+    extra: Iterable[str] = (), providers: ProviderSource | None = None
+) -> DriverRegistry:
+    from cove.providers.registry import ProviderSet
+
+    source = providers or ProviderSet()
     registry = DriverRegistry()
-    for ep in entry_points(group="cove.drivers"):
-        registry.add(ep.load()())
-    for path in extra:
-        factory = load_object(path)
-        registry.add(factory())  # type: ignore[operator]
+    factories = [ep.load() for ep in entry_points(group="cove.drivers")]
+    factories += [load_object(path) for path in extra]
+    for factory in factories:
+        kind = getattr(factory, "provider_kind", None)
+        driver = factory(source(kind)) if kind else factory()  # type: ignore[operator]
+        registry.add(driver)
     return registry

@@ -40,12 +40,19 @@ class ProviderUnavailable(ProviderError, Temporary):
         Temporary.__init__(self, reason)
 
 
-class NodeNotFound(ProviderError):
-    pass
+class NodeNotFound(ProviderError, Temporary):
+    """The node does not exist (it may have been removed under a running operation, whose
+    next attempt observes the change): temporary."""
+
+    def __init__(self, reason: str) -> None:
+        Temporary.__init__(self, reason)
 
 
-class NodeNotRunning(ProviderError):
-    """The node exists but is not running; temporary or the driver's business."""
+class NodeNotRunning(ProviderError, Temporary):
+    """The node exists but is not running (it died, or is still starting): temporary."""
+
+    def __init__(self, reason: str) -> None:
+        Temporary.__init__(self, reason)
 
 
 class ProviderConflict(ProviderError):

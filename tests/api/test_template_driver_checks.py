@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from cove.drivers.swarm_mode import SwarmModeDriver
+from cove.providers.memory import MemoryProvider
 from tests.conftest import Api, error_detail, template_body
 
 
 @pytest.fixture
 def swarm_api(make_api: Callable[..., Api]) -> Api:
-    api = make_api(drivers=[SwarmModeDriver()])
+    api = make_api(drivers=[SwarmModeDriver(MemoryProvider())])
     image = {"name": "debian", "os_distro": "debian", "node_image": "cove/node:x", "public": True}
     assert api.post("/v1/images", json=image).status_code == 201
     return api

@@ -59,7 +59,9 @@ DEMOTE = (
     '[ "$role" = manager ] || exit 0; docker node demote "$1" >/dev/null'
 )
 # $1: a member's name or id; an unknown one is already removed.
-NODE_RM = 'docker node inspect "$1" >/dev/null 2>&1 || exit 0; docker node rm --force "$1" >/dev/null'
+NODE_RM = (
+    'docker node inspect "$1" >/dev/null 2>&1 || exit 0; docker node rm --force "$1" >/dev/null'
+)
 LEAVE = f'[ "$({_STATE})" = inactive ] && exit 0; docker swarm leave --force >/dev/null'
 # The node's init restarts dockerd in place (new TLS files); its state and the swarm's stay.
 RESTART_ENGINE = (
@@ -67,9 +69,7 @@ RESTART_ENGINE = (
     "while kill -0 $old 2>/dev/null; do i=$((i+1)); [ $i -ge 1200 ] && exit 1; sleep 0.05; done"
 )
 # $1: advertise address. Re-form a swarm that lost quorum from this manager, keeping its state.
-FORCE_NEW_CLUSTER = (
-    'docker swarm init --force-new-cluster --advertise-addr "$1" >/dev/null'
-)
+FORCE_NEW_CLUSTER = 'docker swarm init --force-new-cluster --advertise-addr "$1" >/dev/null'
 
 SCRIPTS = {
     "wait-engine": WAIT_ENGINE,

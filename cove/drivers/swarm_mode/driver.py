@@ -224,7 +224,9 @@ class SwarmModeDriver:
         op.event("Swarm formed: all nodes joined.")
         return primary
 
-    def _settle(self, cluster: ClusterSpec, nodes: Sequence[NodeRecord], primary: NodeRecord) -> None:
+    def _settle(
+        self, cluster: ClusterSpec, nodes: Sequence[NodeRecord], primary: NodeRecord
+    ) -> None:
         swarm = Swarm(self.provider, cluster)
         swarm.prune(primary, nodes)
         swarm.wait_ready(primary)
@@ -308,15 +310,16 @@ class SwarmModeDriver:
                     remove += nodeplan.choose_victims(candidates, surplus, requested)
                 except LookupError as exc:
                     raise StepFailed(
-                        f"nodes_to_remove names {exc.args[0]}, which is not a node of "
-                        f"{group.name}."
+                        f"nodes_to_remove names {exc.args[0]}, which is not a node of {group.name}."
                     ) from None
             remaining = [n.name for n in group_nodes if n.name not in remove]
             for index in nodeplan.slots_to_add(remaining, want):
                 add.append(nodeplan.node_name(cluster.uuid, slug(group), index))
         return {"add": add, "remove": remove}
 
-    def _resize_slots(self, fleet: Fleet, op: OperationInput, plan: Mapping[str, Any]) -> list[Slot]:
+    def _resize_slots(
+        self, fleet: Fleet, op: OperationInput, plan: Mapping[str, Any]
+    ) -> list[Slot]:
         """Every node the cluster keeps or gains: each group's nodes less those the plan
         removes, plus those it adds."""
         remove = set(plan["remove"])
@@ -327,7 +330,9 @@ class SwarmModeDriver:
                 continue
             keep = [n.name for n in existing if n.nodegroup_uuid == group.uuid]
             added = [n for n in plan["add"] if nodeplan.slug_of(n) == slug(group)]
-            slots += [(group, name) for name in sorted(set(keep + added) - remove, key=nodeplan.index_of)]
+            slots += [
+                (group, name) for name in sorted(set(keep + added) - remove, key=nodeplan.index_of)
+            ]
         return slots
 
     def _remove(self, swarm: Swarm, name: str) -> None:
@@ -377,7 +382,9 @@ class SwarmModeDriver:
     ) -> None:
         op.event(f"Upgrading {old.name}: draining.")
         self._remove(swarm, old.name)
-        made = fleet.ensure([(group, old.name)], lambda g, n: self._node_spec(op.cluster, network, g, n))
+        made = fleet.ensure(
+            [(group, old.name)], lambda g, n: self._node_spec(op.cluster, network, g, n)
+        )
         swarm.run(old.name, "wait-engine")
         swarm.form(fleet.nodes(), joining=made)
         op.event(f"{old.name} upgraded and rejoined.")

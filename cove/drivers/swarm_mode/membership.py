@@ -65,9 +65,7 @@ class Swarm:
 
     # -- forming ---------------------------------------------------------------------------
 
-    def form(
-        self, nodes: Sequence[NodeRecord], joining: Iterable[NodeRecord] = ()
-    ) -> NodeRecord:
+    def form(self, nodes: Sequence[NodeRecord], joining: Iterable[NodeRecord] = ()) -> NodeRecord:
         """Init the swarm on the primary manager unless it is active, then join every node of
         ``nodes`` that is not a Ready member, and every node of ``joining`` (just made: a
         Ready entry of its name may be its predecessor's). Managers join one at a time

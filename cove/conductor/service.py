@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cove.conductor import faults, leases
+from cove.conductor import faults, leases, sweeper
 from cove.conductor.clusters import ClusterReconciler
 from cove.conductor.monitor import HealthMonitor
 from cove.conductor.reconcilers import Registry
@@ -44,6 +44,7 @@ class Conductor:
         self.factory = factory
         self.host = host or socket.gethostname()
         self.owner = f"{self.host}:{id(self):x}"
+        self.drivers = registry
         self.health = HealthMonitor(factory, registry)
         # Clusters whose operation just succeeded, for an immediate health check on a thread
         # of its own: a worker goes straight on to the next operation.
@@ -164,6 +165,10 @@ class Conductor:
                     self.wakeup()
             except Exception:
                 log.exception("health monitor pass failed")
+            try:
+                sweeper.sweep(self.factory, self.drivers)
+            except Exception:
+                log.warning("orphan sweep failed", exc_info=True)
 
     def _service_heartbeat(self) -> None:
         while not self._stop.wait(self.settings.lease_seconds):

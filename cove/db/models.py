@@ -224,15 +224,18 @@ class Event(Base):
     message: Mapped[str] = mapped_column(Text)
 
 
-class Installation(Base):
-    """One row: this installation's identity. Every object a provider makes carries it, so
-    the orphan sweep removes only what this installation made (several may share an engine)."""
+class Tombstone(Base):
+    """A deleted subject, remembered so the orphan sweep can remove what a superseded
+    operation made after the delete's own sweep: only objects of subjects this database
+    deleted are ever swept (other installations may share the engine)."""
 
-    __tablename__ = "installation"
+    __tablename__ = "tombstones"
+    __table_args__ = (Index("ix_tombstones_uuid", "uuid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    uuid: Mapped[str] = mapped_column(String(36), default=new_uuid)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    subject_kind: Mapped[str] = mapped_column(String(32))
+    uuid: Mapped[str] = mapped_column(String(36))
+    deleted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Quota(Timestamps, Base):

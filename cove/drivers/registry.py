@@ -38,6 +38,15 @@ class DriverRegistry:
         for key in driver.provides:
             self._by_key[key] = driver
 
+    def providers(self) -> list[Provider]:
+        """The distinct providers the drivers were given."""
+        found: dict[int, Provider] = {}
+        for driver in self._by_name.values():
+            provider = getattr(driver, "provider", None)
+            if provider is not None:
+                found[id(provider)] = provider
+        return list(found.values())
+
     def names(self) -> list[str]:
         return sorted(self._by_name)
 

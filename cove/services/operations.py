@@ -66,7 +66,9 @@ def events_since(
 
 
 def forget(session: Session, subject: Subject) -> None:
-    """Remove a deleted subject's operations and events (no cascade does it)."""
+    """Remove a deleted subject's operations and events (no cascade does it), and leave a
+    tombstone for the orphan sweep."""
+    session.add(models.Tombstone(subject_kind=subject.SUBJECT_KIND, uuid=subject.uuid))
     session.execute(
         delete(models.Event).where(
             models.Event.subject_kind == subject.SUBJECT_KIND,

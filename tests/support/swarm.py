@@ -26,13 +26,18 @@ def group(uuid: str, role: str, count: int, image: str = "cove/node:1") -> NodeG
     )  # fmt: skip
 
 
-def cluster(managers: int = 1, workers: int = 2, image: str = "cove/node:1", **kw: Any) -> ClusterSpec:
+def cluster(
+    managers: int = 1, workers: int = 2, image: str = "cove/node:1", **kw: Any
+) -> ClusterSpec:
     template = {"tls_disabled": True, "master_lb_enabled": False, "registry_enabled": False}
     template.update(kw.pop("template", {}))
     return ClusterSpec(
         uuid=UUID, name="c1", project_id="p", coe="swarm-mode", server_type="vm",
         os_distro="debian", labels={}, template=template,
-        nodegroups=(group(MANAGERS, "master", managers, image), group(WORKERS, "worker", workers, image)),
+        nodegroups=(
+            group(MANAGERS, "master", managers, image),
+            group(WORKERS, "worker", workers, image),
+        ),
         ca_cert_pem="", ca_key_pem="", **kw,
     )  # fmt: skip
 

@@ -1,16 +1,14 @@
-"""operations and events on subjects of any kind; the installation's identity
+"""operations and events on subjects of any kind; tombstones of deleted subjects
 
 Operations and events belonged to a cluster (``cluster_id`` with a cascading foreign key).
 They now name a subject (``subject_kind``, ``subject_id``), so container clusters and
 deployments get operations, steps and events from the same core. Removing a subject's
-operations and events is the reconciler's work, no longer a cascade.
+operations and events is the reconciler's work, no longer a cascade. Tombstones remember
+deleted subjects for the orphan sweep.
 
 Revision ID: 0002
 Revises: 0001
 """
-
-import uuid
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -39,17 +37,16 @@ def upgrade() -> None:
         batch.create_index("ix_operations_subject", ["subject_kind", "subject_id"])
     with op.batch_alter_table("events") as batch:
         batch.create_index("ix_events_subject", ["subject_kind", "subject_id", "id"])
-    installation = op.create_table(
-        "installation",
+    op.create_table(
+        "tombstones",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subject_kind", sa.String(length=32), nullable=False),
         sa.Column("uuid", sa.String(length=36), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.bulk_insert(
-        installation,
-        [{"id": 1, "uuid": str(uuid.uuid4()), "created_at": datetime.now(UTC)}],
-    )
+    with op.batch_alter_table("tombstones") as batch:
+        batch.create_index("ix_tombstones_uuid", ["uuid"])
 
 
 def downgrade() -> None:

@@ -16,6 +16,8 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from cove.providers.engine_address import DEFAULT_DOCKER_HOST
+
 
 class AuthMode(StrEnum):
     # No authentication: identity headers are honoured when sent, else the caller is the
@@ -55,6 +57,14 @@ class Settings(BaseSettings):
     # How often the conductor checks the health of settled clusters.
     health_interval: float = 10.0
     log_level: str = "INFO"
+    # cove's own Docker engine, for nodes and for building the node image. Never the
+    # caller's DOCKER_HOST: after `eval "$(cove up)"` that points at a cluster.
+    docker_host: str = DEFAULT_DOCKER_HOST
+
+    @field_validator("docker_host", mode="before")
+    @classmethod
+    def _default_docker_host(cls, value: Any) -> Any:
+        return value or DEFAULT_DOCKER_HOST  # COVE_DOCKER_HOST="" meant the default before
 
     @field_validator("extra_drivers", mode="before")
     @classmethod

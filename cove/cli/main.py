@@ -61,6 +61,15 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
     return settings
 
 
+def _use_engine(settings: Settings) -> None:
+    """The engine of the nodes this process's conductor starts: the swarm-mode driver makes
+    its provider itself and is not given the settings, so they reach it through
+    ``engine_address`` (only in the commands that run a conductor)."""
+    from cove.providers import engine_address
+
+    engine_address.use_by_default(settings.docker_host)
+
+
 def _serve_options(func: Any) -> Any:
     for option in reversed(
         [
@@ -157,6 +166,7 @@ def serve(ctx: click.Context, **options: Any) -> None:
     from cove.conductor.service import Conductor
 
     settings = _settings(ctx, **options)
+    _use_engine(settings)
     holder: dict[str, Any] = {}
     app, server = _run_api(settings, wakeup=lambda: holder["conductor"].wakeup())
     conductor = Conductor(settings, app.state.session_factory, app.state.registry)
@@ -195,6 +205,7 @@ def conductor(ctx: click.Context, db: str | None, workers: int) -> None:
     from cove.drivers.registry import build_registry
 
     settings = _settings(ctx, db=db)
+    _use_engine(settings)
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     instance = Conductor(
@@ -244,24 +255,18 @@ def image() -> None:
 @click.pass_context
 def image_build(ctx: click.Context, force: bool, url: str | None) -> None:
     """Build (or find) the swarm-mode node image and register it in the image catalog."""
-    from cove.db import migrate
-    from cove.db.session import make_engine, make_session_factory, transaction
-    from cove.images import node
+    from cove.cli import node_image
+    from cove.images import ImageBuildError
 
     settings = _settings(ctx.find_root(), db=url)
     try:
-        node.check_engine()
-        built = node.ensure_node_image(
-            settings.state_dir, force=force, log=lambda line: click.echo(line, err=True)
+        node_image.engine_version(settings)
+        built = node_image.ensure_node_image(
+            settings, force=force, log=lambda line: click.echo(line, err=True)
         )
-    except node.ImageBuildError as exc:  # EngineUnavailable names scripts/docker-engine.sh
+    except ImageBuildError as exc:  # EngineUnavailable names scripts/docker-engine.sh
         raise click.ClickException(str(exc)) from None
-    engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
-    with transaction(make_session_factory(engine)) as session:
-        row = node.register_node_image(session, built)
-        name = row.name
-    engine.dispose()
+    name = node_image.register(settings, built)
     click.echo(f"{'built' if built.created else 'found'} {built.ref} (docker.io {built.version})")
     click.echo(f"registered as image {name!r} (os_distro {built.os_distro})")
 

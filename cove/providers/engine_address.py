@@ -1,5 +1,5 @@
 """Which Docker engine cove itself uses, for nodes and for building the node image:
-``COVE_DOCKER_HOST``, by default the local socket.
+``Settings.docker_host`` (``COVE_DOCKER_HOST``), by default the local socket.
 
 Never the ``DOCKER_*`` variables of the caller's shell: after ``eval "$(cove up)"`` they point
 at a cluster, and cove would build its image and start nodes inside that cluster.
@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import os
 
-DEFAULT = "unix:///var/run/docker.sock"
-VARIABLE = "COVE_DOCKER_HOST"
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 CLIENT_VARIABLES = ("DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "DOCKER_CONTEXT")
 
+# The address settings chose, for providers constructed without one: the swarm-mode driver
+# makes its provider itself, on first use, and is not given the settings (yet).
+_process_default: str | None = None
 
-def engine_url() -> str:
-    return os.environ.get(VARIABLE) or DEFAULT
+
+def use_by_default(docker_host: str) -> None:
+    """Called once at service start-up with ``Settings.docker_host``."""
+    global _process_default
+    _process_default = docker_host
 
 
-def cli_env() -> dict[str, str]:
-    """The environment for a ``docker`` CLI command aimed at cove's engine."""
+def default_docker_host() -> str:
+    return _process_default or DEFAULT_DOCKER_HOST
+
+
+def cli_env(docker_host: str) -> dict[str, str]:
+    """The environment for a ``docker`` CLI command aimed at ``docker_host``: this process's
+    whole environment is passed on on purpose (PATH, HOME, proxies, locale for the child),
+    without the caller's Docker client variables, with DOCKER_HOST set to cove's engine."""
     env = {k: v for k, v in os.environ.items() if k not in CLIENT_VARIABLES}
-    env["DOCKER_HOST"] = engine_url()
+    env["DOCKER_HOST"] = docker_host
     return env

@@ -15,7 +15,7 @@ import click
 
 from cove import __version__
 from cove.cli import completion, doctor, quickstart
-from cove.cli.client import DEFAULT_URL
+from cove.cli.client import DEFAULT_URL, token_option
 from cove.cli.commands import catalog, certificates, clusters, nodegroups, quotas, templates
 from cove.cli.waiting import Interrupted
 
@@ -128,15 +128,16 @@ class CoveGroup(click.Group):
     show_default=True,
     help="cove's API for client commands, with or without /v1 (env COVE_URL)",
 )
+@token_option
 @click.pass_context
-def cli(ctx: click.Context, config: Path | None, url: str) -> None:
+def cli(ctx: click.Context, config: Path | None, url: str, token: str | None) -> None:
     """cove: container clusters behind OpenStack Magnum's v1 API.
 
     Run the service with `cove serve`; manage templates, clusters and the rest with the
     client commands, which talk to it at --url. Every client command takes -f json or
     -f yaml for scripts; objects are named by name or uuid.
     """
-    ctx.obj = {"config": config, "url": url}
+    ctx.obj = {"config": config, "url": url, "token": token}
 
 
 def _run_api(settings: Settings, wakeup: Any = None) -> tuple[Any, Any]:

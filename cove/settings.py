@@ -16,6 +16,8 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from cove.providers.engine_address import DEFAULT_DOCKER_HOST
+
 
 class AuthMode(StrEnum):
     # No authentication: identity headers are honoured when sent, else the caller is the
@@ -58,6 +60,14 @@ class Settings(BaseSettings):
     # Fault injection for crash tests: a conductor SIGKILLs itself right after recording an
     # operation step whose name matches this glob (e.g. "join:*"). Empty: never.
     fault_kill_after_step: str = ""
+    # cove's own Docker engine, for nodes and for building the node image. Never the
+    # caller's DOCKER_HOST: after `eval "$(cove up)"` that points at a cluster.
+    docker_host: str = DEFAULT_DOCKER_HOST
+
+    @field_validator("docker_host", mode="before")
+    @classmethod
+    def _default_docker_host(cls, value: Any) -> Any:
+        return value or DEFAULT_DOCKER_HOST  # COVE_DOCKER_HOST="" meant the default before
 
     @field_validator("extra_drivers", mode="before")
     @classmethod

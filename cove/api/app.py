@@ -19,6 +19,7 @@ from cove.api.routes import catalog, certificates, clusters, nodegroups, quotas,
 from cove.db import migrate
 from cove.db.session import make_engine, make_session_factory
 from cove.drivers.registry import DriverRegistry, build_registry
+from cove.providers.registry import ProviderSet
 from cove.services.eventhub import EventHub
 from cove.settings import Settings
 
@@ -54,7 +55,9 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.registry = registry or build_registry(settings.extra_drivers)
+    app.state.registry = registry or build_registry(
+        settings.extra_drivers, ProviderSet(settings.docker_host)
+    )
     app.state.wakeup = wakeup or (lambda: None)
     # Conductors in this process (``cove serve``) share the session factory, so their events
     # wake long-polling readers directly; other processes' arrive through NOTIFY.

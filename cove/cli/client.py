@@ -15,9 +15,8 @@ Exit codes::
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from typing import IO, Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any, TypeVar
 
 import click
 import httpx
@@ -26,6 +25,20 @@ DEFAULT_URL = "http://127.0.0.1:9511"
 API_VERSION = "container-infra latest"
 WARNING_HEADER = "Cove-Warning"
 TIMEOUT = 30.0
+TOKEN_ENVVAR = "OS_TOKEN"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def token_option(func: F) -> F:
+    """The root's ``--os-token``: click reads it from OS_TOKEN, as OpenStack's clients do."""
+    return click.option(
+        "--os-token",
+        "token",
+        envvar=TOKEN_ENVVAR,
+        default=None,
+        help=f"token sent as X-Auth-Token (env {TOKEN_ENVVAR})",
+    )(func)
 
 
 class CliError(click.ClickException):
@@ -90,7 +103,11 @@ class CoveClient:
 
     @classmethod
     def from_env(cls, url: str | None, timeout: float = TIMEOUT) -> CoveClient:
-        return cls(url or DEFAULT_URL, os.environ.get("OS_TOKEN") or None, timeout)
+        """Outside a cove command (scripts, tests): the token as ``--os-token`` would have it
+        with no flag given, click resolving its environment variable."""
+        options = token_option(click.Command("cove"))
+        token = options.make_context("cove", [], resilient_parsing=True).params.get("token")
+        return cls(url or DEFAULT_URL, token or None, timeout)
 
     def close(self) -> None:
         self._http.close()

@@ -4,13 +4,12 @@ from the API when it answers quickly."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import click
 from click.shell_completion import CompletionItem, get_completion_class
 
-from cove.cli.client import CliError, CoveClient
+from cove.cli.client import DEFAULT_URL, CliError, CoveClient
 
 COMPLETE_VAR = "_COVE_COMPLETE"
 SHELLS = ("bash", "zsh", "fish")
@@ -23,10 +22,13 @@ def _names(
     def complete(
         ctx: click.Context, param: click.Parameter, incomplete: str
     ) -> list[CompletionItem]:
-        # During completion no callback ran, so the root's --url is only in its params.
-        url = ctx.find_root().params.get("url") or os.environ.get("COVE_URL")
+        # During completion no callback ran, so the root's --url and --os-token (click has
+        # read COVE_URL and OS_TOKEN for them) are only in its params.
+        params = ctx.find_root().params
         try:
-            client = CoveClient.from_env(url, timeout=NAME_TIMEOUT)
+            client = CoveClient(
+                params.get("url") or DEFAULT_URL, params.get("token") or None, NAME_TIMEOUT
+            )
             try:
                 items = client.get(collection).get(collection, [])
             finally:

@@ -18,20 +18,21 @@ class CheckFailed(Exception):
     """The check's message says what is wrong and how to fix it."""
 
 
-def check_engine() -> str:
-    from cove.images import node
+def check_engine(settings: Settings) -> str:
+    from cove.cli import node_image
+    from cove.images import ImageBuildError
 
     try:
-        return f"Docker engine {node.check_engine()}"
-    except node.ImageBuildError as exc:
+        return f"Docker engine {node_image.engine_version(settings)}"
+    except ImageBuildError as exc:
         raise CheckFailed(f"{exc.args[0] if exc.args else exc}") from None
 
 
-def check_node_image() -> str:
-    from cove.images import node
+def check_node_image(settings: Settings) -> str:
+    from cove.cli import node_image
 
-    ref = node.node_image_tag()
-    if node.inspect_image(ref) is None:
+    ref = node_image.node_image_tag()
+    if node_image.find_node_image(settings) is None:
         raise CheckFailed(f"node image {ref} is missing: run `cove image build` (about 80 s)")
     return f"node image {ref}"
 
@@ -87,8 +88,8 @@ def doctor() -> None:
     root = click.get_current_context().find_root()
     settings = load_settings((root.obj or {}).get("config"))
     checks: list[tuple[str, Callable[[], str]]] = [
-        ("engine", check_engine),
-        ("node image", check_node_image),
+        ("engine", lambda: check_engine(settings)),
+        ("node image", lambda: check_node_image(settings)),
         ("database", lambda: check_database(settings)),
         ("service", check_service),
         ("conductor", check_conductor),

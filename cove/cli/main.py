@@ -15,7 +15,7 @@ import click
 
 from cove import __version__
 from cove.cli import completion, doctor, quickstart
-from cove.cli.client import DEFAULT_URL
+from cove.cli.client import DEFAULT_URL, token_option
 from cove.cli.commands import catalog, certificates, clusters, nodegroups, quotas, templates
 from cove.cli.waiting import Interrupted
 
@@ -119,15 +119,16 @@ class CoveGroup(click.Group):
     show_default=True,
     help="cove's API for client commands, with or without /v1 (env COVE_URL)",
 )
+@token_option
 @click.pass_context
-def cli(ctx: click.Context, config: Path | None, url: str) -> None:
+def cli(ctx: click.Context, config: Path | None, url: str, token: str | None) -> None:
     """cove: container clusters behind OpenStack Magnum's v1 API.
 
     Run the service with `cove serve`; manage templates, clusters and the rest with the
     client commands, which talk to it at --url. Every client command takes -f json or
     -f yaml for scripts; objects are named by name or uuid.
     """
-    ctx.obj = {"config": config, "url": url}
+    ctx.obj = {"config": config, "url": url, "token": token}
 
 
 def _run_api(settings: Settings, wakeup: Any = None) -> tuple[Any, Any]:
@@ -193,6 +194,7 @@ def conductor(ctx: click.Context, db: str | None, workers: int) -> None:
     from cove.db import migrate
     from cove.db.session import make_engine, make_session_factory
     from cove.drivers.registry import build_registry
+    from cove.providers.registry import ProviderSet
 
     settings = _settings(ctx, db=db)
     engine = make_engine(settings.database_url)
@@ -200,7 +202,7 @@ def conductor(ctx: click.Context, db: str | None, workers: int) -> None:
     instance = Conductor(
         settings,
         make_session_factory(engine),
-        build_registry(settings.extra_drivers),
+        build_registry(settings.extra_drivers, ProviderSet(settings.docker_host)),
         workers=workers,
     )
     instance.start()
@@ -244,24 +246,18 @@ def image() -> None:
 @click.pass_context
 def image_build(ctx: click.Context, force: bool, url: str | None) -> None:
     """Build (or find) the swarm-mode node image and register it in the image catalog."""
-    from cove.db import migrate
-    from cove.db.session import make_engine, make_session_factory, transaction
-    from cove.images import node
+    from cove.cli import node_image
+    from cove.images import ImageBuildError
 
     settings = _settings(ctx.find_root(), db=url)
     try:
-        node.check_engine()
-        built = node.ensure_node_image(
-            settings.state_dir, force=force, log=lambda line: click.echo(line, err=True)
+        node_image.engine_version(settings)
+        built = node_image.ensure_node_image(
+            settings, force=force, log=lambda line: click.echo(line, err=True)
         )
-    except node.ImageBuildError as exc:  # EngineUnavailable names scripts/docker-engine.sh
+    except ImageBuildError as exc:  # EngineUnavailable names scripts/docker-engine.sh
         raise click.ClickException(str(exc)) from None
-    engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
-    with transaction(make_session_factory(engine)) as session:
-        row = node.register_node_image(session, built)
-        name = row.name
-    engine.dispose()
+    name = node_image.register(settings, built)
     click.echo(f"{'built' if built.created else 'found'} {built.ref} (docker.io {built.version})")
     click.echo(f"registered as image {name!r} (os_distro {built.os_distro})")
 

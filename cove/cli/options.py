@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from cove.cli.client import ApiError, CoveClient
+from cove.cli.client import DEFAULT_URL, ApiError, CoveClient
 
 # Attributes whose patch value is a dict written as a Python literal: how Magnum's clients
 # send them, and what the API parses.
@@ -17,11 +17,11 @@ LITERAL_KEYS = frozenset({"labels", "node_labels", "health_status_reason"})
 
 
 def get_client() -> CoveClient:
-    """The client for the root ``--url``, made once per invocation."""
+    """The client for the root ``--url`` and ``--os-token``, made once per invocation."""
     root = click.get_current_context().find_root()
     obj = root.ensure_object(dict)
     if "client" not in obj:
-        obj["client"] = CoveClient.from_env(obj.get("url"))
+        obj["client"] = CoveClient(obj.get("url") or DEFAULT_URL, obj.get("token") or None)
         root.call_on_close(obj["client"].close)
     client: CoveClient = obj["client"]
     return client

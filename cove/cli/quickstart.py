@@ -58,12 +58,13 @@ class UpState:
         self.path.write_text(json.dumps(self.data, indent=2))
 
 
-def ensure_engine() -> str:
-    from cove.images import node
+def ensure_engine(settings: Settings) -> str:
+    from cove.cli import node_image
+    from cove.images import ImageBuildError
 
     try:
-        return node.check_engine()
-    except node.ImageBuildError as exc:
+        return node_image.engine_version(settings)
+    except ImageBuildError as exc:
         raise CliError(
             f"{exc} (a Debian machine can run the repository's scripts/docker-engine.sh, or "
             "`apt-get install docker.io` and start dockerd); then run `cove up` again"
@@ -72,21 +73,14 @@ def ensure_engine() -> str:
 
 def ensure_node_image(settings: Settings) -> Any:
     """Build (or find, 15 ms when cached) the node image and register it in the database."""
-    from cove.db import migrate
-    from cove.db.session import make_engine, make_session_factory, transaction
-    from cove.images import node
+    from cove.cli import node_image
+    from cove.images import ImageBuildError
 
     try:
-        built = node.ensure_node_image(settings.state_dir, log=_say)
-    except node.ImageBuildError as exc:
+        built = node_image.ensure_node_image(settings, log=_say)
+    except ImageBuildError as exc:
         raise CliError(str(exc)) from None
-    engine = make_engine(settings.database_url)
-    try:
-        migrate.upgrade(engine)
-        with transaction(make_session_factory(engine)) as session:
-            node.register_node_image(session, built)
-    finally:
-        engine.dispose()
+    node_image.register(settings, built)
     return built
 
 
@@ -110,6 +104,8 @@ def ensure_service(client: CoveClient, settings: Settings, state: UpState) -> No
     argv = [sys.executable, "-m", "cove", *(["--config", str(config)] if config else [])]
     argv += ["serve", "--host", host, "--port", str(port)]
     with log.open("ab") as out:
+        # The service inherits this whole environment on purpose: its settings (COVE_*, such
+        # as COVE_DOCKER_HOST) reach it as they reached this command.
         process = subprocess.Popen(
             argv, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True
         )
@@ -223,7 +219,7 @@ def up(ctx: click.Context, name: str, masters: int, workers: int) -> None:
     from cove.cli.commands import clusters
 
     settings = _settings()
-    _say(f"Docker engine {ensure_engine()}")
+    _say(f"Docker engine {ensure_engine(settings)}")
     built = ensure_node_image(settings)
     _say(f"node image {built.ref}")
     client = get_client()

@@ -110,3 +110,25 @@ def fingerprint(public_key: str) -> str:
         ) from None
     digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def register_node_image(
+    session: Session, *, name: str, node_image: str, os_distro: str, version: str
+) -> models.Image:
+    """Upsert the public catalog image ``name`` pointing at the built ``node_image`` (a docker
+    image reference), so templates can name it as image_id. The caller owns the transaction."""
+    row = session.scalar(
+        select(models.Image)
+        .where(models.Image.name == name, models.Image.project_id == "")
+        .order_by(models.Image.id)
+        .limit(1)
+    )
+    if row is None:
+        row = models.Image(name=name, project_id="")
+        session.add(row)
+    row.os_distro = os_distro
+    row.node_image = node_image
+    row.properties = {**(row.properties or {}), "version": version}
+    row.public = True
+    session.flush()
+    return row

@@ -2,7 +2,7 @@
 
 - ``docker_engine``: runs ``scripts/docker-engine.sh`` once (starts dockerd if needed);
 - ``node_image``: ``ensure_node_image`` once per session (builds the image on first use, about
-  a minute; afterwards a cached look-up), returning the ``NodeImage``;
+  a minute; afterwards a cached look-up), returning the ``BuiltImage``;
 - ``dind_options``: the ``docker run`` options that give a node container a working inner
   engine here: ``--privileged`` where it works, else docs/host.md's capability set;
 - ``e2e_labels``: labels to put on everything a test starts (``cove.test=1`` plus this
@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from cove.images.node import NodeImage, ensure_node_image
+from cove.drivers.swarm_mode.image import ensure_node_image
+from cove.images import BuiltImage
 from cove.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,9 +83,10 @@ def docker_engine() -> None:
 
 
 @pytest.fixture(scope="session")
-def node_image(docker_engine: None) -> NodeImage:
+def node_image(docker_engine: None) -> BuiltImage:
     """The node image, built once (shared state_dir, so parallel workers build it once)."""
-    return ensure_node_image(Settings().state_dir, log=print)
+    settings = Settings()
+    return ensure_node_image(settings.state_dir, docker_host=settings.docker_host, log=print)
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +115,7 @@ def label_args(labels: Mapping[str, str]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def dind_options(node_image: NodeImage, e2e_labels: dict[str, str]) -> tuple[str, ...]:
+def dind_options(node_image: BuiltImage, e2e_labels: dict[str, str]) -> tuple[str, ...]:
     """``--privileged`` if the engine can run a privileged container here, else the
     capability set of docs/host.md."""
     argv = ["docker", "run", "--rm", "--privileged", "--entrypoint=true", node_image.ref]
@@ -158,7 +160,7 @@ StartNode = Callable[..., str]
 
 @pytest.fixture
 def start_node(
-    node_image: NodeImage, dind_options: tuple[str, ...], e2e_labels: dict[str, str]
+    node_image: BuiltImage, dind_options: tuple[str, ...], e2e_labels: dict[str, str]
 ) -> Iterator[StartNode]:
     """``start_node(files={"/etc/docker/daemon.json": b"..."})`` creates a node container,
     copies the files in, starts it and returns its name (also its hostname). Removed after

@@ -34,7 +34,7 @@ import docker
 import docker.errors
 import pytest
 
-from cove.images.node import NodeImage
+from cove.images import BuiltImage
 from cove.providers.base import (
     LABEL_CLUSTER,
     ExecResult,
@@ -525,7 +525,7 @@ def test_docker_in_docker_node_runs_an_engine(
     client: docker.DockerClient,
     cluster: str,
     sleeper_image: str,
-    node_image: NodeImage,
+    node_image: BuiltImage,
 ) -> None:
     image = node_image.ref
     daemon = {"hosts": ["unix:///var/run/docker.sock"], "cgroup-parent": f"/cove-{cluster[:8]}"}

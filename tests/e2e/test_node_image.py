@@ -18,20 +18,20 @@ from sqlalchemy import func, select
 from cove.cli.main import cli
 from cove.db import migrate, models
 from cove.db.session import make_engine, make_session_factory, transaction
-from cove.images.node import (
+from cove.drivers.swarm_mode.image import (
     CATALOG_NAME,
     INIT_PATH,
-    NodeImage,
-    apt_mirror,
     ensure_node_image,
     node_image_tag,
-    register_node_image,
 )
+from cove.images import BuiltImage
+from cove.images.debian import apt_mirror
+from cove.services.catalog import register_node_image
 from cove.settings import Settings
 from tests.e2e.conftest import StartNode, docker, wait_inner_engine
 
 
-def test_image_exists_with_labels(node_image: NodeImage) -> None:
+def test_image_exists_with_labels(node_image: BuiltImage) -> None:
     assert node_image.ref == node_image_tag()
     config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", node_image.ref))
     labels = config["Labels"]
@@ -44,9 +44,10 @@ def test_image_exists_with_labels(node_image: NodeImage) -> None:
     print(f"\nnode image {node_image.ref}: {size / 1e6:.0f} MB, docker.io {node_image.version}")
 
 
-def test_second_ensure_is_a_cached_lookup(node_image: NodeImage) -> None:
+def test_second_ensure_is_a_cached_lookup(node_image: BuiltImage) -> None:
     started = time.monotonic()
-    again = ensure_node_image(Settings().state_dir)
+    settings = Settings()
+    again = ensure_node_image(settings.state_dir, docker_host=settings.docker_host)
     elapsed = time.monotonic() - started
     print(f"\ncached ensure_node_image: {elapsed * 1000:.0f} ms")
     assert again == replace(node_image, created=False)
@@ -117,14 +118,19 @@ def test_node_uses_daemon_json(start_node: StartNode, busybox_image: str) -> Non
     assert paths and all(p.startswith(f"{parent}/") for p in paths), paths
 
 
-def test_register_node_image_upserts(db_url: str, node_image: NodeImage, make_api: object) -> None:
+def test_register_node_image_upserts(db_url: str, node_image: BuiltImage, make_api: object) -> None:
     engine = make_engine(db_url)
     migrate.upgrade(engine)
     factory = make_session_factory(engine)
-    with transaction(factory) as session:
-        register_node_image(session, node_image)
-    with transaction(factory) as session:
-        register_node_image(session, replace(node_image, version="0.0-test"))
+    for version in (node_image.version, "0.0-test"):
+        with transaction(factory) as session:
+            register_node_image(
+                session,
+                name=CATALOG_NAME,
+                node_image=node_image.ref,
+                os_distro=node_image.os_distro,
+                version=version,
+            )
     with transaction(factory) as session:
         count = session.scalar(
             select(func.count()).select_from(models.Image).where(models.Image.name == CATALOG_NAME)
@@ -147,7 +153,7 @@ def test_register_node_image_upserts(db_url: str, node_image: NodeImage, make_ap
     assert shown.json()["os_distro"] == "debian"
 
 
-def test_cli_image_build_registers(node_image: NodeImage, tmp_path: Path) -> None:
+def test_cli_image_build_registers(node_image: BuiltImage, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     result = CliRunner().invoke(cli, ["image", "build", "--db", url])
     assert result.exit_code == 0, result.output
@@ -171,7 +177,7 @@ def test_cli_image_build_without_engine(tmp_path: Path) -> None:
 
 
 def test_cli_image_build_ignores_the_shells_docker_host(
-    node_image: NodeImage, tmp_path: Path
+    node_image: BuiltImage, tmp_path: Path
 ) -> None:
     """After `eval "$(cove up)"` DOCKER_HOST points at a cluster: cove's own engine is still
     this machine's (COVE_DOCKER_HOST, default the local socket)."""

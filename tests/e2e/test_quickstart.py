@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cove.images.node import NodeImage
+from cove.images import BuiltImage
 from cove.providers.base import LABEL_CLUSTER
 from tests.e2e.conftest import ROOT, sweep_label
 
@@ -68,7 +68,7 @@ def _shell(script: str, env: dict[str, str], timeout: float = 600) -> subprocess
 
 
 def test_main_command_ends_with_a_healthy_cluster_and_down_removes_it(
-    node_image: NodeImage, user_env: dict[str, str]
+    node_image: BuiltImage, user_env: dict[str, str]
 ) -> None:
     url = user_env["COVE_URL"]
     first = _shell(

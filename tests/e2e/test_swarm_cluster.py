@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from cove.images.node import NodeImage
+from cove.images import BuiltImage
 from cove.providers.base import LABEL_CLUSTER
 from tests.compat.conftest import CLIENTS, Cli, _client_env
 from tests.e2e.conftest import ROOT, docker, sweep_label
@@ -410,7 +410,7 @@ def osc_binary() -> Path:
 
 @pytest.fixture(scope="module")
 def cove(
-    node_image: NodeImage, osc_binary: Path, tmp_path_factory: pytest.TempPathFactory
+    node_image: BuiltImage, osc_binary: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cove]:
     """A ``cove serve`` for this module with the node image registered and two templates.
     Finalizer: delete every cluster the module made through the API, sweep their label."""

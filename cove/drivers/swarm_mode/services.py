@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from cove.drivers.base import ClusterSpec
 from cove.drivers.swarm_mode import engine
-from cove.images.node import REGISTRY_PROXY_CONFIG as REGISTRY_PROXY_CONFIG  # init reads it
+from cove.drivers.swarm_mode.image import REGISTRY_PROXY_CONFIG as REGISTRY_PROXY_CONFIG
 from cove.providers.base import ServiceSpec
 
 LB_CONFIG = "/etc/cove/lb.cfg"

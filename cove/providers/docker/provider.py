@@ -38,9 +38,10 @@ class DockerProvider:
 
     Args:
         client: an SDK client to use (tests, or a caller that configured TLS itself).
-        base_url: the engine's address (``unix:///var/run/docker.sock``,
-            ``tcp://host:2375``); when neither is given, ``COVE_DOCKER_HOST`` or the local
-            socket (never ``DOCKER_HOST``: see ``cove.providers.engine_address``).
+        base_url: the engine's address, ``Settings.docker_host``
+            (``unix:///var/run/docker.sock``, ``tcp://host:2375``); when neither is given, the
+            address the service set at start-up (``engine_address.use_by_default``), else the
+            local socket. Never ``DOCKER_HOST``: see ``cove.providers.engine_address``.
     """
 
     name = "docker"
@@ -51,7 +52,7 @@ class DockerProvider:
         if client is not None and base_url is not None:
             raise ValueError("give a client or a base_url, not both")
         self._client = client
-        self._base_url = base_url
+        self._base_url = base_url or engine_address.DEFAULT_DOCKER_HOST
         self._client_lock = threading.Lock()
         self._detector = ModeDetector()
 
@@ -66,8 +67,7 @@ class DockerProvider:
             if self._client is None:
                 with map_docker_errors():
                     # Not docker.from_env(): the caller's DOCKER_HOST may be a cluster's.
-                    url = self._base_url or engine_address.engine_url()
-                    self._client = docker.DockerClient(base_url=url)
+                    self._client = docker.DockerClient(base_url=self._base_url)
             return self._client
 
     @property

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from cove.drivers import nodeplan
@@ -80,7 +81,7 @@ class SwarmModeDriver:
         if remove:
             swarm = Swarm(self.provider, cluster)
             for name in remove:
-                op.steps.run(f"remove:{name}", lambda name=name: self._remove(swarm, name))
+                op.steps.run(f"remove:{name}", partial(self._remove, swarm, name))
             op.event(f"Removed {len(remove)} node(s): {', '.join(remove)}.")
         nodes = fleet.nodes()
         primary = Swarm(self.provider, cluster).primary(nodes)
@@ -105,21 +106,13 @@ class SwarmModeDriver:
                 continue
             if node.role == "master":
                 plan = op.steps.run(
-                    f"surge-plan:{node.name}", lambda node=node: self._surge_name(fleet, node)
+                    f"surge-plan:{node.name}", partial(self._surge_name, fleet, node)
                 )
-                op.steps.run(
-                    f"upgrade:{node.name}",
-                    lambda node=node, group=group, new=plan["new"]: self._surge_manager(
-                        op, fleet, swarm, network, group, node, new
-                    ),
-                )
+                surge = partial(self._surge_manager, op, fleet, swarm, network, group, node)
+                op.steps.run(f"upgrade:{node.name}", partial(surge, plan["new"]))
             else:
-                op.steps.run(
-                    f"upgrade:{node.name}",
-                    lambda node=node, group=group: self._replace_worker(
-                        op, fleet, swarm, network, group, node
-                    ),
-                )
+                replace = partial(self._replace_worker, op, fleet, swarm, network, group, node)
+                op.steps.run(f"upgrade:{node.name}", replace)
         nodes = fleet.nodes()
         primary = swarm.primary(nodes)
         self._settle(cluster, nodes, primary)
@@ -153,7 +146,7 @@ class SwarmModeDriver:
         nodes = Fleet(self.provider, cluster).nodes()
         if not cluster.template.get("tls_disabled"):
             for node in sorted((n for n in nodes if n.role == "master"), key=order):
-                op.steps.run(f"tls:{node.name}", lambda node=node: self._new_tls(op, swarm, node))
+                op.steps.run(f"tls:{node.name}", partial(self._new_tls, op, swarm, node))
         swarm.wait_ready(swarm.primary(nodes))
 
     # -- health ----------------------------------------------------------------------------

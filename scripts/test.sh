@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The test command: sets the machine up (idempotently), checks style, runs every test suite
-# (unit, API on SQLite and PostgreSQL, real-client compatibility, fuzz).
+# The test command: sets the machine up (idempotently), checks style, types and the layer
+# contracts, runs every test suite (unit, API on SQLite and PostgreSQL, real-client
+# compatibility, fuzz, real engine).
 # Extra arguments go to pytest, e.g. scripts/test.sh tests/api -k quota
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check cove tests bench scripts
 .venv/bin/ruff format --check cove tests bench scripts
+.venv/bin/mypy                      # types, clean ([tool.mypy] in pyproject.toml)
+.venv/bin/lint-imports              # the layer contracts ([tool.importlinter])
 if [ $# -eq 0 ]; then
   bash scripts/install-clients.sh
   set -- tests

@@ -204,7 +204,7 @@ class SwarmModeDriver:
         cluster = op.cluster
         made = fleet.ensure(slots, lambda g, n: self._node_spec(cluster, network, g, n))
         op.steps.mark("nodes", {"nodes": sorted(n.name for n in made)})
-        op.event(f"{len(made)} node(s) running; waiting for their engines.")
+        op.event(f"{len(made)} node(s) started; waiting for their engines.")
         swarm = Swarm(self.provider, cluster)
         parallel(lambda n: swarm.run(n.name, "wait-engine"), made)
         op.steps.mark("engines")

@@ -150,9 +150,11 @@ def _call(driver: Driver, kind: Operation, op: OperationInput) -> ClusterReport 
         driver.rotate_ca(op)
         return None
     if kind is Operation.HEAL:
-        if not hasattr(driver, "heal"):
+        heal = getattr(driver, "heal", None)
+        if heal is None:
             raise StepFailed(f"Driver {driver.name} cannot replace failed nodes.")
-        return driver.heal(op)  # type: ignore[no-any-return]
+        healed: ClusterReport = heal(op)
+        return healed
     return driver.update_cluster(op)
 
 

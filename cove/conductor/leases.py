@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cove.db import models
@@ -16,7 +16,7 @@ from cove.db.session import transaction
 Clock = Callable[[], datetime]
 
 
-def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+def _claimable(now: datetime) -> ColumnElement[bool]:
     op = models.Operation
     return or_(
         and_(op.state == "pending", or_(op.lease_expires_at.is_(None), op.lease_expires_at <= now)),

@@ -5,7 +5,7 @@ outside any transaction, and how success or failure is written back (statuses, c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -60,5 +60,5 @@ class Registry:
     def __getitem__(self, kind: str) -> Reconciler:
         return self._by_kind[kind]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Reconciler]:
         return iter(self._by_kind.values())

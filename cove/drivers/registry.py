@@ -81,6 +81,6 @@ def build_registry(
     factories += [load_object(path) for path in extra]
     for factory in factories:
         kind = getattr(factory, "provider_kind", None)
-        driver = factory(source(kind)) if kind else factory()  # type: ignore[operator]
+        driver = factory(source(kind)) if kind else factory()
         registry.add(driver)
     return registry

@@ -22,11 +22,11 @@ def get_by_ident(
     kind: str,
     scope: Any = None,
     plural: str | None = None,
-    stmt: Select[tuple[T]] | None = None,
+    stmt: Select[Any] | None = None,
 ) -> T:
     """``scope`` is a where-clause limiting what the caller may see; an object outside it is
     reported as not found, so its existence does not leak across projects."""
-    base = stmt if stmt is not None else select(model)
+    base: Select[Any] = stmt if stmt is not None else select(model)
     if scope is not None:
         base = base.where(scope)
     if identifiers.is_uuid(ident):

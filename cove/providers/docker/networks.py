@@ -81,13 +81,13 @@ def ensure_network(client: docker.DockerClient, spec: NetworkSpec) -> str:
     with map_docker_errors():
         if spec.existing:
             try:
-                return client.networks.get(spec.existing).name
+                return _name(client.networks.get(spec.existing))
             except docker.errors.NotFound as exc:
                 raise ProviderError(f"network {spec.existing} does not exist") from exc
         with _create_lock:
             found = find_cluster_networks(client, spec.cluster_uuid)
             if found:
-                return _keep_oldest(found).name
+                return _name(_keep_oldest(found))
             return _create(client, spec)
 
 
@@ -111,7 +111,7 @@ def _create(client: docker.DockerClient, spec: NetworkSpec) -> str:
         # A concurrent attempt made it, or the name belongs to someone else.
         return _adopt(client.networks.get(name), spec.cluster_uuid, exc)
     log.info("created network %s for cluster %s", network.name, spec.cluster_uuid)
-    return _keep_oldest(find_cluster_networks(client, spec.cluster_uuid)).name
+    return _name(_keep_oldest(find_cluster_networks(client, spec.cluster_uuid)))
 
 
 def _adopt(network: Network, cluster_uuid: str, cause: Exception) -> str:
@@ -120,7 +120,12 @@ def _adopt(network: Network, cluster_uuid: str, cause: Exception) -> str:
         raise ProviderConflict(
             f"network {network.name} exists and does not belong to cluster {cluster_uuid}"
         ) from cause
-    return network.name
+    return _name(network)
+
+
+def _name(network: Network) -> str:
+    """A listed or fetched network always has a name (the SDK types it optional)."""
+    return str(network.name)
 
 
 def remove_network(network: Network) -> None:

@@ -7,6 +7,9 @@ from __future__ import annotations
 import re
 
 _PATTERNS = (
+    # --token VALUE, --token=VALUE. First: after the join-token pattern it would replace
+    # part of that placeholder ("--token <secret> token>").
+    (re.compile(r"(--token[ =])\S+"), r"\1<secret>"),
     # Docker swarm join tokens.
     (re.compile(r"SWMTKN-[0-9A-Za-z-]+"), "<join token>"),
     # PEM private keys of any kind.
@@ -16,8 +19,6 @@ _PATTERNS = (
         ),
         "<private key>",
     ),
-    # --token VALUE, token=VALUE
-    (re.compile(r"(--token[ =])\S+"), r"\1<secret>"),
 )
 
 

@@ -4,7 +4,6 @@ query parameters, microversion gates and pagination parameters."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cove import errors
 from cove.api import microversions
 from cove.api.context import RequestContext, context_from_request
+from cove.services.pagination import PageRequest
 from cove.settings import Settings
 
 
@@ -64,22 +64,14 @@ def min_version(minimum: str, maximum: str | None = None) -> Callable[[Request],
     return check
 
 
-@dataclass(frozen=True)
-class ListParams:
-    limit: int | None
-    marker: str | None
-    sort_key: str
-    sort_dir: str
-
-
 def list_params(
     limit: Annotated[int | None, Query()] = None,
     marker: Annotated[str | None, Query()] = None,
     sort_key: Annotated[str, Query()] = "id",
     sort_dir: Annotated[Literal["asc", "desc"], Query()] = "asc",
-) -> ListParams:
-    return ListParams(limit, marker, sort_key, sort_dir)
+) -> PageRequest:
+    return PageRequest(limit, marker, sort_key, sort_dir)
 
 
-ListParamsDep = Annotated[ListParams, Depends(list_params)]
+ListParamsDep = Annotated[PageRequest, Depends(list_params)]
 LIST_QUERY = ("limit", "marker", "sort_key", "sort_dir")

@@ -1,91 +1,15 @@
-"""Magnum's pagination: ``limit`` (default and cap ``max_limit``), ``marker`` (the last item's
-UUID), ``sort_key`` (any column, ``id`` as tie-breaker), ``sort_dir``; ``next`` is returned
-exactly when a page is full. One query per page, whatever its size."""
+"""Magnum's collection body: the items under their key and, when the page is full, a
+``next`` link with the same sort and limit and the last item as marker."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.orm import Session
-
-from cove import errors
-from cove.api.deps import ListParams
-from cove.domain import identifiers
-
-T = TypeVar("T")
+from cove.services.pagination import Page, PageRequest
 
 
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_marker: str | None
-
-
-def paginate(
-    session: Session,
-    stmt: Select[tuple[T]],
-    model: Any,
-    params: ListParams,
-    max_limit: int,
-    *,
-    marker_field: str = "uuid",
-    not_found: str = "Object",
-) -> Page[T]:
-    limit = max_limit if params.limit is None else params.limit
-    if limit <= 0:
-        raise errors.InvalidRequest("Limit must be positive")
-    limit = min(limit, max_limit)
-    columns = model.__table__.columns
-    if params.sort_key not in columns:
-        raise errors.InvalidRequest(
-            f'The sort_key value "{params.sort_key}" is an invalid field for sorting'
-        )
-    sort_col = getattr(model, params.sort_key)
-    descending = params.sort_dir == "desc"
-    if params.marker is not None:
-        marker_row = _marker_row(session, model, params.marker, marker_field, not_found)
-        marker_value = getattr(marker_row, params.sort_key)
-        if descending:
-            after = or_(
-                sort_col < marker_value, and_(sort_col == marker_value, model.id < marker_row.id)
-            )
-        else:
-            after = or_(
-                sort_col > marker_value, and_(sort_col == marker_value, model.id > marker_row.id)
-            )
-        if params.sort_key == "id":
-            after = model.id < marker_row.id if descending else model.id > marker_row.id
-        stmt = stmt.where(after)
-    order = [sort_col.desc() if descending else sort_col.asc()]
-    if params.sort_key != "id":
-        order.append(model.id.desc() if descending else model.id.asc())
-    items = list(session.scalars(stmt.order_by(*order).limit(limit)))
-    next_marker = None
-    if len(items) == limit:
-        next_marker = str(getattr(items[-1], marker_field))
-    return Page(items, next_marker)
-
-
-def _marker_row(session: Session, model: Any, marker: str, field: str, not_found: str) -> Any:
-    if field == "uuid" and not identifiers.is_uuid(marker):
-        raise errors.InvalidField("marker", marker, "Expected a uuid.")
-    if field == "id":
-        try:
-            value: Any = int(marker)
-        except ValueError:
-            raise errors.InvalidField("marker", marker, "Expected an integer.") from None
-    else:
-        value = marker
-    row = session.scalar(select(model).where(getattr(model, field) == value))
-    if row is None:
-        raise errors.NotFound(f"{not_found} {marker} could not be found.")
-    return row
-
-
-def next_link(base_url: str, path: str, params: ListParams, limit: int, marker: str) -> str:
+def next_link(base_url: str, path: str, params: PageRequest, limit: int, marker: str) -> str:
     query = urlencode(
         {"sort_key": params.sort_key, "sort_dir": params.sort_dir, "limit": limit, "marker": marker}
     )
@@ -98,7 +22,7 @@ def collection(
     page: Page[Any],
     base_url: str,
     path: str,
-    params: ListParams,
+    params: PageRequest,
     max_limit: int,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {key: items}

@@ -1,5 +1,5 @@
 """SQLAlchemy models: the database is cove's source of truth (desired state, operations,
-events). API shapes live in ``cove.api.schemas``; storage names need not match Magnum's."""
+events). API shapes live with the HTTP layer; storage names need not match Magnum's."""
 
 from __future__ import annotations
 

@@ -6,30 +6,32 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from cove import errors
-from cove.api.context import RequestContext
+from cove import errors, policy
 from cove.db import models
+from cove.db.session import writing
+from cove.identity import Caller
 from cove.services.lookup import get_by_ident
 
 
-def visible_images(ctx: RequestContext) -> Any:
-    if ctx.is_admin:
+def visible_images(caller: Caller) -> Any:
+    if caller.is_admin:
         return None
-    return or_(models.Image.public.is_(True), models.Image.project_id == ctx.project_id)
+    return or_(models.Image.public.is_(True), models.Image.project_id == caller.project_id)
 
 
-def visible_networks(ctx: RequestContext) -> Any:
-    if ctx.is_admin:
+def visible_networks(caller: Caller) -> Any:
+    if caller.is_admin:
         return None
     return or_(
         models.Network.shared.is_(True),
         models.Network.external.is_(True),
-        models.Network.project_id == ctx.project_id,
+        models.Network.project_id == caller.project_id,
     )
 
 
@@ -40,10 +42,12 @@ def _field_error(field: str, value: str, exc: errors.CoveError) -> errors.CoveEr
 
 
 def resolve_image(
-    session: Session, ctx: RequestContext, ident: str, field: str = "image_id"
+    session: Session, caller: Caller, ident: str, field: str = "image_id"
 ) -> models.Image:
     try:
-        image = get_by_ident(session, models.Image, ident, kind="Image", scope=visible_images(ctx))
+        image = get_by_ident(
+            session, models.Image, ident, kind="Image", scope=visible_images(caller)
+        )
     except errors.NotFound:
         raise errors.InvalidField(field, ident, f"Image {ident} could not be found.") from None
     if not image.os_distro:
@@ -62,11 +66,9 @@ def resolve_flavor(session: Session, ident: str, field: str) -> models.Flavor:
     return flavor
 
 
-def resolve_keypair(
-    session: Session, ctx: RequestContext, ident: str, field: str
-) -> models.Keypair:
+def resolve_keypair(session: Session, caller: Caller, ident: str, field: str) -> models.Keypair:
     stmt = select(models.Keypair).where(
-        models.Keypair.user_id == ctx.user_id,
+        models.Keypair.user_id == caller.user_id,
         or_(models.Keypair.name == ident, models.Keypair.uuid == ident),
     )
     keypair = session.scalar(stmt)
@@ -76,11 +78,11 @@ def resolve_keypair(
 
 
 def resolve_network(
-    session: Session, ctx: RequestContext, ident: str, field: str, *, external: bool = False
+    session: Session, caller: Caller, ident: str, field: str, *, external: bool = False
 ) -> models.Network:
     try:
         net = get_by_ident(
-            session, models.Network, ident, kind="Network", scope=visible_networks(ctx)
+            session, models.Network, ident, kind="Network", scope=visible_networks(caller)
         )
     except errors.NotFound:
         noun = "External network" if external else "Network"
@@ -110,6 +112,215 @@ def fingerprint(public_key: str) -> str:
         ) from None
     digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+# The catalog's own resources: commands, reads and writes behind /v1/images, /v1/flavors,
+# /v1/keypairs and /v1/networks.
+
+
+@dataclass(frozen=True)
+class NewImage:
+    name: str
+    os_distro: str
+    node_image: str | None = None
+    properties: dict[str, str] | None = None
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class NewFlavor:
+    name: str
+    vcpus: int
+    ram: int
+    disk: int
+
+
+@dataclass(frozen=True)
+class NewKeypair:
+    name: str
+    public_key: str | None = None
+
+
+@dataclass(frozen=True)
+class NewNetwork:
+    name: str
+    external: bool = False
+    shared: bool = False
+    subnets: list[dict[str, str]] = field(default_factory=list)
+
+
+def _in_use(session: Session, column: Any, row: Any) -> bool:
+    return bool(session.scalar(select(exists().where(or_(column == row.uuid, column == row.name)))))
+
+
+def list_images(session: Session, caller: Caller) -> list[models.Image]:
+    policy.enforce(caller, "catalog:get")
+    stmt = select(models.Image).order_by(models.Image.id)
+    if (scope := visible_images(caller)) is not None:
+        stmt = stmt.where(scope)
+    return list(session.scalars(stmt))
+
+
+def show_image(session: Session, caller: Caller, ident: str) -> models.Image:
+    policy.enforce(caller, "catalog:get")
+    return get_by_ident(session, models.Image, ident, kind="Image", scope=visible_images(caller))
+
+
+def create_image(session: Session, caller: Caller, new: NewImage) -> models.Image:
+    policy.enforce(caller, "catalog:create")
+    if new.public:
+        policy.enforce(caller, "flavor:create")  # publishing an image is the operator's call
+    values = {k: v for k, v in asdict(new).items() if v is not None}
+    with writing(session):
+        image = models.Image(project_id=caller.project_id, **values)
+        session.add(image)
+        session.flush()
+    return image
+
+
+def delete_image(session: Session, caller: Caller, ident: str) -> None:
+    with writing(session):
+        image = get_by_ident(
+            session, models.Image, ident, kind="Image", scope=visible_images(caller)
+        )
+        policy.enforce(caller, "catalog:delete", policy.Target(image.project_id))
+        if _in_use(session, models.ClusterTemplate.image_id, image):
+            raise errors.InvalidRequest(f"Image {image.name} is used by cluster templates.")
+        session.delete(image)
+
+
+def list_flavors(session: Session, caller: Caller) -> list[models.Flavor]:
+    policy.enforce(caller, "catalog:get")
+    return list(
+        session.scalars(select(models.Flavor).order_by(models.Flavor.ram, models.Flavor.id))
+    )
+
+
+def _get_flavor(session: Session, ident: str) -> models.Flavor:
+    try:
+        return resolve_flavor(session, ident, "flavor")
+    except errors.InvalidField as exc:
+        raise errors.NotFound(exc.reason) from None
+
+
+def show_flavor(session: Session, caller: Caller, ident: str) -> models.Flavor:
+    policy.enforce(caller, "catalog:get")
+    return _get_flavor(session, ident)
+
+
+def create_flavor(session: Session, caller: Caller, new: NewFlavor) -> models.Flavor:
+    policy.enforce(caller, "flavor:create")
+    with writing(session):
+        if session.scalar(select(models.Flavor.id).where(models.Flavor.name == new.name)):
+            raise errors.Conflict(f"Flavor {new.name} already exists.")
+        flavor = models.Flavor(**asdict(new))
+        session.add(flavor)
+        session.flush()
+    return flavor
+
+
+def delete_flavor(session: Session, caller: Caller, ident: str) -> None:
+    policy.enforce(caller, "flavor:delete")
+    with writing(session):
+        session.delete(_get_flavor(session, ident))
+
+
+def _get_keypair(session: Session, caller: Caller, ident: str) -> models.Keypair:
+    """Keypairs are per user, as in Nova."""
+    try:
+        return resolve_keypair(session, caller, ident, "keypair")
+    except errors.InvalidField as exc:
+        raise errors.NotFound(exc.reason) from None
+
+
+def list_keypairs(session: Session, caller: Caller) -> list[models.Keypair]:
+    policy.enforce(caller, "catalog:get")
+    return list(
+        session.scalars(
+            select(models.Keypair)
+            .where(models.Keypair.user_id == caller.user_id)
+            .order_by(models.Keypair.id)
+        )
+    )
+
+
+def show_keypair(session: Session, caller: Caller, ident: str) -> models.Keypair:
+    policy.enforce(caller, "catalog:get")
+    return _get_keypair(session, caller, ident)
+
+
+def create_keypair(session: Session, caller: Caller, new: NewKeypair) -> models.Keypair:
+    policy.enforce(caller, "catalog:create")
+    with writing(session):
+        taken = select(models.Keypair.id).where(
+            models.Keypair.user_id == caller.user_id, models.Keypair.name == new.name
+        )
+        if session.scalar(taken):
+            raise errors.Conflict(f"Key pair '{new.name}' already exists.")
+        keypair = models.Keypair(
+            name=new.name,
+            user_id=caller.user_id,
+            project_id=caller.project_id,
+            public_key=new.public_key,
+            fingerprint=fingerprint(new.public_key) if new.public_key else None,
+        )
+        session.add(keypair)
+        session.flush()
+    return keypair
+
+
+def delete_keypair(session: Session, caller: Caller, ident: str) -> None:
+    policy.enforce(caller, "catalog:delete")
+    with writing(session):
+        session.delete(_get_keypair(session, caller, ident))
+
+
+def list_networks(session: Session, caller: Caller) -> list[models.Network]:
+    policy.enforce(caller, "catalog:get")
+    stmt = select(models.Network).order_by(models.Network.id)
+    if (scope := visible_networks(caller)) is not None:
+        stmt = stmt.where(scope)
+    return list(session.scalars(stmt))
+
+
+def show_network(session: Session, caller: Caller, ident: str) -> models.Network:
+    policy.enforce(caller, "catalog:get")
+    return get_by_ident(
+        session, models.Network, ident, kind="Network", scope=visible_networks(caller)
+    )
+
+
+def create_network(session: Session, caller: Caller, new: NewNetwork) -> models.Network:
+    policy.enforce(caller, "catalog:create")
+    if new.external or new.shared:
+        policy.enforce(caller, "flavor:create")  # external and shared networks are the operator's
+    subnets = [{"uuid": models.new_uuid(), **s} for s in new.subnets]
+    with writing(session):
+        net = models.Network(
+            name=new.name,
+            project_id=caller.project_id,
+            external=new.external,
+            shared=new.shared,
+            subnets=subnets,
+        )
+        session.add(net)
+        session.flush()
+    return net
+
+
+def delete_network(session: Session, caller: Caller, ident: str) -> None:
+    with writing(session):
+        net = get_by_ident(
+            session, models.Network, ident, kind="Network", scope=visible_networks(caller)
+        )
+        policy.enforce(caller, "catalog:delete", policy.Target(net.project_id))
+        for column in (
+            models.ClusterTemplate.external_network_id,
+            models.ClusterTemplate.fixed_network,
+        ):
+            if _in_use(session, column, net):
+                raise errors.InvalidRequest(f"Network {net.name} is used by cluster templates.")
+        session.delete(net)
 
 
 def register_node_image(

@@ -4,26 +4,26 @@ does the rest; these functions never wait on it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from cove import errors
-from cove.api import policy
-from cove.api.context import RequestContext
-from cove.api.microversions import Version
-from cove.api.schemas.clusters import ClusterCreate, ClusterPatchable, ResizeBody, UpgradeBody
-from cove.api.schemas.common import revalidate
+from cove import errors, policy
 from cove.db import models
+from cove.db.session import writing
 from cove.domain import fields, identifiers, labels, upgrades
 from cove.domain.coes import MAX_NODES, Coe
 from cove.domain.jsonpatch import PatchOp, apply_patch
-from cove.domain.statuses import Operation, Status, allows, start_status
+from cove.domain.statuses import HealthStatus, Operation, Status, allows, start_status
+from cove.identity import Caller
 from cove.pki import ca as pki
 from cove.services import catalog, operations, quotas, templates
 from cove.services.lookup import get_by_ident
+from cove.services.pagination import Page, PageRequest, paginate
 
 PATCH_INTERNAL = frozenset(
     {
@@ -38,11 +38,80 @@ PATCH_INTERNAL = frozenset(
         "/front_proxy_ca_cert_ref",
     }
 )
-ZERO_NODES = Version(1, 10)
 
 
-def scope(ctx: RequestContext) -> Any:
-    return None if ctx.is_admin else models.Cluster.project_id == ctx.project_id
+@dataclass(frozen=True)
+class ClusterRules:
+    """Behaviour Magnum changed across microversions; the API layer picks it per request."""
+
+    zero_nodes: bool = True  # a node group may have zero nodes (1.10)
+    unknown_template_is_404: bool = True  # before 1.10, a 400 naming cluster_template_id
+    upgrades: bool = True  # cluster upgrade (1.8)
+
+
+@dataclass(frozen=True)
+class NewCluster:
+    cluster_template_id: str
+    name: str | None = None
+    keypair: str | None = None
+    node_count: int | None = None
+    master_count: int | None = None
+    docker_volume_size: int | None = None
+    labels: dict[str, Any] | None = None
+    master_flavor_id: str | None = None
+    flavor_id: str | None = None
+    create_timeout: int | None = None
+    discovery_url: str | None = None
+    fixed_network: str | None = None
+    fixed_subnet: str | None = None
+    floating_ip_enabled: bool | None = None
+    master_lb_enabled: bool | None = None
+    merge_labels: bool | None = None
+    uuid: str | None = None
+
+
+@dataclass(frozen=True)
+class ClusterChanges:
+    """What a cluster PATCH may change, after the patch is applied (Magnum's rule)."""
+
+    node_count: int
+    health_status: HealthStatus | None = None
+    health_status_reason: dict[str, str] | None = None
+
+
+# Turns a patched cluster document into changes, refusing what a request body would refuse.
+ParseChanges = Callable[[dict[str, Any]], ClusterChanges]
+
+
+@dataclass(frozen=True)
+class Resize:
+    node_count: int
+    nodes_to_remove: list[str] | None = None
+    nodegroup: str | None = None
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    cluster_template: str
+    max_batch_size: int = 1
+    nodegroup: str | None = None
+
+
+@dataclass(frozen=True)
+class CreatedCluster:
+    cluster: models.Cluster
+    coe: str
+
+
+@dataclass(frozen=True)
+class ClusterPage:
+    page: Page[models.Cluster]
+    # Labels of the templates of the page's clusters, by template uuid (detail lists only).
+    template_labels: dict[str, dict[str, str]]
+
+
+def scope(caller: Caller) -> Any:
+    return None if caller.is_admin else models.Cluster.project_id == caller.project_id
 
 
 def load_nodegroups(session: Session, clusters: list[models.Cluster]) -> None:
@@ -61,15 +130,60 @@ def load_nodegroups(session: Session, clusters: list[models.Cluster]) -> None:
         set_committed_value(cluster, "nodegroups", by_cluster[cluster.id])
 
 
-def get_cluster(session: Session, ctx: RequestContext, ident: str) -> models.Cluster:
+def get_cluster(session: Session, caller: Caller, ident: str) -> models.Cluster:
     return get_by_ident(
         session,
         models.Cluster,
         ident,
         kind="Cluster",
-        scope=scope(ctx),
+        scope=scope(caller),
         stmt=select(models.Cluster).options(selectinload(models.Cluster.nodegroups)),
     )
+
+
+def authorized_cluster(session: Session, caller: Caller, ident: str, rule: str) -> models.Cluster:
+    """The cluster, if the caller sees it and the policy ``rule`` allows it on it."""
+    cluster = get_cluster(session, caller, ident)
+    policy.enforce(caller, rule, policy.Target(cluster.project_id))
+    return cluster
+
+
+def show_cluster(session: Session, caller: Caller, ident: str) -> models.Cluster:
+    return authorized_cluster(session, caller, ident, "cluster:get")
+
+
+def list_clusters(
+    session: Session,
+    caller: Caller,
+    request: PageRequest,
+    max_limit: int,
+    *,
+    detail: bool,
+    with_template_labels: bool,
+) -> ClusterPage:
+    policy.enforce(caller, "cluster:detail" if detail else "cluster:get_all")
+    stmt = select(models.Cluster)  # node groups: one query for the page, below
+    where = scope(caller)
+    if where is not None:
+        stmt = stmt.where(where)
+    page = paginate(session, stmt, models.Cluster, request, max_limit, not_found="Cluster")
+    load_nodegroups(session, page.items)
+    parents = (
+        labels_of_templates(session, {c.cluster_template_id for c in page.items})
+        if with_template_labels
+        else {}
+    )
+    return ClusterPage(page, parents)
+
+
+def labels_of_templates(session: Session, uuids: set[str]) -> dict[str, dict[str, str]]:
+    """The labels of templates, by uuid, as strings (what a cluster's label diff is against)."""
+    rows = session.execute(
+        select(models.ClusterTemplate.uuid, models.ClusterTemplate.labels).where(
+            models.ClusterTemplate.uuid.in_(uuids)
+        )
+    )
+    return {uuid: {k: str(v) for k, v in (values or {}).items()} for uuid, values in rows}
 
 
 def template_of(session: Session, cluster: models.Cluster) -> models.ClusterTemplate:
@@ -83,28 +197,30 @@ def template_of(session: Session, cluster: models.Cluster) -> models.ClusterTemp
     return template
 
 
-def _lookup_template(session: Session, ctx: RequestContext, ident: str) -> models.ClusterTemplate:
+def _lookup_template(
+    session: Session, caller: Caller, ident: str, rules: ClusterRules
+) -> models.ClusterTemplate:
     try:
         if ident.isdigit():
             template = session.scalar(
                 select(models.ClusterTemplate).where(models.ClusterTemplate.id == int(ident))
             )
             if template is None or (
-                templates.visible(ctx) is not None
-                and template.project_id != ctx.project_id
+                templates.visible(caller) is not None
+                and template.project_id != caller.project_id
                 and not (template.public and not template.hidden)
             ):
                 raise errors.NotFound(f"ClusterTemplate {ident} could not be found.")
             return template
-        return templates.get_template(session, ctx, ident)
+        return templates.get_template(session, caller, ident)
     except errors.NotFound as exc:
-        if ctx.version < ZERO_NODES:  # Magnum answered 400 here before 1.10
+        if not rules.unknown_template_is_404:
             raise errors.InvalidField("cluster_template_id", ident, exc.message) from None
         raise
 
 
-def _check_node_count(ctx: RequestContext, count: int, field: str = "node_count") -> None:
-    if count == 0 and ctx.version < ZERO_NODES:
+def _check_node_count(rules: ClusterRules, count: int, field: str = "node_count") -> None:
+    if count == 0 and not rules.zero_nodes:
         raise errors.InvalidField(
             field,
             count,
@@ -115,19 +231,28 @@ def _check_node_count(ctx: RequestContext, count: int, field: str = "node_count"
 
 
 def create_cluster(
-    session: Session, ctx: RequestContext, body: ClusterCreate, *, default_quota: int
+    session: Session, caller: Caller, new: NewCluster, *, default_quota: int, rules: ClusterRules
+) -> CreatedCluster:
+    with writing(session):
+        cluster = _create(session, caller, new, default_quota=default_quota, rules=rules)
+        coe = template_of(session, cluster).coe
+    return CreatedCluster(cluster, coe)
+
+
+def _create(
+    session: Session, caller: Caller, body: NewCluster, *, default_quota: int, rules: ClusterRules
 ) -> models.Cluster:
-    policy.enforce(ctx, "cluster:create")
-    quotas.check_cluster_quota(session, ctx.project_id, default_quota)
-    template = _lookup_template(session, ctx, body.cluster_template_id)
-    if template.hidden and not ctx.is_admin:
+    policy.enforce(caller, "cluster:create")
+    quotas.check_cluster_quota(session, caller.project_id, default_quota)
+    template = _lookup_template(session, caller, body.cluster_template_id, rules)
+    if template.hidden and not caller.is_admin:
         raise errors.Forbidden(
             f"ClusterTemplate {template.name} is hidden: only an administrator may use it."
         )
     coe = Coe(template.coe)
     node_count = 1 if body.node_count is None else body.node_count
     master_count = body.master_count or 1
-    _check_node_count(ctx, node_count)
+    _check_node_count(rules, node_count)
     template_labels = {k: str(v) for k, v in template.labels.items()}
     own_labels = {k: str(v) for k, v in (body.labels or {}).items()}
     if not own_labels:
@@ -148,12 +273,12 @@ def create_cluster(
             catalog.resolve_flavor(session, value, field)
     keypair = body.keypair or template.keypair_id
     if keypair:
-        catalog.resolve_keypair(session, ctx, keypair, "keypair")
+        catalog.resolve_keypair(session, caller, keypair, "keypair")
     fixed_network = body.fixed_network or template.fixed_network
     fixed_subnet = body.fixed_subnet or template.fixed_subnet
     network = None
     if fixed_network:
-        network = catalog.resolve_network(session, ctx, fixed_network, "fixed_network")
+        network = catalog.resolve_network(session, caller, fixed_network, "fixed_network")
     if fixed_subnet:
         catalog.resolve_subnet(network, fixed_subnet, "fixed_subnet")
     volume_size = body.docker_volume_size or template.docker_volume_size
@@ -167,8 +292,8 @@ def create_cluster(
             else models.new_uuid()
         ),
         name=body.name or identifiers.generate_name("cluster"),
-        project_id=ctx.project_id,
-        user_id=ctx.user_id,
+        project_id=caller.project_id,
+        user_id=caller.user_id,
         cluster_template_id=template.uuid,
         keypair=keypair,
         docker_volume_size=volume_size,
@@ -277,7 +402,27 @@ def begin_operation(
 
 
 def update_cluster(
-    session: Session, ctx: RequestContext, cluster: models.Cluster, ops: list[PatchOp]
+    session: Session,
+    caller: Caller,
+    ident: str,
+    ops: list[PatchOp],
+    *,
+    parse: ParseChanges,
+    rules: ClusterRules,
+) -> models.Cluster:
+    with writing(session):
+        cluster = authorized_cluster(session, caller, ident, "cluster:update")
+        _update(session, caller, cluster, ops, parse, rules)
+    return cluster
+
+
+def _update(
+    session: Session,
+    caller: Caller,
+    cluster: models.Cluster,
+    ops: list[PatchOp],
+    parse: ParseChanges,
+    rules: ClusterRules,
 ) -> None:
     """PATCH: Magnum lets only node_count and the health fields change."""
     worker = default_group(cluster, "worker")
@@ -315,18 +460,20 @@ def update_cluster(
     changed = sorted(k for k in document if patched[k] != document[k] and k not in current)
     if changed:
         raise errors.InvalidRequest(f"cannot change cluster property(ies) {', '.join(changed)}.")
-    new = revalidate(ClusterPatchable, {k: patched[k] for k in current})
+    new = parse({k: patched[k] for k in current})
     if (
         new.health_status != cluster.health_status
         or (new.health_status_reason or {}) != current["health_status_reason"]
     ):
         policy.enforce(
-            ctx, "cluster:update_health_status", policy.Target(cluster.project_id, cluster.user_id)
+            caller,
+            "cluster:update_health_status",
+            policy.Target(cluster.project_id, cluster.user_id),
         )
         cluster.health_status = new.health_status
         cluster.health_status_reason = new.health_status_reason or {}
     if new.node_count != worker.node_count:
-        _check_node_count(ctx, new.node_count)
+        _check_node_count(rules, new.node_count)
         _resize_group(session, cluster, worker, new.node_count, [], Operation.UPDATE)
 
 
@@ -356,9 +503,16 @@ def _resize_group(
 
 
 def resize_cluster(
-    session: Session, ctx: RequestContext, cluster: models.Cluster, body: ResizeBody
-) -> None:
-    _check_node_count(ctx, body.node_count)
+    session: Session, caller: Caller, ident: str, resize: Resize, *, rules: ClusterRules
+) -> models.Cluster:
+    with writing(session):
+        cluster = authorized_cluster(session, caller, ident, "cluster:resize")
+        _resize(session, cluster, resize, rules)
+    return cluster
+
+
+def _resize(session: Session, cluster: models.Cluster, body: Resize, rules: ClusterRules) -> None:
+    _check_node_count(rules, body.node_count)
     group = (
         find_nodegroup(cluster, body.nodegroup)
         if body.nodegroup
@@ -406,11 +560,20 @@ def find_nodegroup(cluster: models.Cluster, ident: str) -> models.NodeGroup:
 
 
 def upgrade_cluster(
-    session: Session, ctx: RequestContext, cluster: models.Cluster, body: UpgradeBody
+    session: Session, caller: Caller, ident: str, upgrade: Upgrade, *, rules: ClusterRules
+) -> models.Cluster:
+    with writing(session):
+        cluster = authorized_cluster(session, caller, ident, "cluster:upgrade")
+        _upgrade(session, caller, cluster, upgrade, rules)
+    return cluster
+
+
+def _upgrade(
+    session: Session, caller: Caller, cluster: models.Cluster, body: Upgrade, rules: ClusterRules
 ) -> None:
-    if ctx.version < Version(1, 8):
+    if not rules.upgrades:
         raise errors.InvalidRequest("Cluster upgrade is not supported in the provided microversion")
-    new = templates.get_template(session, ctx, body.cluster_template)
+    new = templates.get_template(session, caller, body.cluster_template)
     current = template_of(session, cluster)
     group = find_nodegroup(cluster, body.nodegroup) if body.nodegroup else None
     if group is not None and not group.is_default and new.uuid != current.uuid:
@@ -424,8 +587,8 @@ def upgrade_cluster(
             body.cluster_template,
             f"Template {new.name} is for COE {new.coe}; the cluster runs {current.coe}.",
         )
-    old_image = catalog.resolve_image(session, ctx, current.image_id)
-    new_image = catalog.resolve_image(session, ctx, new.image_id, field="cluster_template")
+    old_image = catalog.resolve_image(session, caller, current.image_id)
+    new_image = catalog.resolve_image(session, caller, new.image_id, field="cluster_template")
     upgrades.check_upgrade(current.labels, new.labels, old_image.properties, new_image.properties)
     groups = [group] if group is not None else list(cluster.nodegroups)
     begin_operation(
@@ -443,7 +606,14 @@ def upgrade_cluster(
     )
 
 
-def delete_cluster(session: Session, cluster: models.Cluster) -> None:
+def delete_cluster(session: Session, caller: Caller, ident: str) -> models.Cluster:
+    with writing(session):
+        cluster = authorized_cluster(session, caller, ident, "cluster:delete")
+        _delete(session, cluster)
+    return cluster
+
+
+def _delete(session: Session, cluster: models.Cluster) -> None:
     """Always accepted: supersedes a running operation; repeating it changes nothing."""
     running = operations.find_active(session, cluster)
     if running is not None and running.kind == Operation.DELETE:

@@ -3,18 +3,23 @@ write is one operation on the cluster, so it is refused while another runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cove import errors
-from cove.api.context import RequestContext
-from cove.api.schemas.common import revalidate
-from cove.api.schemas.nodegroups import NodeGroupCreate, NodeGroupPatchable
 from cove.db import models
+from cove.db.session import writing
 from cove.domain import labels
 from cove.domain.jsonpatch import PatchOp, apply_patch
 from cove.domain.statuses import Operation, Status, allows
+from cove.identity import Caller
 from cove.services import catalog, operations
-from cove.services.clusters import template_of
+from cove.services.clusters import authorized_cluster, find_nodegroup, template_of
+from cove.services.pagination import Page, PageRequest, paginate
 
 PATCH_INTERNAL = frozenset(
     {
@@ -36,6 +41,50 @@ PATCH_INTERNAL = frozenset(
         "/merge_labels",
     }
 )
+
+
+@dataclass(frozen=True)
+class NewNodeGroup:
+    name: str
+    node_count: int = 1
+    min_node_count: int = 0
+    max_node_count: int | None = None
+    role: str = "worker"
+    image_id: str | None = None
+    flavor_id: str | None = None
+    docker_volume_size: int | None = None
+    labels: dict[str, Any] | None = None
+    merge_labels: bool | None = None
+    node_labels: dict[str, str] | None = None
+    node_taints: list[dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class NodeGroupChanges:
+    """What a node group PATCH may change, after the patch is applied."""
+
+    min_node_count: int
+    max_node_count: int | None = None
+    node_labels: dict[str, str] | None = None
+    node_taints: list[dict[str, Any]] | None = None
+
+
+# Turns a patched node group document into changes, refusing what a request body would refuse.
+ParseChanges = Callable[[dict[str, Any]], NodeGroupChanges]
+
+
+@dataclass(frozen=True)
+class ClusterNodeGroup:
+    cluster: models.Cluster
+    group: models.NodeGroup
+
+
+@dataclass(frozen=True)
+class NodeGroupPage:
+    cluster: models.Cluster
+    page: Page[models.NodeGroup]
+
+
 RESERVED_LABEL_PREFIXES = ("kubernetes.io/", "k8s.io/")
 ALLOWED_LABEL_PREFIXES = ("kubelet.kubernetes.io/", "node.kubernetes.io/")
 
@@ -84,8 +133,66 @@ def _begin(
     operations.start(session, cluster, kind, params, message=message)
 
 
+def list_nodegroups(
+    session: Session,
+    caller: Caller,
+    cluster_ident: str,
+    request: PageRequest,
+    max_limit: int,
+    *,
+    role: str | None,
+) -> NodeGroupPage:
+    cluster = authorized_cluster(session, caller, cluster_ident, "nodegroup:get_all")
+    stmt = select(models.NodeGroup).where(models.NodeGroup.cluster_id == cluster.id)
+    if role:
+        stmt = stmt.where(models.NodeGroup.role == role)
+    if request.marker is not None and not request.marker.isdigit():
+        # A node group's marker may be its name too: page from its uuid.
+        request = replace(request, marker=find_nodegroup(cluster, request.marker).uuid)
+    page = paginate(session, stmt, models.NodeGroup, request, max_limit, not_found="Nodegroup")
+    return NodeGroupPage(cluster, page)
+
+
+def show_nodegroup(
+    session: Session, caller: Caller, cluster_ident: str, ident: str
+) -> ClusterNodeGroup:
+    cluster = authorized_cluster(session, caller, cluster_ident, "nodegroup:get")
+    return ClusterNodeGroup(cluster, find_nodegroup(cluster, ident))
+
+
 def create_nodegroup(
-    session: Session, ctx: RequestContext, cluster: models.Cluster, body: NodeGroupCreate
+    session: Session, caller: Caller, cluster_ident: str, new: NewNodeGroup
+) -> ClusterNodeGroup:
+    with writing(session):
+        cluster = authorized_cluster(session, caller, cluster_ident, "nodegroup:create")
+        group = _create(session, caller, cluster, new)
+    return ClusterNodeGroup(cluster, group)
+
+
+def update_nodegroup(
+    session: Session,
+    caller: Caller,
+    cluster_ident: str,
+    ident: str,
+    ops: list[PatchOp],
+    *,
+    parse: ParseChanges,
+) -> ClusterNodeGroup:
+    with writing(session):
+        cluster = authorized_cluster(session, caller, cluster_ident, "nodegroup:update")
+        group = find_nodegroup(cluster, ident)
+        _update(session, cluster, group, parse(_patched(group, ops)))
+    return ClusterNodeGroup(cluster, group)
+
+
+def delete_nodegroup(session: Session, caller: Caller, cluster_ident: str, ident: str) -> None:
+    with writing(session):
+        cluster = authorized_cluster(session, caller, cluster_ident, "nodegroup:delete")
+        _delete(session, cluster, find_nodegroup(cluster, ident))
+
+
+def _create(
+    session: Session, caller: Caller, cluster: models.Cluster, body: NewNodeGroup
 ) -> models.NodeGroup:
     if not cluster.api_address:
         raise errors.Conflict("Cluster API address is not available yet")
@@ -98,7 +205,7 @@ def create_nodegroup(
     _check_counts(body.name, body.node_count, body.min_node_count, body.max_node_count)
     template = template_of(session, cluster)
     image = body.image_id or template.image_id
-    catalog.resolve_image(session, ctx, image)
+    catalog.resolve_image(session, caller, image)
     flavor = body.flavor_id or cluster.flavor_id
     if flavor:
         catalog.resolve_flavor(session, flavor, "flavor_id")
@@ -121,7 +228,7 @@ def create_nodegroup(
         labels=group_labels,
         merge_labels=bool(body.merge_labels),
         node_labels=body.node_labels or {},
-        node_taints=[t.model_dump(exclude_none=True) for t in body.node_taints or []],
+        node_taints=list(body.node_taints or []),
         status=str(Status.CREATE_IN_PROGRESS),
         is_default=False,
     )
@@ -138,24 +245,26 @@ def create_nodegroup(
     return group
 
 
-def update_nodegroup(
-    session: Session, cluster: models.Cluster, group: models.NodeGroup, ops: list[PatchOp]
-) -> None:
+def _patched(group: models.NodeGroup, ops: list[PatchOp]) -> dict[str, Any]:
     document = {
         "min_node_count": group.min_node_count,
         "max_node_count": group.max_node_count,
         "node_labels": dict(group.node_labels or {}),
         "node_taints": list(group.node_taints or []),
     }
-    patched = apply_patch(document, ops, internal=PATCH_INTERNAL)
-    new = revalidate(NodeGroupPatchable, patched)
+    return apply_patch(document, ops, internal=PATCH_INTERNAL)
+
+
+def _update(
+    session: Session, cluster: models.Cluster, group: models.NodeGroup, new: NodeGroupChanges
+) -> None:
     # Counts too: a resize running on this group was checked against the current bounds.
     operations.ensure_idle(session, cluster)
     if group.role == "master" and (new.node_labels or new.node_taints):
         raise errors.InvalidRequest("node_labels and node_taints cannot be set on master groups.")
     _check_counts(group.name, group.node_count, new.min_node_count, new.max_node_count)
     _check_node_labels(new.node_labels or {})
-    taints = [t.model_dump(exclude_none=True) for t in new.node_taints or []]
+    taints = list(new.node_taints or [])
     if (new.min_node_count, new.max_node_count, new.node_labels or {}, taints) == (
         group.min_node_count,
         group.max_node_count,
@@ -182,7 +291,7 @@ def update_nodegroup(
         )
 
 
-def delete_nodegroup(session: Session, cluster: models.Cluster, group: models.NodeGroup) -> None:
+def _delete(session: Session, cluster: models.Cluster, group: models.NodeGroup) -> None:
     if group.is_default:
         raise errors.InvalidRequest("Deleting a default nodegroup is not supported.")
     _begin(

@@ -3,11 +3,16 @@ clusters per project, overridden by an explicit quota row."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cove import errors
+from cove import errors, policy
 from cove.db import models
+from cove.db.session import writing
+from cove.identity import Caller
+from cove.services.pagination import Page, PageRequest, paginate
 
 RESOURCES = ("Cluster",)
 
@@ -37,3 +42,101 @@ def check_cluster_quota(session: Session, project_id: str, default: int) -> None
             f"You have reached the maximum clusters per project, {limit}. "
             "You may delete a cluster to make room for a new one."
         )
+
+
+# /v1/quotas: admin-managed rows; a project without one reads the operator's default.
+
+
+@dataclass(frozen=True)
+class QuotaLimit:
+    """A project's limit when no quota row sets it (rendered without id or timestamps)."""
+
+    project_id: str
+    resource: str
+    hard_limit: int
+
+
+@dataclass(frozen=True)
+class NewQuota:
+    project_id: str
+    resource: str
+    hard_limit: int
+
+
+def _find(session: Session, project_id: str, resource: str) -> models.Quota | None:
+    return session.scalar(
+        select(models.Quota).where(
+            models.Quota.project_id == project_id, models.Quota.resource == resource
+        )
+    )
+
+
+def _get(session: Session, project_id: str, resource: str) -> models.Quota:
+    quota = _find(session, project_id, resource)
+    if quota is None:
+        raise errors.NotFound(
+            f"Quota for project {project_id} and resource {resource} could not be found."
+        )
+    return quota
+
+
+def _resource(resource: str) -> str:
+    if resource not in RESOURCES:
+        raise errors.InvalidField("resource", resource, "Unknown quota resource.", RESOURCES)
+    return resource
+
+
+def list_quotas(
+    session: Session, caller: Caller, request: PageRequest, max_limit: int, *, all_tenants: bool
+) -> Page[models.Quota]:
+    policy.enforce(caller, "quota:get_all")
+    stmt = select(models.Quota)
+    if not all_tenants:
+        stmt = stmt.where(models.Quota.project_id == caller.project_id)
+    return paginate(
+        session, stmt, models.Quota, request, max_limit, marker_field="id", not_found="Quota"
+    )
+
+
+def show_quota(
+    session: Session, caller: Caller, project_id: str, resource: str, *, default: int
+) -> models.Quota | QuotaLimit:
+    policy.enforce(caller, "quota:get")
+    if not caller.is_admin and project_id != caller.project_id:
+        raise errors.Forbidden("Not authorized to view another project's quota.")
+    quota = _find(session, project_id, _resource(resource))
+    if quota is None:
+        return QuotaLimit(project_id, resource, limit_for(session, project_id, default, resource))
+    return quota
+
+
+def create_quota(session: Session, caller: Caller, new: NewQuota) -> models.Quota:
+    policy.enforce(caller, "quota:create")
+    with writing(session):
+        if _find(session, new.project_id, new.resource) is not None:
+            raise errors.Conflict(
+                f"Quota for project {new.project_id} already exists for resource {new.resource}."
+            )
+        quota = models.Quota(
+            project_id=new.project_id, resource=new.resource, hard_limit=new.hard_limit
+        )
+        session.add(quota)
+        session.flush()
+    return quota
+
+
+def update_quota(
+    session: Session, caller: Caller, project_id: str, resource: str, hard_limit: int
+) -> models.Quota:
+    policy.enforce(caller, "quota:update")
+    with writing(session):
+        quota = _get(session, project_id, _resource(resource))
+        quota.hard_limit = hard_limit
+        session.flush()
+    return quota
+
+
+def delete_quota(session: Session, caller: Caller, project_id: str, resource: str) -> None:
+    policy.enforce(caller, "quota:delete")
+    with writing(session):
+        session.delete(_get(session, project_id, _resource(resource)))

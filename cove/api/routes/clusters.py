@@ -7,11 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cove import errors
-from cove.api import policy, warnings
+from cove.api import warnings
 from cove.api.context import RequestContext
 from cove.api.deps import (
     LIST_QUERY,
@@ -23,7 +22,7 @@ from cove.api.deps import (
     strict_query,
 )
 from cove.api.microversions import Version
-from cove.api.pagination import collection, paginate
+from cove.api.pagination import collection
 from cove.api.schemas.clusters import (
     BayCreate,
     ClusterCreate,
@@ -31,11 +30,11 @@ from cove.api.schemas.clusters import (
     UpgradeBody,
     bay_view,
     cluster_view,
+    parse_changes,
 )
 from cove.api.schemas.common import PatchItem
-from cove.db import models
-from cove.db.session import writing
 from cove.services import clusters
+from cove.services.pagination import PageRequest
 
 router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
 # Magnum dropped bays at 1.11, but python-magnumclient <= 3.7 sends `latest`: cove keeps
@@ -47,35 +46,43 @@ def _wake(request: Request) -> None:
     request.app.state.wakeup()
 
 
-def _template_labels(session: Session, uuids: set[str]) -> dict[str, dict[str, str]]:
-    rows = session.execute(
-        select(models.ClusterTemplate.uuid, models.ClusterTemplate.labels).where(
-            models.ClusterTemplate.uuid.in_(uuids)
-        )
+def _rules(version: Version) -> clusters.ClusterRules:
+    return clusters.ClusterRules(
+        zero_nodes=version >= Version(1, 10),
+        unknown_template_is_404=version >= Version(1, 10),
+        upgrades=version >= Version(1, 8),
     )
-    return {uuid: {k: str(v) for k, v in (labels or {}).items()} for uuid, labels in rows}
 
 
 def _list(
-    session: Session, ctx: RequestContext, params: Any, max_limit: int, *, detail: bool, bay: bool
+    session: Session,
+    ctx: RequestContext,
+    params: PageRequest,
+    max_limit: int,
+    *,
+    detail: bool,
+    bay: bool,
 ) -> dict[str, Any]:
-    policy.enforce(ctx, "cluster:detail" if detail else "cluster:get_all")
-    stmt = select(models.Cluster)  # node groups: one query for the page, below
-    where = clusters.scope(ctx)
-    if where is not None:
-        stmt = stmt.where(where)
-    page = paginate(session, stmt, models.Cluster, params, max_limit, not_found="Cluster")
-    clusters.load_nodegroups(session, page.items)
+    listed = clusters.list_clusters(
+        session,
+        ctx.caller,
+        params,
+        max_limit,
+        detail=detail,
+        with_template_labels=detail and not bay,
+    )
+    page = listed.page
     coll = "bays" if bay else "clusters"
     if bay:
         items = [bay_view(c, ctx.base_url, trimmed=not detail) for c in page.items]
     else:
-        parents = (
-            _template_labels(session, {c.cluster_template_id for c in page.items}) if detail else {}
-        )
         items = [
             cluster_view(
-                c, ctx.base_url, ctx.version, parents.get(c.cluster_template_id), trimmed=not detail
+                c,
+                ctx.base_url,
+                ctx.version,
+                listed.template_labels.get(c.cluster_template_id),
+                trimmed=not detail,
             )
             for c in page.items
         ]
@@ -83,21 +90,9 @@ def _list(
     return collection(coll, items, page, ctx.base_url, path, params, max_limit)
 
 
-def _show(session: Session, ctx: RequestContext, ident: str) -> models.Cluster:
-    cluster = clusters.get_cluster(session, ctx, ident)
-    policy.enforce(ctx, "cluster:get", policy.Target(cluster.project_id))
-    return cluster
-
-
-def _full(session: Session, ctx: RequestContext, cluster: models.Cluster) -> dict[str, Any]:
-    parent = _template_labels(session, {cluster.cluster_template_id})
-    return cluster_view(cluster, ctx.base_url, ctx.version, parent.get(cluster.cluster_template_id))
-
-
-def _write(session: Session, ctx: RequestContext, ident: str, rule: str) -> models.Cluster:
-    cluster = clusters.get_cluster(session, ctx, ident)
-    policy.enforce(ctx, rule, policy.Target(cluster.project_id))
-    return cluster
+def _refuse_rollback_before_1_3(request: Request, ctx: RequestContext) -> None:
+    if "rollback" in request.query_params and ctx.version < Version(1, 3):
+        raise errors.InvalidRequest('Unknown argument: "rollback"')
 
 
 @router.get("", dependencies=[Depends(strict_query(*LIST_QUERY))])
@@ -116,7 +111,9 @@ def detail_clusters(
 
 @router.get("/{ident}", dependencies=[Depends(strict_query())])
 def show_cluster(ident: str, session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
-    return _full(session, ctx, _show(session, ctx, ident))
+    cluster = clusters.show_cluster(session, ctx.caller, ident)
+    parent = clusters.labels_of_templates(session, {cluster.cluster_template_id})
+    return cluster_view(cluster, ctx.base_url, ctx.version, parent.get(cluster.cluster_template_id))
 
 
 @router.post("", status_code=202, dependencies=[Depends(strict_query())])
@@ -128,14 +125,16 @@ def create_cluster(
     ctx: ContextDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    with writing(session):
-        cluster = clusters.create_cluster(
-            session, ctx, body, default_quota=settings.max_clusters_per_project
-        )
-        coe = clusters.template_of(session, cluster).coe
+    created = clusters.create_cluster(
+        session,
+        ctx.caller,
+        body.to_command(),
+        default_quota=settings.max_clusters_per_project,
+        rules=_rules(ctx.version),
+    )
     _wake(request)
-    warnings.unknown_labels(response, coe, cluster.labels)
-    return {"uuid": cluster.uuid}
+    warnings.unknown_labels(response, created.coe, created.cluster.labels)
+    return {"uuid": created.cluster.uuid}
 
 
 @router.patch("/{ident}", status_code=202, dependencies=[Depends(strict_query("rollback"))])
@@ -147,22 +146,22 @@ def update_cluster(
     ctx: ContextDep,
     rollback: bool = Query(False),
 ) -> dict[str, Any]:
-    if "rollback" in request.query_params and ctx.version < Version(1, 3):
-        from cove import errors
-
-        raise errors.InvalidRequest('Unknown argument: "rollback"')
-    with writing(session):
-        cluster = _write(session, ctx, ident, "cluster:update")
-        clusters.update_cluster(session, ctx, cluster, [item.to_op() for item in body])
+    _refuse_rollback_before_1_3(request, ctx)
+    cluster = clusters.update_cluster(
+        session,
+        ctx.caller,
+        ident,
+        [item.to_op() for item in body],
+        parse=parse_changes,
+        rules=_rules(ctx.version),
+    )
     _wake(request)
     return {"uuid": cluster.uuid}
 
 
 @router.delete("/{ident}", status_code=204, dependencies=[Depends(strict_query())])
 def delete_cluster(ident: str, request: Request, session: SessionDep, ctx: ContextDep) -> Response:
-    with writing(session):
-        cluster = _write(session, ctx, ident, "cluster:delete")
-        clusters.delete_cluster(session, cluster)
+    clusters.delete_cluster(session, ctx.caller, ident)
     _wake(request)
     return Response(status_code=204)
 
@@ -175,9 +174,9 @@ def delete_cluster(ident: str, request: Request, session: SessionDep, ctx: Conte
 def resize_cluster(
     ident: str, body: ResizeBody, request: Request, session: SessionDep, ctx: ContextDep
 ) -> dict[str, Any]:
-    with writing(session):
-        cluster = _write(session, ctx, ident, "cluster:resize")
-        clusters.resize_cluster(session, ctx, cluster, body)
+    cluster = clusters.resize_cluster(
+        session, ctx.caller, ident, body.to_command(), rules=_rules(ctx.version)
+    )
     _wake(request)
     return {"uuid": cluster.uuid}
 
@@ -190,9 +189,9 @@ def resize_cluster(
 def upgrade_cluster(
     ident: str, body: UpgradeBody, request: Request, session: SessionDep, ctx: ContextDep
 ) -> dict[str, Any]:
-    with writing(session):
-        cluster = _write(session, ctx, ident, "cluster:upgrade")
-        clusters.upgrade_cluster(session, ctx, cluster, body)
+    cluster = clusters.upgrade_cluster(
+        session, ctx.caller, ident, body.to_command(), rules=_rules(ctx.version)
+    )
     _wake(request)
     return {"uuid": cluster.uuid}
 
@@ -216,7 +215,7 @@ def detail_bays(
 
 @bays.get("/{ident}", dependencies=[Depends(strict_query())])
 def show_bay(ident: str, session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
-    return bay_view(_show(session, ctx, ident), ctx.base_url)
+    return bay_view(clusters.show_cluster(session, ctx.caller, ident), ctx.base_url)
 
 
 @bays.post(
@@ -233,10 +232,13 @@ def create_bay(
     settings: SettingsDep,
 ) -> JSONResponse:
     try:
-        with writing(session):
-            cluster = clusters.create_cluster(
-                session, ctx, body.to_cluster(), default_quota=settings.max_clusters_per_project
-            )
+        cluster = clusters.create_cluster(
+            session,
+            ctx.caller,
+            body.to_cluster().to_command(),
+            default_quota=settings.max_clusters_per_project,
+            rules=_rules(ctx.version),
+        ).cluster
     except (errors.NotFound, errors.InvalidField) as exc:
         # Magnum's bays answer 400 naming baymodel_id for an unknown baymodel, at any version.
         if isinstance(exc, errors.InvalidField) and exc.field != "cluster_template_id":
@@ -258,11 +260,15 @@ def create_bay(
 def update_bay(
     ident: str, body: list[PatchItem], request: Request, session: SessionDep, ctx: ContextDep
 ) -> JSONResponse:
-    if "rollback" in request.query_params and ctx.version < Version(1, 3):
-        raise errors.InvalidRequest('Unknown argument: "rollback"')
-    with writing(session):
-        cluster = _write(session, ctx, ident, "cluster:update")
-        clusters.update_cluster(session, ctx, cluster, [item.to_op() for item in body])
+    _refuse_rollback_before_1_3(request, ctx)
+    cluster = clusters.update_cluster(
+        session,
+        ctx.caller,
+        ident,
+        [item.to_op() for item in body],
+        parse=parse_changes,
+        rules=_rules(ctx.version),
+    )
     _wake(request)
     if ctx.version < Version(1, 2):
         return JSONResponse(bay_view(cluster, ctx.base_url), status_code=200)

@@ -7,17 +7,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field, StringConstraints
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from cove import errors
-from cove.api import policy
 from cove.api.deps import ContextDep, ListParamsDep, SessionDep, SettingsDep, strict_query
-from cove.api.pagination import collection, paginate
+from cove.api.pagination import collection
 from cove.api.schemas.common import Strict, timestamp
 from cove.db import models
-from cove.db.session import writing
 from cove.services import quotas
+from cove.services.mservices import ServiceState, list_services
+from cove.services.stats import cluster_stats
 
 router = APIRouter(tags=["quotas"])
 
@@ -32,8 +29,13 @@ class QuotaBody(Strict):
     created_at: Any = None
     updated_at: Any = None
 
+    def to_command(self) -> quotas.NewQuota:
+        return quotas.NewQuota(self.project_id, self.resource, self.hard_limit)
 
-def quota_view(q: models.Quota) -> dict[str, Any]:
+
+def quota_view(q: models.Quota | quotas.QuotaLimit) -> dict[str, Any]:
+    if isinstance(q, quotas.QuotaLimit):
+        return {"hard_limit": q.hard_limit, "project_id": q.project_id, "resource": q.resource}
     return {
         "id": q.id,
         "hard_limit": q.hard_limit,
@@ -44,27 +46,19 @@ def quota_view(q: models.Quota) -> dict[str, Any]:
     }
 
 
-def _find(session: Session, project_id: str, resource: str) -> models.Quota | None:
-    return session.scalar(
-        select(models.Quota).where(
-            models.Quota.project_id == project_id, models.Quota.resource == resource
-        )
-    )
-
-
-def _get(session: Session, project_id: str, resource: str) -> models.Quota:
-    quota = _find(session, project_id, resource)
-    if quota is None:
-        raise errors.NotFound(
-            f"Quota for project {project_id} and resource {resource} could not be found."
-        )
-    return quota
-
-
-def _resource(resource: str) -> str:
-    if resource not in quotas.RESOURCES:
-        raise errors.InvalidField("resource", resource, "Unknown quota resource.", quotas.RESOURCES)
-    return resource
+def mservice_view(state: ServiceState) -> dict[str, Any]:
+    svc = state.service
+    return {
+        "id": svc.id,
+        "host": svc.host,
+        "binary": svc.binary,
+        "state": "up" if state.up else "down",
+        "report_count": svc.report_count,
+        "disabled": svc.disabled,
+        "disabled_reason": svc.disabled_reason,
+        "created_at": timestamp(svc.created_at),
+        "updated_at": timestamp(svc.updated_at),
+    }
 
 
 @router.get(
@@ -78,18 +72,8 @@ def list_quotas(
     settings: SettingsDep,
     all_tenants: bool = Query(False),
 ) -> dict[str, Any]:
-    policy.enforce(ctx, "quota:get_all")
-    stmt = select(models.Quota)
-    if not all_tenants:
-        stmt = stmt.where(models.Quota.project_id == ctx.project_id)
-    page = paginate(
-        session,
-        stmt,
-        models.Quota,
-        params,
-        settings.max_limit,
-        marker_field="id",
-        not_found="Quota",
+    page = quotas.list_quotas(
+        session, ctx.caller, params, settings.max_limit, all_tenants=all_tenants
     )
     items = [quota_view(q) for q in page.items]
     return collection("quotas", items, page, ctx.base_url, "quotas", params, settings.max_limit)
@@ -99,34 +83,15 @@ def list_quotas(
 def show_quota(
     project_id: str, resource: str, session: SessionDep, ctx: ContextDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    policy.enforce(ctx, "quota:get")
-    if not ctx.is_admin and project_id != ctx.project_id:
-        raise errors.Forbidden("Not authorized to view another project's quota.")
-    quota = _find(session, project_id, _resource(resource))
-    if quota is None:
-        return {
-            "hard_limit": quotas.limit_for(
-                session, project_id, settings.max_clusters_per_project, resource
-            ),
-            "project_id": project_id,
-            "resource": resource,
-        }
+    quota = quotas.show_quota(
+        session, ctx.caller, project_id, resource, default=settings.max_clusters_per_project
+    )
     return quota_view(quota)
 
 
 @router.post("/v1/quotas", status_code=201, dependencies=[Depends(strict_query())])
 def create_quota(body: QuotaBody, session: SessionDep, ctx: ContextDep) -> JSONResponse:
-    policy.enforce(ctx, "quota:create")
-    with writing(session):
-        if _find(session, body.project_id, body.resource) is not None:
-            raise errors.Conflict(
-                f"Quota for project {body.project_id} already exists for resource {body.resource}."
-            )
-        quota = models.Quota(
-            project_id=body.project_id, resource=body.resource, hard_limit=body.hard_limit
-        )
-        session.add(quota)
-        session.flush()
+    quota = quotas.create_quota(session, ctx.caller, body.to_command())
     return JSONResponse(quota_view(quota), status_code=201)
 
 
@@ -136,11 +101,7 @@ def create_quota(body: QuotaBody, session: SessionDep, ctx: ContextDep) -> JSONR
 def update_quota(
     project_id: str, resource: str, body: QuotaBody, session: SessionDep, ctx: ContextDep
 ) -> dict[str, Any]:
-    policy.enforce(ctx, "quota:update")
-    with writing(session):
-        quota = _get(session, project_id, _resource(resource))
-        quota.hard_limit = body.hard_limit
-        session.flush()
+    quota = quotas.update_quota(session, ctx.caller, project_id, resource, body.hard_limit)
     return quota_view(quota)
 
 
@@ -148,9 +109,7 @@ def update_quota(
     "/v1/quotas/{project_id}/{resource}", status_code=204, dependencies=[Depends(strict_query())]
 )
 def delete_quota(project_id: str, resource: str, session: SessionDep, ctx: ContextDep) -> Response:
-    policy.enforce(ctx, "quota:delete")
-    with writing(session):
-        session.delete(_get(session, project_id, _resource(resource)))
+    quotas.delete_quota(session, ctx.caller, project_id, resource)
     return Response(status_code=204)
 
 
@@ -161,43 +120,11 @@ def stats(
     project_id: str | None = Query(None),
     type: str = Query("cluster"),
 ) -> dict[str, int]:
-    policy.enforce(ctx, "stats:get_all")
-    if type != "cluster":
-        raise errors.InvalidField("type", type, "Unsupported stats type.", ["cluster"])
-    if not ctx.is_admin:
-        if project_id is not None and project_id != ctx.project_id:
-            raise errors.Forbidden("Not authorized.")
-        project_id = ctx.project_id
-    clusters_q = select(func.count(models.Cluster.id))
-    nodes_q = select(func.coalesce(func.sum(models.NodeGroup.node_count), 0))
-    if project_id is not None:
-        clusters_q = clusters_q.where(models.Cluster.project_id == project_id)
-        nodes_q = nodes_q.where(models.NodeGroup.project_id == project_id)
-    return {"clusters": session.scalar(clusters_q) or 0, "nodes": int(session.scalar(nodes_q) or 0)}
+    counts = cluster_stats(session, ctx.caller, project_id, type)
+    return {"clusters": counts.clusters, "nodes": counts.nodes}
 
 
 @router.get("/v1/mservices", dependencies=[Depends(strict_query())])
 def mservices(session: SessionDep, ctx: ContextDep, settings: SettingsDep) -> dict[str, Any]:
-    policy.enforce(ctx, "magnum-service:get_all")
-    now = models.utcnow()
-    rows = session.scalars(select(models.Service).order_by(models.Service.id))
-    down_after = settings.lease_seconds * 3
-    items = []
-    for svc in rows:
-        alive = (
-            svc.last_seen_up is not None and (now - svc.last_seen_up).total_seconds() <= down_after
-        )
-        items.append(
-            {
-                "id": svc.id,
-                "host": svc.host,
-                "binary": svc.binary,
-                "state": "up" if alive else "down",
-                "report_count": svc.report_count,
-                "disabled": svc.disabled,
-                "disabled_reason": svc.disabled_reason,
-                "created_at": timestamp(svc.created_at),
-                "updated_at": timestamp(svc.updated_at),
-            }
-        )
-    return {"mservices": items}
+    states = list_services(session, ctx.caller, lease_seconds=settings.lease_seconds)
+    return {"mservices": [mservice_view(s) for s in states]}

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from cove.api import microversions, policy
+from cove import policy
+from cove.api import microversions
 from cove.api.deps import ContextDep, strict_query
-from cove.services import clusters, operations
 from cove.services.eventhub import EventHub
+from cove.services.events import read_events
 
 router = APIRouter()
 
@@ -85,7 +86,7 @@ def healthz() -> dict[str, str]:
 
 @router.get("/v1/federations", tags=["federations"], dependencies=[Depends(strict_query())])
 def federations(ctx: ContextDep) -> dict[str, Any]:
-    policy.enforce(ctx, "federation:get_all")
+    policy.enforce(ctx.caller, "federation:get_all")
     return {"federations": []}
 
 
@@ -115,13 +116,12 @@ async def events(
 
     def read() -> tuple[str, dict[str, Any]]:
         with factory() as session:
-            cluster = clusters.get_cluster(session, ctx, ident)
-            policy.enforce(ctx, "event:get", policy.Target(cluster.project_id))
-            rows = operations.events_since(session, cluster, since, limit)
+            found = read_events(session, ctx.caller, ident, since=since, limit=limit)
+            cluster = found.cluster
             return cluster.uuid, {
                 "events": [
                     {"id": e.id, "time": e.time.isoformat(), "level": e.level, "message": e.message}
-                    for e in rows
+                    for e in found.events
                 ],
                 "status": cluster.status,
                 "status_reason": cluster.status_reason,

@@ -3,15 +3,24 @@ the legacy bay field names."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
 from cove.api.links import links
 from cove.api.microversions import Version
-from cove.api.schemas.common import Labels, Strict, refuse_read_only, stringify_labels, timestamp
+from cove.api.schemas.common import (
+    Labels,
+    Strict,
+    refuse_read_only,
+    revalidate,
+    stringify_labels,
+    timestamp,
+)
 from cove.db import models
 from cove.domain.statuses import FAILED, HealthStatus
+from cove.services.clusters import ClusterChanges, NewCluster, Resize, Upgrade
 
 Str255 = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 ClusterName = Annotated[
@@ -65,6 +74,9 @@ class ClusterCreate(Strict):
 
     _read_only = refuse_read_only(READ_ONLY)
 
+    def to_command(self) -> NewCluster:
+        return NewCluster(**{f.name: getattr(self, f.name) for f in fields(NewCluster)})
+
 
 class BayCreate(Strict):
     baymodel_id: Str255
@@ -103,16 +115,28 @@ class ClusterPatchable(Strict):
     health_status_reason: dict[str, str] | None = None
 
 
+def parse_changes(document: dict[str, Any]) -> ClusterChanges:
+    """A patched cluster, validated as Magnum validates it."""
+    new = revalidate(ClusterPatchable, document)
+    return ClusterChanges(new.node_count, new.health_status, new.health_status_reason)
+
+
 class ResizeBody(Strict):
     node_count: Annotated[int, Field(ge=0)]
     nodes_to_remove: list[str] | None = None
     nodegroup: Str255 | None = None
+
+    def to_command(self) -> Resize:
+        return Resize(self.node_count, self.nodes_to_remove, self.nodegroup)
 
 
 class UpgradeBody(Strict):
     cluster_template: Str255
     max_batch_size: Annotated[int, Field(ge=1)] = 1
     nodegroup: Str255 | None = None
+
+    def to_command(self) -> Upgrade:
+        return Upgrade(self.cluster_template, self.max_batch_size, self.nodegroup)
 
 
 def _role_sum(cluster: models.Cluster, masters: bool) -> int:

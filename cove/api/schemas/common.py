@@ -22,7 +22,7 @@ class Strict(BaseModel):
 
 
 def refuse_read_only(names: frozenset[str]) -> Any:
-    @model_validator(mode="before")
+    @model_validator(mode="before")  # type: ignore[misc]
     @classmethod
     def check(cls: Any, data: Any) -> Any:
         if isinstance(data, dict):

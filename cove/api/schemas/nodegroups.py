@@ -8,8 +8,16 @@ from pydantic import Field, StringConstraints
 
 from cove.api.links import links
 from cove.api.schemas.clusters import label_diff
-from cove.api.schemas.common import Labels, Strict, refuse_read_only, stringify_labels, timestamp
+from cove.api.schemas.common import (
+    Labels,
+    Strict,
+    refuse_read_only,
+    revalidate,
+    stringify_labels,
+    timestamp,
+)
 from cove.db import models
+from cove.services.nodegroups import NewNodeGroup, NodeGroupChanges
 
 Str255 = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
@@ -55,12 +63,42 @@ class NodeGroupCreate(Strict):
 
     _read_only = refuse_read_only(READ_ONLY)
 
+    def to_command(self) -> NewNodeGroup:
+        return NewNodeGroup(
+            name=self.name,
+            node_count=self.node_count,
+            min_node_count=self.min_node_count,
+            max_node_count=self.max_node_count,
+            role=self.role,
+            image_id=self.image_id,
+            flavor_id=self.flavor_id,
+            docker_volume_size=self.docker_volume_size,
+            labels=self.labels,
+            merge_labels=self.merge_labels,
+            node_labels=self.node_labels,
+            node_taints=_taints(self.node_taints),
+        )
+
+
+def _taints(taints: list[Taint] | None) -> list[dict[str, Any]] | None:
+    if taints is None:
+        return None
+    return [t.model_dump(exclude_none=True) for t in taints]
+
 
 class NodeGroupPatchable(Strict):
     min_node_count: Annotated[int, Field(ge=0, strict=True)]
     max_node_count: Annotated[int, Field(ge=0, strict=True)] | None = None
     node_labels: dict[str, str] | None = None
     node_taints: list[Taint] | None = None
+
+
+def parse_changes(document: dict[str, Any]) -> NodeGroupChanges:
+    """A patched node group, validated as a request body would be."""
+    new = revalidate(NodeGroupPatchable, document)
+    return NodeGroupChanges(
+        new.min_node_count, new.max_node_count, new.node_labels, _taints(new.node_taints)
+    )
 
 
 LIST_FIELDS = (

@@ -7,9 +7,17 @@ from typing import Annotated, Any
 from pydantic import UUID4, Field, StringConstraints
 
 from cove.api.links import links
-from cove.api.schemas.common import Labels, Strict, refuse_read_only, stringify_labels, timestamp
+from cove.api.schemas.common import (
+    Labels,
+    Strict,
+    refuse_read_only,
+    revalidate,
+    stringify_labels,
+    timestamp,
+)
 from cove.db import models
 from cove.domain.coes import Coe, ServerType
+from cove.services.templates import ParseSpec, TemplateSpec, template_values
 
 Str255 = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
@@ -61,55 +69,18 @@ class BaymodelFields(TemplateFields):
     _read_only = refuse_read_only(READ_ONLY | {"driver"})
 
 
-BOOL_DEFAULTS = {
-    "registry_enabled": False,
-    "tls_disabled": False,
-    "public": False,
-    "hidden": False,
-    "master_lb_enabled": False,
-    "floating_ip_enabled": True,
-}
-
-VIEW_FIELDS = (
-    "insecure_registry",
-    "http_proxy",
-    "floating_ip_enabled",
-    "fixed_subnet",
-    "master_flavor_id",
-    "uuid",
-    "no_proxy",
-    "https_proxy",
-    "tls_disabled",
-    "keypair_id",
-    "public",
-    "labels",
-    "docker_volume_size",
-    "server_type",
-    "external_network_id",
-    "cluster_distro",
-    "image_id",
-    "volume_driver",
-    "registry_enabled",
-    "docker_storage_driver",
-    "apiserver_port",
-    "name",
-    "network_driver",
-    "fixed_network",
-    "coe",
-    "flavor_id",
-    "master_lb_enabled",
-    "dns_nameserver",
-    "hidden",
-    "tags",
-)
+def to_spec(body: TemplateFields) -> TemplateSpec:
+    uuid = str(body.uuid) if body.uuid is not None else None
+    return TemplateSpec(body.model_dump(exclude={"uuid"}), uuid)
 
 
-def template_values(t: models.ClusterTemplate) -> dict[str, Any]:
-    """The patchable document of a template (what JSON-patch operates on)."""
-    values = {name: getattr(t, name) for name in VIEW_FIELDS}
-    values["labels"] = dict(t.labels or {})
-    values["driver"] = t.driver
-    return values
+def spec_parser(model: type[TemplateFields]) -> ParseSpec:
+    """Validates a patched template as the request body ``model`` would be."""
+
+    def parse(document: dict[str, Any]) -> TemplateSpec:
+        return to_spec(revalidate(model, document))
+
+    return parse
 
 
 def template_view(t: models.ClusterTemplate, base_url: str, *, bay: bool = False) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Magnum's default policy (the new RBAC defaults): reads need ``reader``, writes ``member``,
 both in the object's project; ``admin`` may do everything and sees every project. Every
-rule a route uses is listed here; ``enforce`` refuses an unknown one."""
+rule a service or route uses is listed here; ``enforce`` refuses an unknown one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cove import errors
-from cove.api.context import RequestContext
+from cove.identity import Caller
 
 
 @dataclass(frozen=True)
@@ -17,35 +17,35 @@ class Target:
     user_id: str | None = None
 
 
-Check = Callable[[RequestContext, Target], bool]
+Check = Callable[[Caller, Target], bool]
 
 
-def _admin(ctx: RequestContext, _t: Target) -> bool:
-    return ctx.is_admin
+def _admin(caller: Caller, _t: Target) -> bool:
+    return caller.is_admin
 
 
-def _in_project(ctx: RequestContext, t: Target) -> bool:
-    return t.project_id is None or t.project_id == ctx.project_id
+def _in_project(caller: Caller, t: Target) -> bool:
+    return t.project_id is None or t.project_id == caller.project_id
 
 
-def _same_user(ctx: RequestContext, t: Target) -> bool:
-    return t.user_id is None or t.user_id == ctx.user_id
+def _same_user(caller: Caller, t: Target) -> bool:
+    return t.user_id is None or t.user_id == caller.user_id
 
 
-def _reader(ctx: RequestContext, t: Target) -> bool:
-    return ctx.is_admin or ("reader" in ctx.roles and _in_project(ctx, t))
+def _reader(caller: Caller, t: Target) -> bool:
+    return caller.is_admin or ("reader" in caller.roles and _in_project(caller, t))
 
 
-def _member(ctx: RequestContext, t: Target) -> bool:
-    return ctx.is_admin or ("member" in ctx.roles and _in_project(ctx, t))
+def _member(caller: Caller, t: Target) -> bool:
+    return caller.is_admin or ("member" in caller.roles and _in_project(caller, t))
 
 
-def _reader_same_user(ctx: RequestContext, t: Target) -> bool:
-    return ctx.is_admin or (_reader(ctx, t) and _same_user(ctx, t))
+def _reader_same_user(caller: Caller, t: Target) -> bool:
+    return caller.is_admin or (_reader(caller, t) and _same_user(caller, t))
 
 
-def _member_same_user(ctx: RequestContext, t: Target) -> bool:
-    return ctx.is_admin or (_member(ctx, t) and _same_user(ctx, t))
+def _member_same_user(caller: Caller, t: Target) -> bool:
+    return caller.is_admin or (_member(caller, t) and _same_user(caller, t))
 
 
 RULES: dict[str, Check] = {}
@@ -84,7 +84,7 @@ RULES.update(
 )
 
 
-def enforce(ctx: RequestContext, rule: str, target: Target | None = None) -> None:
+def enforce(caller: Caller, rule: str, target: Target | None = None) -> None:
     check = RULES[rule]
-    if not check(ctx, target or Target(ctx.project_id, ctx.user_id)):
+    if not check(caller, target or Target(caller.project_id, caller.user_id)):
         raise errors.Forbidden(f"Policy doesn't allow {rule} to be performed.")

@@ -1,0 +1,25 @@
+"""A cluster's event log (cove's extension), read a page at a time, oldest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from cove.db import models
+from cove.identity import Caller
+from cove.services import clusters, operations
+
+
+@dataclass(frozen=True)
+class ClusterEvents:
+    cluster: models.Cluster
+    events: list[models.Event]
+
+
+def read_events(
+    session: Session, caller: Caller, ident: str, *, since: int, limit: int
+) -> ClusterEvents:
+    """Events with an id above ``since``, with the cluster (for its current status)."""
+    cluster = clusters.authorized_cluster(session, caller, ident, "event:get")
+    return ClusterEvents(cluster, list(operations.events_since(session, cluster, since, limit)))

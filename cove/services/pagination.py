@@ -1,0 +1,93 @@
+"""Magnum's pagination: ``limit`` (default and cap ``max_limit``), ``marker`` (the last item's
+UUID), ``sort_key`` (any column, ``id`` as tie-breaker), ``sort_dir``; ``next`` is returned
+exactly when a page is full. One query per page, whatever its size. The API layer renders a
+page with its ``next`` link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from cove import errors
+from cove.domain import identifiers
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int | None
+    marker: str | None
+    sort_key: str
+    sort_dir: str
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_marker: str | None
+
+
+def paginate(
+    session: Session,
+    stmt: Select[Any],
+    model: type[T],
+    params: PageRequest,
+    max_limit: int,
+    *,
+    marker_field: str = "uuid",
+    not_found: str = "Object",
+) -> Page[T]:
+    table: Any = model  # a mapped class: its columns are read by name
+    limit = max_limit if params.limit is None else params.limit
+    if limit <= 0:
+        raise errors.InvalidRequest("Limit must be positive")
+    limit = min(limit, max_limit)
+    columns = table.__table__.columns
+    if params.sort_key not in columns:
+        raise errors.InvalidRequest(
+            f'The sort_key value "{params.sort_key}" is an invalid field for sorting'
+        )
+    sort_col = getattr(table, params.sort_key)
+    descending = params.sort_dir == "desc"
+    if params.marker is not None:
+        marker_row = _marker_row(session, table, params.marker, marker_field, not_found)
+        marker_value = getattr(marker_row, params.sort_key)
+        if descending:
+            after = or_(
+                sort_col < marker_value, and_(sort_col == marker_value, table.id < marker_row.id)
+            )
+        else:
+            after = or_(
+                sort_col > marker_value, and_(sort_col == marker_value, table.id > marker_row.id)
+            )
+        if params.sort_key == "id":
+            after = table.id < marker_row.id if descending else table.id > marker_row.id
+        stmt = stmt.where(after)
+    order = [sort_col.desc() if descending else sort_col.asc()]
+    if params.sort_key != "id":
+        order.append(table.id.desc() if descending else table.id.asc())
+    items: list[T] = list(session.scalars(stmt.order_by(*order).limit(limit)))
+    next_marker = None
+    if len(items) == limit:
+        next_marker = str(getattr(items[-1], marker_field))
+    return Page(items, next_marker)
+
+
+def _marker_row(session: Session, model: Any, marker: str, field: str, not_found: str) -> Any:
+    if field == "uuid" and not identifiers.is_uuid(marker):
+        raise errors.InvalidField("marker", marker, "Expected a uuid.")
+    if field == "id":
+        try:
+            value: Any = int(marker)
+        except ValueError:
+            raise errors.InvalidField("marker", marker, "Expected an integer.") from None
+    else:
+        value = marker
+    row = session.scalar(select(model).where(getattr(model, field) == value))
+    if row is None:
+        raise errors.NotFound(f"{not_found} {marker} could not be found.")
+    return row

@@ -23,3 +23,11 @@ def read_events(
     """Events with an id above ``since``, with the cluster (for its current status)."""
     cluster = clusters.authorized_cluster(session, caller, ident, "event:get")
     return ClusterEvents(cluster, list(operations.events_since(session, cluster, since, limit)))
+
+
+def read_operations(
+    session: Session, caller: Caller, ident: str, *, limit: int
+) -> tuple[models.Cluster, list[models.Operation]]:
+    """The cluster's operations, newest first, with their recorded steps (their progress)."""
+    cluster = clusters.authorized_cluster(session, caller, ident, "event:get")
+    return cluster, list(operations.history(session, cluster, limit))

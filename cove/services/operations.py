@@ -65,6 +65,16 @@ def events_since(
     ).all()
 
 
+def history(session: Session, subject: Subject, limit: int) -> Sequence[models.Operation]:
+    """The subject's operations, newest first."""
+    return session.scalars(
+        select(models.Operation)
+        .where(_of(subject))
+        .order_by(models.Operation.id.desc())
+        .limit(limit)
+    ).all()
+
+
 def forget(session: Session, subject: Subject) -> None:
     """Remove a deleted subject's operations and events (no cascade does it), and leave a
     tombstone for the orphan sweep."""

@@ -109,3 +109,18 @@ def test_events_are_the_service_log_of_what_happens(
     lines = [r.getMessage() for r in caplog.records if r.name == "cove.services.operations"]
     assert f"cluster c1 ({uuid}): Create accepted: 1 master(s), 1 worker(s)." in lines
     assert f"cluster c1 ({uuid}): create complete." in lines
+
+
+def test_operations_show_state_and_are_hidden_from_other_projects(
+    api: Api, catalog: dict[str, Any]
+) -> None:
+    uuid, _ = _cluster(api)
+    body = api.get(f"/v1/clusters/{uuid}/operations").json()
+    assert body["cluster"] == uuid
+    [create] = body["operations"]
+    assert (create["kind"], create["state"], create["attempts"]) == ("create", "succeeded", 1)
+    assert create["deadline"] is not None and create["error"] is None
+    other = api.as_project("someone-else")
+    assert other.get(f"/v1/clusters/{uuid}/operations").status_code == 404
+    assert api.get(f"/v1/clusters/{uuid}/operations?limit=0").status_code == 400
+    assert api.get(f"/v1/clusters/{uuid}/operations?bogus=1").status_code == 400

@@ -11,9 +11,10 @@ from starlette.concurrency import run_in_threadpool
 
 from cove import policy
 from cove.api import microversions
-from cove.api.deps import ContextDep, strict_query
+from cove.api.deps import ContextDep, SessionDep, strict_query
+from cove.db import models
 from cove.services.eventhub import EventHub
-from cove.services.events import read_events
+from cove.services.events import read_events, read_operations
 
 router = APIRouter()
 
@@ -91,6 +92,26 @@ def federations(ctx: ContextDep) -> dict[str, Any]:
 
 
 @router.get(
+    "/v1/clusters/{ident}/operations",
+    tags=["events"],
+    dependencies=[Depends(strict_query("limit"))],
+)
+def operations_of(
+    ident: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    limit: int = Query(20, ge=1, le=200),
+) -> dict[str, Any]:
+    """cove extension: the cluster's operations, newest first, each with its state, attempts,
+    deadline and the named steps it has recorded (what a resumed operation skips)."""
+    cluster, found = read_operations(session, ctx.caller, ident, limit=limit)
+    return {
+        "cluster": cluster.uuid,
+        "operations": [_operation_view(op) for op in found],
+    }
+
+
+@router.get(
     "/v1/clusters/{ident}/events",
     tags=["events"],
     dependencies=[Depends(strict_query("since", "limit", "wait"))],
@@ -142,3 +163,23 @@ async def events(
         return body
     finally:
         subscription.close()
+
+
+def _operation_view(op: models.Operation) -> dict[str, Any]:
+    """An operation as the API shows it: its state and its steps in the order done."""
+    steps = [
+        {"name": name, "at": entry.get("at"), "data": entry.get("data") or {}}
+        for name, entry in (op.progress or {}).items()
+        if isinstance(entry, dict)
+    ]
+    return {
+        "uuid": op.uuid,
+        "kind": op.kind,
+        "state": op.state,
+        "attempts": op.attempts,
+        "error": op.error,
+        "deadline": op.deadline.isoformat() if op.deadline else None,
+        "created_at": op.created_at.isoformat(),
+        "finished_at": op.finished_at.isoformat() if op.finished_at else None,
+        "steps": steps,
+    }

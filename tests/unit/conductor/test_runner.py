@@ -296,6 +296,13 @@ def test_a_conductor_taking_over_resumes_without_redoing_steps(env: Env) -> None
     images = {c.image for c in env.provider.containers()}
     assert images == {"cove/node:2"}
     assert env.health() == "HEALTHY"
+    # The API shows the upgrade's progress from its recorded steps.
+    shown_ops = env.api.get(f"/v1/clusters/{shown['uuid']}/operations").json()["operations"]
+    upgrade = shown_ops[0]
+    assert (upgrade["kind"], upgrade["state"], upgrade["attempts"]) == ("upgrade", "succeeded", 2)
+    names = [step["name"] for step in upgrade["steps"]]
+    assert names.index(f"upgrade:{worker0}") < names.index(f"upgrade:{worker1}")
+    assert [o["kind"] for o in shown_ops] == ["upgrade", "create"]
 
 
 # -- secrets ------------------------------------------------------------------------------------

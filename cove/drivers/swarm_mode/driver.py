@@ -202,7 +202,7 @@ class SwarmModeDriver:
         """Every node of ``slots`` made or adopted and running, its engine answering, a Ready
         member of the swarm; stale member entries pruned. Returns the primary manager."""
         cluster = op.cluster
-        made = fleet.ensure(slots, lambda g, n: self._node_spec(cluster, network, g, n))
+        made = fleet.ensure(slots, partial(self._node_spec, cluster, network))
         op.steps.mark("nodes", {"nodes": sorted(n.name for n in made)})
         op.event(f"{len(made)} node(s) started; waiting for their engines.")
         swarm = Swarm(self.provider, cluster)
@@ -358,9 +358,7 @@ class SwarmModeDriver:
         """Replace a manager without losing the swarm: join a new manager from the new image
         first (Raft copies the swarm's state to it), then remove the old one."""
         op.event(f"Upgrading {old.name}: adding manager {new} from the new image first.")
-        made = fleet.ensure([(group, new)], lambda g, n: self._node_spec(op.cluster, network, g, n))
-        swarm.run(new, "wait-engine")
-        swarm.form(fleet.nodes(), joining=made)
+        self._join_new(op, fleet, swarm, network, group, new)
         self._remove(swarm, old.name)
         op.event(f"{old.name} replaced by {new}.")
 
@@ -375,12 +373,22 @@ class SwarmModeDriver:
     ) -> None:
         op.event(f"Upgrading {old.name}: draining.")
         self._remove(swarm, old.name)
-        made = fleet.ensure(
-            [(group, old.name)], lambda g, n: self._node_spec(op.cluster, network, g, n)
-        )
-        swarm.run(old.name, "wait-engine")
-        swarm.form(fleet.nodes(), joining=made)
+        self._join_new(op, fleet, swarm, network, group, old.name)
         op.event(f"{old.name} upgraded and rejoined.")
+
+    def _join_new(
+        self,
+        op: OperationInput,
+        fleet: Fleet,
+        swarm: Swarm,
+        network: str,
+        group: NodeGroupSpec,
+        name: str,
+    ) -> None:
+        """Make node ``name`` of ``group`` (from the group's image) and join it."""
+        made = fleet.ensure([(group, name)], partial(self._node_spec, op.cluster, network))
+        swarm.run(name, "wait-engine")
+        swarm.form(fleet.nodes(), joining=made)
 
     # heal
 

@@ -35,12 +35,13 @@ SWARM_JOIN = (
 )
 SWARM_STATE = _STATE
 SWARM_NODES = "docker node ls --format '{{json .}}'"
-# Until every member is Ready (60 s at most).
+# Until every member is Ready (60 s at most); then the engine's version (one exec for both).
 WAIT_READY = (
     "i=0; until s=$(docker node ls --format '{{.Hostname}} {{.Status}}') && "
     "! echo \"$s\" | grep -qv ' Ready$'; do i=$((i+1)); "
     '[ $i -ge 600 ] && { echo "members not Ready: $(echo "$s" | grep -v " Ready$" | '
-    "cut -d' ' -f1 | tr '\\n' ' ')\"; exit 1; }; sleep 0.1; done"
+    "cut -d' ' -f1 | tr '\\n' ' ')\"; exit 1; }; sleep 0.1; done; "
+    "docker version --format '{{.Server.Version}}'"
 )
 ENGINE_VERSION = "docker version --format '{{.Server.Version}}'"
 # One line with the node's name per running task on the nodes given.

@@ -61,10 +61,10 @@ class SwarmModeDriver:
         fleet = Fleet(self.provider, op.cluster)
         network = self._network(op, fleet)
         parallel_services = self._start_services(op, fleet, network)
-        primary = self._converge(op, fleet, network, fleet.expected())
+        primary, version = self._converge(op, fleet, network, fleet.expected(), fresh=True)
         for service in parallel_services():
             op.event(_service_event(service))
-        return self.report(op.cluster, fleet.nodes(), primary)
+        return self.report(op.cluster, fleet.nodes(), primary, version)
 
     def update_cluster(self, op: OperationInput) -> ClusterReport:
         """Resize (and node group create/delete): bring each group to its node_count,
@@ -75,7 +75,7 @@ class SwarmModeDriver:
         plan = op.steps.run("plan", lambda: self._plan_resize(op, fleet))
         remove: list[str] = plan["remove"]
         slots = self._resize_slots(fleet, op, plan)
-        primary = self._converge(op, fleet, network, slots, keep_ready=False)
+        self._converge(op, fleet, network, slots, settle=False)
         if plan["add"]:
             op.event(f"Added {len(plan['add'])} node(s): {', '.join(plan['add'])}.")
         if remove:
@@ -85,8 +85,8 @@ class SwarmModeDriver:
             op.event(f"Removed {len(remove)} node(s): {', '.join(remove)}.")
         nodes = fleet.nodes()
         primary = Swarm(self.provider, cluster).primary(nodes)
-        self._settle(cluster, nodes, primary)
-        return self.report(cluster, nodes, primary)
+        version = self._settle(cluster, nodes, primary)
+        return self.report(cluster, nodes, primary, version)
 
     def upgrade_cluster(self, op: OperationInput) -> ClusterReport:
         """Rolling: first converge (a node lost to an interrupted replacement comes back
@@ -115,8 +115,8 @@ class SwarmModeDriver:
                 op.steps.run(f"upgrade:{node.name}", replace)
         nodes = fleet.nodes()
         primary = swarm.primary(nodes)
-        self._settle(cluster, nodes, primary)
-        return self.report(cluster, nodes, primary)
+        version = self._settle(cluster, nodes, primary)
+        return self.report(cluster, nodes, primary, version)
 
     def heal(self, op: OperationInput) -> ClusterReport:
         """Replace each failed node (params ``nodes``) by a fresh one of the same name; start
@@ -130,10 +130,10 @@ class SwarmModeDriver:
         names = [str(n) for n in op.params.get("nodes") or []]
         failed = [n for n in names if n not in helpers and nodeplan.slug_of(n) in groups]
         op.steps.run("forget", lambda: self._forget(fleet, failed))
-        primary = self._converge(op, fleet, network, fleet.expected())
+        primary, version = self._converge(op, fleet, network, fleet.expected())
         if failed:
             op.event(f"Replaced {len(failed)} failed node(s): {', '.join(failed)}.")
-        return self.report(cluster, fleet.nodes(), primary)
+        return self.report(cluster, fleet.nodes(), primary, version)
 
     def delete_cluster(self, op: OperationInput) -> None:
         self.provider.delete_cluster(op.cluster.uuid)
@@ -157,7 +157,11 @@ class SwarmModeDriver:
     # -- reading back ----------------------------------------------------------------------
 
     def report(
-        self, cluster: ClusterSpec, nodes: Sequence[NodeRecord], primary: NodeRecord
+        self,
+        cluster: ClusterSpec,
+        nodes: Sequence[NodeRecord],
+        primary: NodeRecord,
+        version: str = "",
     ) -> ClusterReport:
         """Addresses and versions read back from the nodes (counts are never reported: the
         desired node_count is the database's, not the driver's)."""
@@ -167,7 +171,7 @@ class SwarmModeDriver:
             groups[group.uuid] = NodeGroupReport(
                 node_addresses=[n.address for n in members if n.address]
             )
-        version = Swarm(self.provider, cluster).version(primary)
+        version = version or Swarm(self.provider, cluster).version(primary)
         port = engine.api_port(cluster)
         host_port = primary.host_ports.get(port)
         if services.lb_wanted(cluster):
@@ -197,10 +201,14 @@ class SwarmModeDriver:
         network: str,
         slots: Sequence[Slot],
         *,
-        keep_ready: bool = True,
-    ) -> NodeRecord:
-        """Every node of ``slots`` made or adopted and running, its engine answering, a Ready
-        member of the swarm; stale member entries pruned. Returns the primary manager."""
+        fresh: bool = False,
+        settle: bool = True,
+    ) -> tuple[NodeRecord, str]:
+        """Every node of ``slots`` made or adopted and running, its engine answering, a member
+        of the swarm (``fresh``: every node runs its join, which checks membership itself;
+        else only those the swarm does not list Ready); with ``settle``, stale member entries
+        pruned and every member Ready. Returns the primary manager and the engine version
+        ("" without ``settle``)."""
         cluster = op.cluster
         made = fleet.ensure(slots, partial(self._node_spec, cluster, network))
         op.steps.mark("nodes", {"nodes": sorted(n.name for n in made)})
@@ -208,21 +216,19 @@ class SwarmModeDriver:
         swarm = Swarm(self.provider, cluster)
         parallel(lambda n: swarm.run(n.name, "wait-engine"), made)
         op.steps.mark("engines")
-        nodes = fleet.nodes()
-        wanted = {n.name for n in made}
-        primary = swarm.form([n for n in nodes if n.name in wanted])
+        primary = swarm.form(made, joining=made if fresh else ())
         op.steps.mark("swarm")
-        if keep_ready:
-            self._settle(cluster, nodes, primary)
+        version = self._settle(cluster, fleet.nodes(), primary) if settle else ""
         op.event("Swarm formed: all nodes joined.")
-        return primary
+        return primary, version
 
     def _settle(
         self, cluster: ClusterSpec, nodes: Sequence[NodeRecord], primary: NodeRecord
-    ) -> None:
+    ) -> str:
+        """Prune stale member entries, wait until every member is Ready; the version."""
         swarm = Swarm(self.provider, cluster)
         swarm.prune(primary, nodes)
-        swarm.wait_ready(primary)
+        return swarm.wait_ready(primary)
 
     def _start_services(self, op: OperationInput, fleet: Fleet, network: str) -> Any:
         """Start the cluster's service containers beside the nodes; call the result to wait."""

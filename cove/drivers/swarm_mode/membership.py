@@ -75,8 +75,12 @@ class Swarm:
         if len(tokens) < 2:
             raise CommandFailed(primary.name, "swarm-init", "printed no join tokens")
         token = {"master": tokens[-2], "worker": tokens[-1]}
-        ready = {m.get("Hostname") for m in self.members(primary) if m.get("Status") == "Ready"}
         fresh = {n.name for n in joining}
+        others = {n.name for n in nodes} - {primary.name}
+        # Nodes just made join whatever the swarm lists; the others only if not Ready in it.
+        ready: set[Any] = set()
+        if not others <= fresh:
+            ready = {m.get("Hostname") for m in self.members(primary) if m.get("Status") == "Ready"}
         wanted = [
             n for n in nodes if n.name != primary.name and (n.name in fresh or n.name not in ready)
         ]
@@ -98,8 +102,9 @@ class Swarm:
                 future.result()
         return primary
 
-    def wait_ready(self, primary: NodeRecord) -> None:
-        self.run(primary.name, "wait-ready")
+    def wait_ready(self, primary: NodeRecord) -> str:
+        """Until every member is Ready; the engine's version (read in the same exec)."""
+        return _last_line(self.run(primary.name, "wait-ready"))
 
     def version(self, node: NodeRecord) -> str:
         return self.run(node.name, "engine-version").strip()
@@ -140,6 +145,11 @@ class Swarm:
             self.run(primary.name, "node-rm", str(member.get("ID")))
             pruned.append(str(host))
         return pruned
+
+
+def _last_line(output: str) -> str:
+    lines = output.strip().splitlines()
+    return lines[-1].strip() if lines else ""
 
 
 def _addr(node: NodeRecord) -> str:

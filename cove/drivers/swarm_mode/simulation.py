@@ -224,7 +224,7 @@ class SwarmSimulator:
         down = [m.hostname for m in self.members(swarm) if self.status(m) != "Ready"]
         if down:
             raise CommandFailed("members not Ready: " + ", ".join(down))
-        return ""
+        return ENGINE_VERSION + "\n"
 
     def _task_nodes(self, engine: Engine, node: MemoryContainer, args: tuple[str, ...]) -> str:
         swarm = self._managed_swarm(engine)

@@ -139,7 +139,7 @@ def test_join_as_manager_and_worker(three: Cluster) -> None:
     assert [r["Hostname"] for r in rows] == ["m0", "m1", "m2", "w0"]
     assert len({r["ID"] for r in rows}) == 4
     assert three.ok("w0", "swarm-state") == "active\n"
-    assert three.run("m0", "wait-ready") == ExecResult(0, "")
+    assert three.run("m0", "wait-ready") == ExecResult(0, ENGINE_VERSION + "\n")
 
 
 def test_join_again_is_a_no_op(three: Cluster) -> None:

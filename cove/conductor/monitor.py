@@ -1,7 +1,8 @@
 """Health monitoring and auto-healing. Each pass asks the driver of every settled cluster for
 its nodes' health, records ``health_status`` and ``health_status_reason`` (with an event when
 the status changes), and, when the cluster's label ``auto_healing_enabled`` is true, starts a
-heal operation for the failed nodes. Drivers without the capability are skipped."""
+heal operation for the nodes that failed two checks in a row. Drivers without the capability
+are skipped."""
 
 from __future__ import annotations
 
@@ -79,9 +80,13 @@ class HealthMonitor:
                     session, cluster, message,
                     level="info" if report.status == "HEALTHY" else "warning",
                 )  # fmt: skip
+            # Grace: heal only what failed in the previous check too (one health interval),
+            # so a node restarting or briefly unreachable is not replaced.
+            previous = cluster.health_status_reason or {}
+            confirmed = [n for n in report.failed_nodes if previous.get(f"{n}.Ready") == "False"]
             cluster.health_status = report.status
             cluster.health_status_reason = report.reason
-            if not (report.failed_nodes and _auto_healing(cluster.labels)):
+            if not (confirmed and _auto_healing(cluster.labels)):
                 return 0
             if operations.find_active(session, cluster) is not None:
                 return 0
@@ -89,8 +94,8 @@ class HealthMonitor:
                 return 0
             operations.set_status(cluster, start_status(Operation.HEAL))
             operations.start(
-                session, cluster, Operation.HEAL, {"nodes": list(report.failed_nodes)},
-                message=f"Auto-healing: replacing {', '.join(report.failed_nodes)}.",
+                session, cluster, Operation.HEAL, {"nodes": confirmed},
+                message=f"Auto-healing: replacing {', '.join(confirmed)}.",
             )  # fmt: skip
             return 1
 

@@ -38,6 +38,7 @@ from cove.drivers.base import (
 )
 from cove.drivers.fleet import Fleet, Slot, order, parallel, slug
 from cove.drivers.swarm_mode import engine, health, services
+from cove.drivers.swarm_mode.commands import CommandFailed
 from cove.drivers.swarm_mode.membership import Swarm
 from cove.providers.base import NodeRecord, NodeSpec, Provider, ServiceRecord
 
@@ -106,9 +107,9 @@ class SwarmModeDriver:
                 continue
             if node.role == "master":
                 plan = op.steps.run(
-                    f"surge-plan:{node.name}", partial(self._surge_name, fleet, node)
+                    f"surge-plan:{node.name}", partial(self._surge_name, fleet, group, node.name)
                 )
-                surge = partial(self._surge_manager, op, fleet, swarm, network, group, node)
+                surge = partial(self._surge_manager, op, fleet, swarm, network, group, node.name)
                 op.steps.run(f"upgrade:{node.name}", partial(surge, plan["new"]))
             else:
                 replace = partial(self._replace_worker, op, fleet, swarm, network, group, node)
@@ -119,8 +120,12 @@ class SwarmModeDriver:
         return self.report(cluster, nodes, primary, version)
 
     def heal(self, op: OperationInput) -> ClusterReport:
-        """Replace each failed node (params ``nodes``) by a fresh one of the same name; start
-        the cluster's service containers again if any stopped."""
+        """Replace each failed node (params ``nodes``) and start the cluster's service
+        containers again if any stopped. A swarm that lost quorum is first re-formed from a
+        surviving manager (``--force-new-cluster`` keeps its state). Failed managers are
+        replaced one at a time by surge, as an upgrade does: the new manager joins before
+        the old one is removed, so the swarm never loses more than it can. Failed workers
+        are made anew under their names."""
         cluster = op.cluster
         fleet = Fleet(self.provider, cluster)
         network = self._network(op, fleet)
@@ -129,7 +134,19 @@ class SwarmModeDriver:
         groups = {slug(g): g for g in cluster.nodegroups}
         names = [str(n) for n in op.params.get("nodes") or []]
         failed = [n for n in names if n not in helpers and nodeplan.slug_of(n) in groups]
-        op.steps.run("forget", lambda: self._forget(fleet, failed))
+        managers = sorted(
+            (n for n in failed if groups[nodeplan.slug_of(n)].role == "master"),
+            key=nodeplan.index_of,
+        )
+        swarm = Swarm(self.provider, cluster)
+        op.steps.run("quorum", partial(self._restore_quorum, op, fleet, swarm))
+        for old in managers:
+            group = groups[nodeplan.slug_of(old)]
+            plan = op.steps.run(f"surge-plan:{old}", partial(self._surge_name, fleet, group, old))
+            surge = partial(self._surge_manager, op, fleet, swarm, network, group, old)
+            op.steps.run(f"replace:{old}", partial(surge, plan["new"]))
+        workers = [n for n in failed if n not in managers]
+        op.steps.run("forget", lambda: self._forget(fleet, workers))
         primary, version = self._converge(op, fleet, network, fleet.expected())
         if failed:
             op.event(f"Replaced {len(failed)} failed node(s): {', '.join(failed)}.")
@@ -344,11 +361,12 @@ class SwarmModeDriver:
 
     # upgrade
 
-    def _surge_name(self, fleet: Fleet, old: NodeRecord) -> dict[str, str]:
-        group = fleet.group(old.nodegroup_uuid)
-        assert group is not None
+    def _surge_name(self, fleet: Fleet, group: NodeGroupSpec, old: str) -> dict[str, str]:
+        """The name of the manager that replaces ``old``: a free slot of its group (never
+        ``old``'s own, which may be free already when its container is gone)."""
         members = [n.name for n in fleet.nodes() if n.nodegroup_uuid == group.uuid]
-        index = nodeplan.slots_to_add(members, len(members) + 1)[0]
+        taken = sorted({*members, old})
+        index = nodeplan.slots_to_add(taken, len(taken) + 1)[0]
         return {"new": nodeplan.node_name(fleet.cluster.uuid, slug(group), index)}
 
     def _surge_manager(
@@ -358,15 +376,15 @@ class SwarmModeDriver:
         swarm: Swarm,
         network: str,
         group: NodeGroupSpec,
-        old: NodeRecord,
+        old: str,
         new: str,
     ) -> None:
-        """Replace a manager without losing the swarm: join a new manager from the new image
-        first (Raft copies the swarm's state to it), then remove the old one."""
-        op.event(f"Upgrading {old.name}: adding manager {new} from the new image first.")
+        """Replace a manager without losing the swarm: join a new manager first (Raft copies
+        the swarm's state to it), then remove the old one."""
+        op.event(f"Replacing manager {old}: adding manager {new} first.")
         self._join_new(op, fleet, swarm, network, group, new)
-        self._remove(swarm, old.name)
-        op.event(f"{old.name} replaced by {new}.")
+        self._remove(swarm, old)
+        op.event(f"{old} replaced by {new}.")
 
     def _replace_worker(
         self,
@@ -415,6 +433,26 @@ class SwarmModeDriver:
         except StepFailed:
             pass  # no manager left: converging forms the swarm anew
         return {"nodes": list(names)}
+
+    def _restore_quorum(self, op: OperationInput, fleet: Fleet, swarm: Swarm) -> dict[str, Any]:
+        """When no manager has a leader (more than half of them are gone), re-form the swarm
+        from a surviving manager whose engine is still an active member, keeping its state
+        (Docker's documented recovery); the others are then replaced as failed managers."""
+        nodes = fleet.nodes()
+        try:
+            swarm.members_anywhere(nodes)
+            return {}
+        except CommandFailed as exc:
+            if "does not have a leader" not in str(exc):
+                raise
+        managers = sorted((n for n in nodes if n.role == "master" and n.running), key=order)
+        survivor = next((m for m in managers if swarm.state(m.name) == "active"), None)
+        if survivor is None:
+            op.event("Quorum lost and no manager survives: the swarm is formed anew.")
+            return {}
+        swarm.run(survivor.name, "force-new-cluster", survivor.address or "")
+        op.event(f"Quorum lost: re-formed the swarm from {survivor.name}, keeping its state.")
+        return {"survivor": survivor.name}
 
     # CA rotation
 

@@ -1,15 +1,22 @@
 """Health of a swarm-mode cluster as Magnum reports it: every node the node groups should
 have must exist, run, and be a Ready member of the swarm; every service container the
-cluster asks for must run."""
+cluster asks for must run.
+
+What the managers say is not taken at its word: while a new leader is elected it lists the
+other members ``Unknown`` (and ``Down`` until their next heartbeat), so a member listed so
+whose container runs is asked itself; one whose engine answers as an active swarm member is
+not failed. Only nodes whose containers are gone or stopped, or whose engines are not in the
+swarm, are failed: those are what healing replaces. A swarm with no leader has lost quorum,
+and says so."""
 
 from __future__ import annotations
 
 from cove.drivers.base import ClusterSpec, HealthReport
-from cove.drivers.fleet import Fleet
+from cove.drivers.fleet import Fleet, parallel
 from cove.drivers.swarm_mode import services
 from cove.drivers.swarm_mode.commands import CommandFailed
 from cove.drivers.swarm_mode.membership import Swarm
-from cove.providers.base import Provider
+from cove.providers.base import NodeRecord, Provider
 
 
 def check(provider: Provider, cluster: ClusterSpec) -> HealthReport:
@@ -17,34 +24,70 @@ def check(provider: Provider, cluster: ClusterSpec) -> HealthReport:
     present = fleet.nodes()
     nodes = {n.name: n for n in present}
     expected = [name for _, name in fleet.expected(present)]
+    swarm = Swarm(provider, cluster)
+    dead = tuple(n for n in expected if n not in nodes or not nodes[n].running)
     try:
-        swarm = {m.get("Hostname"): m for m in Swarm(provider, cluster).members_anywhere(present)}
-    except CommandFailed:
-        # No manager answers (e.g. during a leader election): nodes whose containers are
-        # gone or stopped are failed all the same, and saying so lets healing start.
-        reason = {"api": f"The cluster {cluster.name} is not accessible."}
-        dead = tuple(n for n in expected if n not in nodes or not nodes[n].running)
-        if not dead:
-            return HealthReport("UNKNOWN", reason)
-        reason.update({f"{n}.Ready": "False" for n in dead})
-        return HealthReport("UNHEALTHY", reason, dead)
+        members = {m.get("Hostname"): m for m in swarm.members_anywhere(present)}
+    except CommandFailed as exc:
+        return _unreachable(cluster, present, dead, exc)
     reason = {"api": "ok"}
     failed = _failed_services(provider, cluster, reason)
+    listed = {name: str((members.get(name) or {}).get("Status", "absent")) for name in expected}
+    # Members the managers do not list Ready, whose containers run: ask their engines.
+    doubtful = [nodes[n] for n in expected if n not in dead and listed[n] != "Ready"]
+    active = set(_active(swarm, doubtful))
+    unknown = False
     for name in expected:
-        node, member = nodes.get(name), swarm.get(name)
-        ready = node is not None and node.running and member is not None
-        ready = ready and member.get("Status") == "Ready"  # type: ignore[union-attr]
-        reason[f"{name}.Ready"] = str(ready)
-        if not ready:
+        if name in dead:
+            reason[f"{name}.Ready"] = "False"
+            missing = name not in nodes
+            reason[f"{name}.reason"] = (
+                "node container is missing" if missing else "node container is not running"
+            )
             failed.append(name)
-            if node is None:
-                reason[f"{name}.reason"] = "node container is missing"
-            elif not node.running:
-                reason[f"{name}.reason"] = "node container is not running"
-            else:
-                state = member.get("Status", "absent") if member else "not in the swarm"
-                reason[f"{name}.reason"] = f"swarm reports {state}"
-    return HealthReport("UNHEALTHY" if failed else "HEALTHY", reason, tuple(failed))
+        elif listed[name] == "Ready":
+            reason[f"{name}.Ready"] = "True"
+        elif name in active:
+            # Alive by its own account: the managers' view is behind (an election).
+            reason[f"{name}.Ready"] = "Unknown"
+            reason[f"{name}.reason"] = f"swarm reports {listed[name]}; its engine is active"
+            unknown = True
+        else:
+            reason[f"{name}.Ready"] = "False"
+            state = listed[name] if name in members else "not in the swarm"
+            reason[f"{name}.reason"] = f"swarm reports {state}"
+            failed.append(name)
+    if failed:
+        return HealthReport("UNHEALTHY", reason, tuple(failed))
+    return HealthReport("UNKNOWN" if unknown else "HEALTHY", reason)
+
+
+def _unreachable(
+    cluster: ClusterSpec, present: list[NodeRecord], dead: tuple[str, ...], exc: CommandFailed
+) -> HealthReport:
+    """No manager answers: quorum lost (say so), or the managers are not reachable (during
+    an election, or the engines restarting). Dead nodes are failed all the same, so that
+    healing can start."""
+    managers = [n for n in present if n.role == "master"]
+    running = [m for m in managers if m.running]
+    if "does not have a leader" in str(exc) or (managers and len(running) * 2 <= len(managers)):
+        api = (
+            f"The swarm of {cluster.name} lost quorum: {len(running)} of {len(managers)} "
+            "manager(s) running; healing re-forms it from a surviving manager."
+        )
+    else:
+        api = f"The cluster {cluster.name} is not accessible."
+    reason = {"api": api}
+    if not dead:
+        return HealthReport("UNKNOWN", reason)
+    reason.update({f"{n}.Ready": "False" for n in dead})
+    return HealthReport("UNHEALTHY", reason, dead)
+
+
+def _active(swarm: Swarm, nodes: list[NodeRecord]) -> list[str]:
+    """Names of ``nodes`` whose own engine says it is an active swarm member."""
+    states = parallel(lambda n: swarm.state(n.name), nodes)
+    return [n.name for n, state in zip(nodes, states, strict=True) if state == "active"]
 
 
 def _failed_services(provider: Provider, cluster: ClusterSpec, reason: dict[str, str]) -> list[str]:

@@ -82,7 +82,9 @@ class Swarm:
         if not others <= fresh:
             ready = {m.get("Hostname") for m in self.members(primary) if m.get("Status") == "Ready"}
         wanted = [
-            n for n in nodes if n.name != primary.name and (n.name in fresh or n.name not in ready)
+            n
+            for n in nodes
+            if n.running and n.name != primary.name and (n.name in fresh or n.name not in ready)
         ]
         remote = f"{_addr(primary)}:{SWARM_PORT}"
 

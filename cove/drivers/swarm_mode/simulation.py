@@ -82,6 +82,9 @@ class Swarm:
     members: dict[str, Member] = field(default_factory=dict)  # by member id
     leader_id: str | None = None
     objects: set[str] = field(default_factory=set)  # state that outlives managers
+    # While a new leader is elected, `docker node ls` shows the other members Unknown: the
+    # next this many reads do (see ``SwarmSimulator.elect``).
+    unknown_reads: int = 0
 
 
 @dataclass
@@ -205,12 +208,16 @@ class SwarmSimulator:
 
     def _nodes(self, engine: Engine, node: MemoryContainer, args: tuple[str, ...]) -> str:
         swarm = self._managed_swarm(engine)
+        electing = swarm.unknown_reads > 0
+        swarm.unknown_reads = max(0, swarm.unknown_reads - 1)
         lines = [
             json.dumps(
                 {
                     "ID": member.id,
                     "Hostname": member.hostname,
-                    "Status": self.status(member),
+                    "Status": "Unknown"
+                    if electing and member.id != engine.member_id
+                    else self.status(member),
                     "Availability": member.availability,
                     "ManagerStatus": self.manager_status(swarm, member),
                 }
@@ -371,6 +378,12 @@ class SwarmSimulator:
             if member is self.leader(swarm):
                 return "Leader"
             return "Reachable" if member.raft and self.status(member) == "Ready" else "Unreachable"
+
+    def elect(self, swarm: Swarm, reads: int = 1) -> None:
+        """A leader election: the next ``reads`` listings show every other member Unknown,
+        as a newly elected leader does until the members' heartbeats reach it."""
+        with self._lock:
+            swarm.unknown_reads = reads
 
     def create_object(self, swarm: Swarm, name: str) -> None:
         """Swarm state a test made (a network, a service): kept while the swarm lives."""

@@ -142,6 +142,7 @@ def _upgrade(env: Env) -> None:
 def _heal(env: Env) -> None:
     env.provider.kill(f"cove-{env.cluster()['uuid'][:8]}-worker-1")
     monitor = HealthMonitor(env.api.runner.factory, env.api.drivers)
+    assert monitor.check_all() == 0, "within the grace of one check"
     assert monitor.check_all() == 1, "a heal operation was started"
 
 

@@ -240,6 +240,15 @@ def _remove_worker_0(provider: MemoryProvider) -> None:
     provider.remove(worker(0))
 
 
+def _kill_manager_0(provider: MemoryProvider) -> None:
+    provider.kill(manager(0))
+
+
+def _kill_two_managers(provider: MemoryProvider) -> None:
+    provider.kill(manager(0))
+    provider.kill(manager(1))
+
+
 @dataclass(frozen=True)
 class Scenario:
     """An operation on a cluster made from ``before`` (none: nothing made yet), after
@@ -264,6 +273,7 @@ class Scenario:
 
 
 _TLS = tls_cluster(managers=2)
+_HA = cluster(managers=3, workers=1)
 _EXTRA = with_extra_group(cluster())
 SCENARIOS = {
     "create": Scenario("create_cluster", "create", cluster(managers=3, workers=2)),
@@ -308,6 +318,10 @@ SCENARIOS = {
     "heal-removed": Scenario(
         "heal", "heal", cluster(), cluster(), {"nodes": [worker(0)]}, _remove_worker_0
     ),
+    "heal-manager": Scenario("heal", "heal", _HA, _HA, {"nodes": [manager(0)]}, _kill_manager_0),
+    "heal-quorum-lost": Scenario(
+        "heal", "heal", _HA, _HA, {"nodes": [manager(0), manager(1)]}, _kill_two_managers
+    ),
     "rotate-ca": Scenario("rotate_ca", "rotate-ca", new_ca(_TLS), _TLS),
 }
 
@@ -343,7 +357,7 @@ def test_every_operation_records_its_documented_steps() -> None:
     ]
     assert f"surge-plan:{manager(0)}" in kinds["upgrade"]
     assert f"upgrade:{worker(1)}" in kinds["upgrade"]
-    assert kinds["heal-killed"] == ["network", "forget", "nodes", "engines", "swarm"]
+    assert kinds["heal-killed"] == ["network", "quorum", "forget", "nodes", "engines", "swarm"]
     assert kinds["rotate-ca"] == [f"tls:{manager(0)}", f"tls:{manager(1)}"]
 
 

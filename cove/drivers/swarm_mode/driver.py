@@ -206,7 +206,7 @@ class SwarmModeDriver:
 
     def _network(self, op: OperationInput, fleet: Fleet) -> str:
         network = fleet.network()
-        if not op.steps.done("network"):
+        if op.kind == "create" and not op.steps.done("network"):
             op.event(f"Network {network} ready.")
         op.steps.mark("network", {"network": network})
         return network

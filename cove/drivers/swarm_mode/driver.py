@@ -442,9 +442,9 @@ class SwarmModeDriver:
         try:
             swarm.members_anywhere(nodes)
             return {}
-        except CommandFailed as exc:
-            if "does not have a leader" not in str(exc):
-                raise
+        except CommandFailed:
+            if not swarm.quorum_lost(nodes):
+                raise  # an election in progress, or engines restarting: try again later
         managers = sorted((n for n in nodes if n.role == "master" and n.running), key=order)
         survivor = next((m for m in managers if swarm.state(m.name) == "active"), None)
         if survivor is None:

@@ -29,7 +29,7 @@ def check(provider: Provider, cluster: ClusterSpec) -> HealthReport:
     try:
         members = {m.get("Hostname"): m for m in swarm.members_anywhere(present)}
     except CommandFailed as exc:
-        return _unreachable(cluster, present, dead, exc)
+        return _unreachable(cluster, swarm, present, dead, exc)
     reason = {"api": "ok"}
     failed = _failed_services(provider, cluster, reason)
     listed = {name: str((members.get(name) or {}).get("Status", "absent")) for name in expected}
@@ -63,18 +63,24 @@ def check(provider: Provider, cluster: ClusterSpec) -> HealthReport:
 
 
 def _unreachable(
-    cluster: ClusterSpec, present: list[NodeRecord], dead: tuple[str, ...], exc: CommandFailed
+    cluster: ClusterSpec,
+    swarm: Swarm,
+    present: list[NodeRecord],
+    dead: tuple[str, ...],
+    exc: CommandFailed,
 ) -> HealthReport:
     """No manager answers: quorum lost (say so), or the managers are not reachable (during
     an election, or the engines restarting). Dead nodes are failed all the same, so that
     healing can start."""
-    managers = [n for n in present if n.role == "master"]
-    running = [m for m in managers if m.running]
-    if "does not have a leader" in str(exc) or (managers and len(running) * 2 <= len(managers)):
+    running = sum(n.running for n in present if n.role == "master")
+    wanted = sum(g.node_count for g in cluster.nodegroups if g.role == "master")
+    if swarm.quorum_lost(present):
         api = (
-            f"The swarm of {cluster.name} lost quorum: {len(running)} of {len(managers)} "
-            "manager(s) running; healing re-forms it from a surviving manager."
+            f"The swarm of {cluster.name} lost quorum: {running} of {wanted} manager(s) "
+            "running; healing re-forms it from a surviving manager."
         )
+    elif "does not have a leader" in str(exc):
+        api = f"The swarm of {cluster.name} has no leader yet (an election is in progress)."
     else:
         api = f"The cluster {cluster.name} is not accessible."
     reason = {"api": api}

@@ -53,6 +53,16 @@ class Swarm:
         out = self.run(primary.name, "swarm-nodes")
         return [json.loads(line) for line in commands.json_lines(out)]
 
+    def quorum_lost(self, nodes: Iterable[NodeRecord]) -> bool:
+        """Whether at most half of the swarm's managers run: no leader can be elected until
+        the swarm is re-formed. (With a majority running, a missing leader is an election
+        in progress.) The managers counted are the manager groups' desired count, or the
+        manager containers present if more."""
+        managers = [n for n in nodes if n.role == "master"]
+        wanted = sum(g.node_count for g in self.cluster.nodegroups if g.role == "master")
+        running = sum(m.running for m in managers)
+        return running * 2 <= max(wanted, len(managers))
+
     def members_anywhere(self, nodes: Iterable[NodeRecord]) -> list[dict[str, Any]]:
         """``docker node ls`` from the first running manager that answers."""
         last: Exception | None = None

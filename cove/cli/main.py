@@ -284,3 +284,7 @@ for group in (
 
 def main() -> None:
     cli(prog_name="cove")
+
+
+if __name__ == "__main__":
+    main()

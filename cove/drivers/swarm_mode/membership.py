@@ -49,9 +49,14 @@ class Swarm:
         return running[0] if running else managers[0]
 
     def members(self, primary: NodeRecord) -> list[dict[str, Any]]:
-        """``docker node ls`` on ``primary``, one dict per member."""
+        """``docker node ls`` on ``primary``, one dict per member. A listing without the
+        manager itself lost its output (the engine drops a short exec's output now and then
+        under load): a temporary failure, not a swarm without members."""
         out = self.run(primary.name, "swarm-nodes")
-        return [json.loads(line) for line in commands.json_lines(out)]
+        members = [json.loads(line) for line in commands.json_lines(out)]
+        if not any(m.get("Hostname") == primary.name for m in members):
+            raise CommandFailed(primary.name, "swarm-nodes", "the manager is not in its listing")
+        return members
 
     def quorum_lost(self, nodes: Iterable[NodeRecord]) -> bool:
         """Whether at most half of the swarm's managers run: no leader can be elected until

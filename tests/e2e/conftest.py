@@ -239,3 +239,9 @@ def busybox_image(docker_engine: None) -> str:
         tar.stdout.close()
         assert tar.wait() == 0
     return ref
+
+
+# The swarm modules' server (``cove serve`` with the node image and templates registered, one
+# per module that uses it), shared with the fault suite. Imported last: that module imports
+# the helpers above.
+from tests.e2e.test_swarm_cluster import cove, osc_binary  # noqa: E402, F401

@@ -45,7 +45,7 @@ import pytest
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
-from cove.images.node import NodeImage
+from cove.images import BuiltImage
 from cove.providers.base import LABEL_CLUSTER
 from tests.e2e.conftest import ROOT, docker
 from tests.e2e.test_swarm_cluster import HEADERS, _free_port, labelled, node_exec, poll, sweep
@@ -292,7 +292,7 @@ class Server:
 
 
 @pytest.fixture
-def server(node_image: NodeImage, tmp_path: Path) -> Iterator[Server]:
+def server(node_image: BuiltImage, tmp_path: Path) -> Iterator[Server]:
     """A ``cove serve`` (not yet started) with the node image registered as IMAGE, its re-tag
     as IMAGE_V2, and the templates TEMPLATE and TEMPLATE_V2 (TLS on). Finalizer: stop the
     server, remove everything labelled with the test's clusters."""
@@ -474,7 +474,7 @@ def test_nodegroup_create_killed_after_nodes_resumes(server: Server) -> None:
 
 @pytest.mark.parametrize("fault", ["upgrade:*-worker-*", "surge-plan:*"])
 def test_upgrade_killed_mid_way_replaces_every_node_once(
-    server: Server, node_image: NodeImage, fault: str
+    server: Server, node_image: BuiltImage, fault: str
 ) -> None:
     ident = new_cluster(server, "upgrade", 1, 1)
     server.restart(fault=fault)

@@ -54,10 +54,13 @@ DRAIN = (
     'i=0; while [ -n "$(docker node ps "$1" --filter desired-state=running -q)" ]; '
     'do i=$((i+1)); [ $i -ge 600 ] && { echo "tasks did not move away"; exit 1; }; sleep 0.1; done'
 )
-# $1: a member; a worker or an unknown member needs nothing.
+# $1: a member; a worker or an unknown member needs nothing, and neither does a manager that
+# is out of Raft already (the old managers after --force-new-cluster: `node rm` takes them).
 DEMOTE = (
     'role=$(docker node inspect "$1" --format "{{.Spec.Role}}" 2>/dev/null) || exit 0; '
-    '[ "$role" = manager ] || exit 0; docker node demote "$1" >/dev/null'
+    '[ "$role" = manager ] || exit 0; out=$(docker node demote "$1" 2>&1) && exit 0; '
+    'case "$out" in *"can\'t find manager in raft memberlist"*) exit 0 ;; esac; '
+    'echo "$out"; exit 1'
 )
 # $1: a member's name or id; an unknown one is already removed.
 NODE_RM = (

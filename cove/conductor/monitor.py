@@ -11,6 +11,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from cove import errors
 from cove.conductor import snapshot
 from cove.db import models
 from cove.db.session import transaction
@@ -68,7 +69,9 @@ class HealthMonitor:
 
     def _record(self, cluster_id: int, report: HealthReport) -> int:
         with transaction(self.factory) as session:
-            cluster = session.get(models.Cluster, cluster_id)
+            # Locked like an API write's (SQLite: the writing transaction), so the check for
+            # an active operation below sees what writes committed before.
+            cluster = session.get(models.Cluster, cluster_id, with_for_update=True)
             if cluster is None:
                 return 0
             if cluster.health_status != report.status:
@@ -92,11 +95,17 @@ class HealthMonitor:
                 return 0
             if not allows(cluster.status, Operation.HEAL):
                 return 0
+            try:
+                operations.start(
+                    session, cluster, Operation.HEAL, {"nodes": confirmed},
+                    message=f"Auto-healing: replacing {', '.join(confirmed)}.",
+                )  # fmt: skip
+            except errors.ClusterBusy as busy:
+                # Another operation won the race to the cluster: it is busy, heal later.
+                # The health observed above is still recorded.
+                log.info("not healing cluster %s now: %s", cluster.name, busy)
+                return 0
             operations.set_status(cluster, start_status(Operation.HEAL))
-            operations.start(
-                session, cluster, Operation.HEAL, {"nodes": confirmed},
-                message=f"Auto-healing: replacing {', '.join(confirmed)}.",
-            )  # fmt: skip
             return 1
 
 

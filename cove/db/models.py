@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -186,6 +187,15 @@ class Operation(Base):
     __table_args__ = (
         Index("ix_operations_state_lease", "state", "lease_expires_at"),
         Index("ix_operations_subject", "subject_kind", "subject_id"),
+        # One active operation per subject, whatever the writers read before (0003).
+        Index(
+            "uq_operations_active_subject",
+            "subject_kind",
+            "subject_id",
+            unique=True,
+            postgresql_where=text("state IN ('pending', 'running')"),
+            sqlite_where=text("state IN ('pending', 'running')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -53,7 +53,9 @@ def sign_csr(session: Session, caller: Caller, cluster_ident: str, csr: str) -> 
 
 def rotate_ca(session: Session, caller: Caller, ident: str) -> models.Cluster:
     with writing(session):
-        cluster = clusters.authorized_cluster(session, caller, ident, "certificate:rotate_ca")
+        cluster = clusters.authorized_cluster(
+            session, caller, ident, "certificate:rotate_ca", lock=True
+        )
         if clusters.template_of(session, cluster).tls_disabled:
             raise errors.InvalidRequest(
                 "Rotating the CA certificate on a non-TLS cluster is not supported"

@@ -130,20 +130,27 @@ def load_nodegroups(session: Session, clusters: list[models.Cluster]) -> None:
         set_committed_value(cluster, "nodegroups", by_cluster[cluster.id])
 
 
-def get_cluster(session: Session, caller: Caller, ident: str) -> models.Cluster:
+def get_cluster(
+    session: Session, caller: Caller, ident: str, *, lock: bool = False
+) -> models.Cluster:
+    """``lock``: a write to the cluster locks its row first (``SELECT … FOR UPDATE`` on
+    PostgreSQL; SQLite's writing transactions are already serialised), so writes to one
+    cluster queue and each reads the state the previous one committed: its operation (the
+    409 of ``operations.ensure_idle``), its status and its node groups' counts."""
+    stmt = select(models.Cluster).options(selectinload(models.Cluster.nodegroups))
+    if lock:
+        stmt = stmt.with_for_update(of=models.Cluster).execution_options(populate_existing=True)
     return get_by_ident(
-        session,
-        models.Cluster,
-        ident,
-        kind="Cluster",
-        scope=scope(caller),
-        stmt=select(models.Cluster).options(selectinload(models.Cluster.nodegroups)),
+        session, models.Cluster, ident, kind="Cluster", scope=scope(caller), stmt=stmt
     )
 
 
-def authorized_cluster(session: Session, caller: Caller, ident: str, rule: str) -> models.Cluster:
-    """The cluster, if the caller sees it and the policy ``rule`` allows it on it."""
-    cluster = get_cluster(session, caller, ident)
+def authorized_cluster(
+    session: Session, caller: Caller, ident: str, rule: str, *, lock: bool = False
+) -> models.Cluster:
+    """The cluster, if the caller sees it and the policy ``rule`` allows it on it; ``lock``
+    for a write (see ``get_cluster``)."""
+    cluster = get_cluster(session, caller, ident, lock=lock)
     policy.enforce(caller, rule, policy.Target(cluster.project_id))
     return cluster
 
@@ -411,7 +418,7 @@ def update_cluster(
     rules: ClusterRules,
 ) -> models.Cluster:
     with writing(session):
-        cluster = authorized_cluster(session, caller, ident, "cluster:update")
+        cluster = authorized_cluster(session, caller, ident, "cluster:update", lock=True)
         _update(session, caller, cluster, ops, parse, rules)
     return cluster
 
@@ -506,7 +513,7 @@ def resize_cluster(
     session: Session, caller: Caller, ident: str, resize: Resize, *, rules: ClusterRules
 ) -> models.Cluster:
     with writing(session):
-        cluster = authorized_cluster(session, caller, ident, "cluster:resize")
+        cluster = authorized_cluster(session, caller, ident, "cluster:resize", lock=True)
         _resize(session, cluster, resize, rules)
     return cluster
 
@@ -563,7 +570,7 @@ def upgrade_cluster(
     session: Session, caller: Caller, ident: str, upgrade: Upgrade, *, rules: ClusterRules
 ) -> models.Cluster:
     with writing(session):
-        cluster = authorized_cluster(session, caller, ident, "cluster:upgrade")
+        cluster = authorized_cluster(session, caller, ident, "cluster:upgrade", lock=True)
         _upgrade(session, caller, cluster, upgrade, rules)
     return cluster
 
@@ -608,7 +615,7 @@ def _upgrade(
 
 def delete_cluster(session: Session, caller: Caller, ident: str) -> models.Cluster:
     with writing(session):
-        cluster = authorized_cluster(session, caller, ident, "cluster:delete")
+        cluster = authorized_cluster(session, caller, ident, "cluster:delete", lock=True)
         _delete(session, cluster)
     return cluster
 

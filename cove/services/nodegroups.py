@@ -164,7 +164,7 @@ def create_nodegroup(
     session: Session, caller: Caller, cluster_ident: str, new: NewNodeGroup
 ) -> ClusterNodeGroup:
     with writing(session):
-        cluster = authorized_cluster(session, caller, cluster_ident, "nodegroup:create")
+        cluster = authorized_cluster(session, caller, cluster_ident, "nodegroup:create", lock=True)
         group = _create(session, caller, cluster, new)
     return ClusterNodeGroup(cluster, group)
 
@@ -179,7 +179,7 @@ def update_nodegroup(
     parse: ParseChanges,
 ) -> ClusterNodeGroup:
     with writing(session):
-        cluster = authorized_cluster(session, caller, cluster_ident, "nodegroup:update")
+        cluster = authorized_cluster(session, caller, cluster_ident, "nodegroup:update", lock=True)
         group = find_nodegroup(cluster, ident)
         _update(session, cluster, group, parse(_patched(group, ops)))
     return ClusterNodeGroup(cluster, group)
@@ -187,7 +187,7 @@ def update_nodegroup(
 
 def delete_nodegroup(session: Session, caller: Caller, cluster_ident: str, ident: str) -> None:
     with writing(session):
-        cluster = authorized_cluster(session, caller, cluster_ident, "nodegroup:delete")
+        cluster = authorized_cluster(session, caller, cluster_ident, "nodegroup:delete", lock=True)
         _delete(session, cluster, find_nodegroup(cluster, ident))
 
 

@@ -13,11 +13,12 @@ from datetime import timedelta
 from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cove import errors
 from cove.db import models
-from cove.domain.statuses import Operation, Status
+from cove.domain.statuses import Operation, Status, start_status
 from cove.services import eventhub
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,11 @@ def forget(session: Session, subject: Subject) -> None:
 
 
 def ensure_idle(session: Session, cluster: models.Cluster) -> None:
-    """Refuse a write while another operation runs (Magnum drops it silently instead)."""
+    """Refuse a write while another operation runs (Magnum drops it silently instead).
+
+    Writers load the subject with its row locked (``FOR UPDATE`` on PostgreSQL; SQLite's
+    writing transactions are serialised by BEGIN IMMEDIATE), so this check sees every
+    operation committed before; the unique index on active operations backs it (``start``)."""
     running = find_active(session, cluster)
     if running is not None:
         raise errors.ClusterBusy(cluster.name, f"{running.kind} {running.uuid}", cluster.status)
@@ -155,11 +160,33 @@ def start(
         params=params or {},
     )
     op.deadline = models.utcnow() + timedelta(minutes=timeout_minutes or DEFAULT_TIMEOUT_MINUTES)
-    session.add(op)
-    session.flush()
+    try:
+        # A savepoint: when the database refuses the row, the caller's transaction stays
+        # usable (to read the winner here, or to keep what else the monitor recorded).
+        with session.begin_nested():
+            session.add(op)
+    except IntegrityError:
+        # The unique index on active operations: another writer's operation on this subject
+        # committed after our check (or the caller did not check).
+        raise _busy(session, cluster) from None
     record_event(session, cluster, message, operation=op)
     notify(session)
     return op
+
+
+def _busy(session: Session, subject: Subject) -> errors.ClusterBusy:
+    """The 409 ``ensure_idle`` gives, naming the operation that won. The subject's status is
+    the one the winner set (this transaction may already have changed its own copy)."""
+    running = find_active(session, subject)
+    if running is None:  # the winner finished in the meantime
+        return errors.ClusterBusy(
+            subject.name, "started by another request", str(Status.UPDATE_IN_PROGRESS)
+        )
+    try:
+        status = str(start_status(Operation(running.kind)))
+    except ValueError:  # a kind of another subject's reconciler
+        status = str(getattr(subject, "status", ""))
+    return errors.ClusterBusy(subject.name, f"{running.kind} {running.uuid}", status)
 
 
 def notify(session: Session) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from cove import errors, policy
@@ -27,9 +27,27 @@ def limit_for(session: Session, project_id: str, default: int, resource: str = "
     return default if row is None else row
 
 
+# The class of cove's advisory locks that serialise a project's cluster creates ("cove").
+CREATE_LOCK_CLASS = 0x636F7665
+
+
+def _serialise_creates(session: Session, project_id: str) -> None:
+    """Creates for one project queue here until the previous one commits or rolls back.
+    PostgreSQL: a transaction-scoped advisory lock keyed by the project (no row needs to
+    exist: a project without a quota row counts against the operator's default); each
+    statement after it reads what the previous create committed. SQLite: the writing
+    transaction already holds the database's write lock (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:project))"),
+            {"space": CREATE_LOCK_CLASS, "project": project_id},
+        )
+
+
 def check_cluster_quota(session: Session, project_id: str, default: int) -> None:
-    """Runs inside the create transaction, which holds the write lock (SQLite) or counts
-    under the same snapshot, so two racing creates cannot both pass at the limit."""
+    """Runs first in the create transaction, which it serialises with the project's other
+    creates (``_serialise_creates``), so racing creates cannot both pass at the limit."""
+    _serialise_creates(session, project_id)
     limit = limit_for(session, project_id, default)
     used = (
         session.scalar(

@@ -22,6 +22,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+# A value quoted in a message is cut to this many characters: an invalid megabyte is not
+# echoed back (twice: title and detail).
+QUOTE_MAX = 100
+
+
+def quote(value: object) -> str:
+    """``repr(value)``, cut to ``QUOTE_MAX`` characters with a note of the full length."""
+    text = repr(value)
+    if len(text) <= QUOTE_MAX:
+        return text
+    return f"{text[:QUOTE_MAX]}... ({len(text)} characters)"
+
 
 class CoveError(Exception):
     status: int = 500
@@ -52,7 +64,7 @@ class InvalidField(InvalidRequest):
         self.value = value
         self.reason = reason
         self.allowed = list(allowed) if allowed is not None else None
-        text = f"Invalid input for field/attribute {field}. Value: {value!r}. {reason}"
+        text = f"Invalid input for field/attribute {field}. Value: {quote(value)}. {reason}"
         if self.allowed is not None:
             text = text.rstrip(".") + f". Allowed values: {', '.join(self.allowed)}."
         super().__init__(text)
@@ -66,7 +78,7 @@ class InvalidLabel(InvalidField):
     ) -> None:
         super().__init__(f"labels.{label}", value, reason, allowed)
         self.label = label
-        text = f"Invalid label {label}={value!r}: {reason}"
+        text = f"Invalid label {label}={quote(value)}: {reason}"
         if self.allowed is not None:
             text = text.rstrip(".") + f". Allowed values: {', '.join(self.allowed)}."
         self.message = text

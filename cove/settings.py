@@ -63,11 +63,24 @@ class Settings(BaseSettings):
     # cove's own Docker engine, for nodes and for building the node image. Never the
     # caller's DOCKER_HOST: after `eval "$(cove up)"` that points at a cluster.
     docker_host: str = DEFAULT_DOCKER_HOST
+    # The host address nodes' and services' ports are published on (the managers' engine
+    # API, the balancer, service ports). Loopback by default: with tls_disabled a published
+    # engine API is root on the node for whoever reaches it. "0.0.0.0" publishes on every
+    # address (see docs/networking.md).
+    publish_address: str = "127.0.0.1"
+    # The largest request body accepted, in bytes; a larger one is refused with 413.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     @field_validator("docker_host", mode="before")
     @classmethod
     def _default_docker_host(cls, value: Any) -> Any:
         return value or DEFAULT_DOCKER_HOST  # COVE_DOCKER_HOST="" meant the default before
+
+    @field_validator("publish_address")
+    @classmethod
+    def _check_publish_address(cls, value: str) -> str:
+        ipaddress.ip_address(value)  # an IP address, as Docker's port bindings take
+        return value
 
     @field_validator("extra_drivers", mode="before")
     @classmethod

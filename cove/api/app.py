@@ -56,7 +56,8 @@ def create_app(
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.registry = registry or build_registry(
-        settings.extra_drivers, ProviderSet(settings.docker_host)
+        settings.extra_drivers,
+        ProviderSet(settings.docker_host, publish_address=settings.publish_address),
     )
     app.state.wakeup = wakeup or (lambda: None)
     # Conductors in this process (``cove serve``) share the session factory, so their events
@@ -76,7 +77,7 @@ def create_app(
         catalog.router,
     ):
         app.include_router(router)
-    app.add_middleware(MagnumProtocol)
+    app.add_middleware(MagnumProtocol, max_body_bytes=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -59,7 +59,11 @@ def min_version(minimum: str, maximum: str | None = None) -> Callable[[Request],
     def check(request: Request) -> None:
         version = getattr(request.state, "version", microversions.MIN)
         if not low <= version <= high:
-            raise errors.NotAcceptable("")
+            upper = "" if high == microversions.MAX else f" up to {high}"
+            raise errors.NotAcceptable(
+                f"Not Acceptable: this method needs microversion {low}{upper}, "
+                f"the request asked for {version}."
+            )
 
     return check
 

@@ -6,7 +6,9 @@ One handler per exception family; routes never build error JSON themselves."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
@@ -22,7 +24,16 @@ from cove.api import microversions
 log = logging.getLogger(__name__)
 
 
+def reason(status: int) -> str:
+    """The HTTP reason phrase ("Not Found"), what Magnum says when it has nothing else."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def error_body(status: int, detail: str) -> dict[str, Any]:
+    detail = detail or reason(status)
     # Magnum's title is the text up to the first '.', and the clients print only the title,
     # so users never saw which values were allowed (nor an IP past its first dot). No client
     # parses it: cove's title is the whole message.
@@ -49,10 +60,7 @@ async def _cove_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.CoveError)
     if isinstance(exc, microversions.UnsupportedVersion):
         return _json(406, unsupported_version_body())
-    body = error_body(exc.status, exc.message)
-    if not exc.message:
-        body["errors"][0]["code"] = ""
-    return _json(exc.status, body)
+    return _json(exc.status, error_body(exc.status, exc.message))
 
 
 def unsupported_version_body() -> dict[str, Any]:
@@ -74,12 +82,39 @@ def unsupported_version_body() -> dict[str, Any]:
     }
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    # Routing errors (unknown path, wrong method): Magnum's generic empty entry.
-    body = error_body(exc.status_code, "")
-    body["errors"][0]["code"] = ""
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+    # Routing errors (unknown path, wrong method): Magnum's reason phrase.
+    headers = dict(exc.headers or {})
+    detail = reason(exc.status_code)
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{detail}: {request.url.path} accepts {', '.join(allowed)}."
+    elif exc.status_code == 404:
+        detail = f"{detail}: no resource at {errors.quote(request.url.path)}."
+    elif exc.status_code == 400:
+        # FastAPI's "There was an error parsing the body": bytes that are not UTF-8, or JSON
+        # nested deeper than the parser goes.
+        detail = "Invalid request body: expected a JSON document in UTF-8, not nested too deep."
+    return JSONResponse(error_body(exc.status_code, detail), exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's),
+    read from the OpenAPI document's path templates."""
+    methods: set[str] = set()
+    path = request.url.path
+    for template, item in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in item if m in _METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+_METHODS = ("get", "put", "post", "patch", "delete")
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -93,7 +128,7 @@ def describe(err: Mapping[str, Any], argument: str = "body") -> str:
     loc = tuple(err.get("loc", ()))
     field = _field_name(loc)
     value = err.get("input")
-    prefix = f"Invalid input for field/attribute {field}. Value: {value!r}."
+    prefix = f"Invalid input for field/attribute {field}. Value: {errors.quote(value)}."
     if kind == "extra_forbidden":
         if loc and loc[0] == "query":
             return f'Unknown argument: "{field}"'
@@ -101,7 +136,8 @@ def describe(err: Mapping[str, Any], argument: str = "body") -> str:
     if kind == "missing":
         return f"Invalid input for field/attribute {field}. Value: 'None'. Mandatory field missing."
     if kind == "json_invalid":
-        return f"Invalid JSON in request body: {err.get('msg', '')}."
+        why = err.get("ctx", {}).get("error") or err.get("msg", "")
+        return f"Invalid JSON in request body: {why}."
     if kind in ("enum", "literal_error"):
         expected = err.get("ctx", {}).get("expected", "")
         expected = expected.replace("'", "").replace(" or ", ", ")
@@ -117,9 +153,22 @@ def validation_message(exc: RequestValidationError) -> str:
     return describe(exc.errors()[0])
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return _json(400, error_body(400, validation_message(exc)))
+    message = validation_message(exc)
+    content_type = request.headers.get("content-type", "")
+    first = exc.errors()[0]
+    if first.get("loc", ())[:1] == ("body",) and content_type and not _is_json(content_type):
+        message = (
+            "Invalid request body: expected a JSON object sent as application/json, "
+            f"got {errors.quote(content_type)}."
+        )
+    return _json(400, error_body(400, message))
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

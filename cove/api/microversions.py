@@ -55,7 +55,10 @@ class MalformedVersion(errors.NotAcceptable):
     """A header that is not ``<service> X.Y``: a 406 with Magnum's empty generic body."""
 
     def __init__(self) -> None:
-        super().__init__("")
+        super().__init__(
+            f"Not Acceptable: the {HEADER} header must be '<service> <X.Y|latest>', "
+            f"e.g. '{SERVICE} latest'."
+        )
 
 
 def negotiate(header: str | None) -> Version:
@@ -66,8 +69,11 @@ def negotiate(header: str | None) -> Version:
         raise MalformedVersion()
     service, requested = tokens
     if service.lower() not in SERVICE_NAMES:
-        # Another service's version header: not addressed to us, use the default.
-        return MIN
+        # Magnum answers 406 to another service's version header (``compute 2.1``).
+        raise errors.NotAcceptable(
+            f"Not Acceptable: the {HEADER} header names the service {service!r}; "
+            f"this is {SERVICE} (also {', '.join(SERVICE_NAMES[1:])})."
+        )
     if requested.lower() == "latest":
         return MAX
     try:

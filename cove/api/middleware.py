@@ -3,7 +3,13 @@
 1. path normalisation: unversioned paths (``/clusters``) go to v1, as Magnum routes them and
    OSC relies on; a trailing slash is dropped (clients send ``/v1/clusters/?limit=2``);
 2. request id: ``x-openstack-request-id`` on every response;
-3. microversion negotiation for ``/v1`` paths, with the version headers on every answer.
+3. refusal of control characters (NUL above all: PostgreSQL cannot store it) in the path and
+   the query, 400 naming the parameter;
+4. microversion negotiation for ``/v1`` paths, with the version headers on every answer;
+5. the request body bounded (``max_body_bytes``): a larger one is refused with 413 before it
+   is read whole; the body is read here and replayed to the app;
+6. response header values made sendable: a control character or a line break in a header
+   (a label name echoed in ``Cove-Warning``) would make the server drop the connection.
 """
 
 from __future__ import annotations
@@ -11,12 +17,16 @@ from __future__ import annotations
 import json
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cove import errors
 from cove.api import microversions
 from cove.api.errors import error_body, unsupported_version_body
+from cove.domain import fields
+
+DEFAULT_MAX_BODY = 1024 * 1024
 
 
 def _normalise(path: str) -> str:
@@ -31,8 +41,9 @@ def _normalise(path: str) -> str:
 
 
 class MagnumProtocol:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int = DEFAULT_MAX_BODY) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,6 +56,11 @@ class MagnumProtocol:
         versioned = path.startswith("/v1")
         extra: list[tuple[bytes, bytes]] = [(b"x-openstack-request-id", request_id.encode())]
 
+        refused = _bad_characters(path, scope.get("query_string", b""))
+        if refused is not None:
+            await _reply(send, 400, error_body(400, refused), extra, None, with_versions=False)
+            return
+
         if versioned:
             header = _header(scope, b"openstack-api-version")
             try:
@@ -52,9 +68,8 @@ class MagnumProtocol:
             except microversions.UnsupportedVersion:
                 await _reply(send, 406, unsupported_version_body(), extra, None)
                 return
-            except errors.NotAcceptable:
-                body = error_body(406, "")
-                body["errors"][0]["code"] = ""
+            except errors.NotAcceptable as exc:
+                body = error_body(406, exc.message or "Not Acceptable")
                 await _reply(send, 406, body, extra, None, with_versions=False)
                 return
             scope["state"]["version"] = version
@@ -62,10 +77,92 @@ class MagnumProtocol:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = dict(message, headers=[*message.get("headers", []), *extra])
+                headers = [(k, _sendable(v)) for k, v in message.get("headers", [])]
+                message = dict(message, headers=[*headers, *extra])
             await send(message)
 
+        if scope["method"] not in ("GET", "HEAD"):
+            payload = await _read_body(receive, _content_length(scope), self.max_body_bytes)
+            if payload is None:
+                detail = (
+                    f"Request body too large: at most {self.max_body_bytes} bytes are accepted."
+                )
+                await _reply(send, 413, error_body(413, detail), extra, None, with_versions=False)
+                return
+            receive = _replay(payload, receive)
+
         await self.app(scope, receive, send_with_headers)
+
+
+def _content_length(scope: Scope) -> int | None:
+    value = _header(scope, b"content-length")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+async def _read_body(receive: Receive, declared: int | None, limit: int) -> bytes | None:
+    """The whole body, or ``None`` as soon as it is known to exceed ``limit`` bytes."""
+    if declared is not None and declared > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _bad_characters(path: str, query: bytes) -> str | None:
+    """A message naming the path or query parameter holding a control character, if any."""
+    char = fields.bad_character(path)
+    if char is not None:
+        return (
+            f"Invalid request path {errors.quote(path)}: control character "
+            f"{fields.describe_character(char)} is not allowed."
+        )
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="utf-8")
+    for key, value in pairs:
+        for text in (key, value):
+            char = fields.bad_character(text)
+            if char is not None:
+                return (
+                    f"Invalid input for field/attribute {errors.quote(key)[1:-1]}. Value: "
+                    f"{errors.quote(value)}. Control character "
+                    f"{fields.describe_character(char)} is not allowed."
+                )
+    return None
+
+
+def _sendable(value: bytes) -> bytes:
+    """A header value h11 will send: control characters escaped as ``\\xNN``."""
+    if all(32 <= b < 127 or b == 9 or b >= 128 for b in value):
+        return value
+    return b"".join(
+        bytes([b]) if 32 <= b < 127 or b == 9 or b >= 128 else f"\\x{b:02x}".encode() for b in value
+    )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -202,7 +202,10 @@ def conductor(ctx: click.Context, db: str | None, workers: int) -> None:
     instance = Conductor(
         settings,
         make_session_factory(engine),
-        build_registry(settings.extra_drivers, ProviderSet(settings.docker_host)),
+        build_registry(
+            settings.extra_drivers,
+            ProviderSet(settings.docker_host, publish_address=settings.publish_address),
+        ),
         workers=workers,
     )
     instance.start()

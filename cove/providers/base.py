@@ -59,6 +59,11 @@ class ProviderConflict(ProviderError):
     pass
 
 
+# Where providers publish node and service ports unless configured (``publish_address``):
+# loopback, so an engine API with tls_disabled is not open to the network.
+DEFAULT_PUBLISH_ADDRESS = "127.0.0.1"
+
+
 @dataclass(frozen=True)
 class NetworkSpec:
     cluster_uuid: str
@@ -106,7 +111,9 @@ class ServiceSpec:
     command: Sequence[str]  # replaces the image's entrypoint
     aliases: Sequence[str] = ()  # its names on the cluster network
     ports: Mapping[int, int] = field(default_factory=dict)  # container port -> host port (0: any)
-    host_ip: str = ""  # where published ports listen ("" for every address)
+    # Where published ports listen; "" for the provider's publish address (loopback unless
+    # configured), the one rule for every node and service.
+    host_ip: str = ""
     files: Mapping[str, bytes] = field(default_factory=dict)  # written before the first start
     volumes: Mapping[str, str] = field(default_factory=dict)  # volume name -> mount path
 

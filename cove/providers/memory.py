@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cove.providers.base import (
+    DEFAULT_PUBLISH_ADDRESS,
     LABEL_CLUSTER,
     LABEL_NODE,
     LABEL_NODEGROUP,
@@ -233,7 +234,10 @@ class MemoryProvider:
 
     name = "memory"
 
-    def __init__(self, program: ExecProgram | None = None) -> None:
+    def __init__(
+        self, program: ExecProgram | None = None, *, publish_address: str = DEFAULT_PUBLISH_ADDRESS
+    ) -> None:
+        self.publish_address = publish_address  # recorded only: nothing listens in memory
         self._lock = threading.RLock()
         self.faults = Faults(self._lock)
         self.events: list[tuple[str, str]] = []

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import threading
 
-from cove.providers.base import Provider
+from cove.providers.base import DEFAULT_PUBLISH_ADDRESS, Provider
 
 
 class ProviderSet:
-    def __init__(self, docker_host: str | None = None) -> None:
+    def __init__(
+        self, docker_host: str | None = None, *, publish_address: str = DEFAULT_PUBLISH_ADDRESS
+    ) -> None:
         self._docker_host = docker_host
+        self._publish_address = publish_address
         self._made: dict[str, Provider] = {}
         self._lock = threading.Lock()
 
@@ -25,11 +28,11 @@ class ProviderSet:
         if kind == "docker":
             from cove.providers.docker import DockerProvider
 
-            return DockerProvider(base_url=self._docker_host)
+            return DockerProvider(base_url=self._docker_host, publish_address=self._publish_address)
         if kind == "memory":
             from cove.providers.memory import MemoryProvider
 
-            return MemoryProvider()
+            return MemoryProvider(publish_address=self._publish_address)
         raise LookupError(f"no provider of kind {kind!r} (known: docker, memory)")
 
     def made(self) -> list[Provider]:

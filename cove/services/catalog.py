@@ -66,13 +66,21 @@ def resolve_flavor(session: Session, ident: str, field: str) -> models.Flavor:
     return flavor
 
 
-def resolve_keypair(session: Session, caller: Caller, ident: str, field: str) -> models.Keypair:
+class KeypairNotFound(errors.NotFound):
+    """Magnum's KeyPairNotFound: a 404 on cluster create (a template's keypair_id is a 400)."""
+
+
+def resolve_keypair(
+    session: Session, caller: Caller, ident: str, field: str, *, missing_is_404: bool = False
+) -> models.Keypair:
     stmt = select(models.Keypair).where(
         models.Keypair.user_id == caller.user_id,
         or_(models.Keypair.name == ident, models.Keypair.uuid == ident),
     )
     keypair = session.scalar(stmt)
     if keypair is None:
+        if missing_is_404:
+            raise KeypairNotFound(f"Unable to find keypair {ident}.")
         raise errors.InvalidField(field, ident, f"Unable to find keypair {ident}.")
     return keypair
 

@@ -280,7 +280,7 @@ def _create(
             catalog.resolve_flavor(session, value, field)
     keypair = body.keypair or template.keypair_id
     if keypair:
-        catalog.resolve_keypair(session, caller, keypair, "keypair")
+        catalog.resolve_keypair(session, caller, keypair, "keypair", missing_is_404=True)
     fixed_network = body.fixed_network or template.fixed_network
     fixed_subnet = body.fixed_subnet or template.fixed_subnet
     network = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import Session
 
 from cove import errors
@@ -54,7 +54,7 @@ def paginate(
     sort_col = getattr(table, params.sort_key)
     descending = params.sort_dir == "desc"
     if params.marker is not None:
-        marker_row = _marker_row(session, table, params.marker, marker_field, not_found)
+        marker_row = _marker_row(session, stmt, table, params.marker, marker_field, not_found)
         marker_value = getattr(marker_row, params.sort_key)
         if descending:
             after = or_(
@@ -77,7 +77,12 @@ def paginate(
     return Page(items, next_marker)
 
 
-def _marker_row(session: Session, model: Any, marker: str, field: str, not_found: str) -> Any:
+def _marker_row(
+    session: Session, stmt: Select[Any], model: Any, marker: str, field: str, not_found: str
+) -> Any:
+    """The marker's row among those the listing shows (``stmt`` carries the caller's scope):
+    another project's hidden object is "not found", as an unknown one, so a marker cannot
+    reveal that it exists or where it sorts."""
     if field == "uuid" and not identifiers.is_uuid(marker):
         raise errors.InvalidField("marker", marker, "Expected a uuid.")
     if field == "id":
@@ -87,7 +92,9 @@ def _marker_row(session: Session, model: Any, marker: str, field: str, not_found
             raise errors.InvalidField("marker", marker, "Expected an integer.") from None
     else:
         value = marker
-    row = session.scalar(select(model).where(getattr(model, field) == value))
+    if field == "id" and not -(2**63) <= value < 2**63:
+        raise errors.NotFound(f"{not_found} {marker} could not be found.")
+    row = session.scalar(stmt.where(getattr(model, field) == value).limit(1))
     if row is None:
         raise errors.NotFound(f"{not_found} {marker} could not be found.")
     return row

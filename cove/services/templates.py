@@ -296,6 +296,15 @@ def _apply_patch(
     parse: ParseSpec,
     resource: str,
 ) -> None:
+    for op in ops:
+        if op.path == "/cluster_distro" and op.op != "remove":
+            # Derived from the image: a patch of it would answer 200 and change nothing.
+            raise errors.InvalidField(
+                "cluster_distro",
+                op.value,
+                "cluster_distro is derived from the image's os_distro and cannot be set: "
+                "change image_id instead.",
+            )
     current = template_values(template)
     # A baymodel has no driver attribute (its body refuses one): patch without it, keep it.
     bay = resource == BAYMODEL

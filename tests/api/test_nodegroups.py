@@ -66,7 +66,9 @@ def test_nodegroups_need_microversion_1_9(api: Api, cluster: dict[str, Any]) -> 
     ):  # fmt: skip
         response = old.request(method, path, json=body)
         assert response.status_code == 406, (method, path)
-        assert response.json()["errors"][0]["title"] == "", (method, path)
+        title = response.json()["errors"][0]["title"]
+        assert title.startswith("Not Acceptable"), (method, path, title)
+        assert "1.9" in title, (method, path, title)
     assert api.at(None).get(BASE).status_code == 406  # no header is 1.1
     assert api.at("1.9").get(BASE).status_code == 200
     assert _names(api) == ["default-master", "default-worker"]

@@ -251,16 +251,6 @@ FIELD_RULES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"docker_storage_driver": "aufs2"},
         ["docker_storage_driver", "aufs2", "overlay2", "devicemapper"],
     ),
-    (
-        "devicemapper-without-volume",
-        {"docker_storage_driver": "devicemapper"},
-        ["docker_volume_size", "minimum value 3GB for devicemapper"],
-    ),
-    (
-        "devicemapper-small-volume",
-        {"docker_storage_driver": "devicemapper", "docker_volume_size": 2},
-        ["docker_volume_size", "2", "minimum value 3GB for devicemapper"],
-    ),
     ("volume-size-zero", {"docker_volume_size": 0}, ["docker_volume_size", "0"]),
     (
         "dns-name",
@@ -339,6 +329,9 @@ VALID_VALUES: list[tuple[str, dict[str, Any]]] = [
     ("swarm-mode-rexray", {"coe": "swarm-mode", "volume_driver": "rexray"}),
     ("mesos-rexray", {"coe": "mesos", "volume_driver": "rexray"}),
     ("devicemapper-3", {"docker_storage_driver": "devicemapper", "docker_volume_size": 3}),
+    # magnumclient 3.7 and 4.11 send devicemapper with no volume size by default.
+    ("devicemapper-no-volume", {"docker_storage_driver": "devicemapper"}),
+    ("devicemapper-2", {"docker_storage_driver": "devicemapper", "docker_volume_size": 2}),
     ("dns-list", {"dns_nameserver": "8.8.8.8,2001:4860:4860::8888"}),
     ("proxies", {"http_proxy": "http://proxy:3128", "https_proxy": "https://proxy:3129"}),
     ("port-1024", {"apiserver_port": 1024}),
@@ -634,10 +627,12 @@ REVALIDATED: list[tuple[str, dict[str, Any], list[str]]] = [
     ("flavor", {"path": "/flavor_id", "value": "m1.huge"}, ["flavor_id", "m1.huge"]),
     ("dns", {"path": "/dns_nameserver", "value": "resolver"}, ["dns_nameserver", "resolver"]),
     (
-        "devicemapper",
-        {"path": "/docker_storage_driver", "value": "devicemapper"},
-        ["docker_volume_size", "devicemapper"],
+        "storage-driver",
+        {"path": "/docker_storage_driver", "value": "aufs2"},
+        ["docker_storage_driver", "aufs2", "overlay2"],
     ),
+    ("volume-past-int32", {"path": "/docker_volume_size", "value": 2**31}, ["docker_volume_size"]),
+    ("volume-text", {"path": "/docker_volume_size", "value": "0"}, ["docker_volume_size", "0"]),
     ("port", {"path": "/apiserver_port", "value": 22}, ["apiserver_port", "1024"]),
     ("bool", {"path": "/tls_disabled", "value": "maybe"}, ["tls_disabled", "maybe"]),
     (

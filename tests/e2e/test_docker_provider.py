@@ -557,3 +557,14 @@ def _wait_for_engine(provider: DockerProvider, name: str, deadline: float = 60.0
         if result.exit_code == 0 or time.monotonic() > give_up:
             return result
         time.sleep(0.2)
+
+
+def test_published_ports_listen_on_loopback_by_default(
+    provider: DockerProvider, client: docker.DockerClient, cluster: str, sleeper_image: str
+) -> None:
+    # With tls_disabled a managers' engine API open on every address is root on the node.
+    network = network_for(provider, cluster)
+    record = provider.ensure_node(node_spec(cluster, network, sleeper_image, ports={2376: 0}))
+    assert record.host_ports.get(2376)
+    bindings = client.containers.get(record.name).attrs["HostConfig"]["PortBindings"]
+    assert {b["HostIp"] for b in bindings["2376/tcp"]} == {"127.0.0.1"}

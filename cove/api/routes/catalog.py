@@ -11,7 +11,7 @@ from pydantic import Field, StringConstraints
 
 from cove.api.deps import ContextDep, SessionDep, strict_query
 from cove.api.links import links
-from cove.api.schemas.common import Strict, timestamp
+from cove.api.schemas.common import Count, Int, NodeLabels, Strict, Text, timestamp
 from cove.db import models
 from cove.services import catalog
 
@@ -24,7 +24,7 @@ class ImageBody(Strict):
     name: Name
     os_distro: Name
     node_image: Name | None = None
-    properties: dict[str, str] | None = None
+    properties: NodeLabels | None = None
     public: bool = False
 
     def to_command(self) -> catalog.NewImage:
@@ -35,17 +35,19 @@ class ImageBody(Strict):
 
 class FlavorBody(Strict):
     name: Name
-    vcpus: Annotated[int, Field(ge=1, le=256)]
-    ram: Annotated[int, Field(ge=64, description="MiB")]
-    disk: Annotated[int, Field(ge=0, description="GiB")]
+    vcpus: Annotated[Int, Field(ge=1, le=256)]
+    ram: Annotated[Int, Field(ge=64, description="MiB")]
+    disk: Annotated[Count, Field(description="GiB")]
 
     def to_command(self) -> catalog.NewFlavor:
         return catalog.NewFlavor(self.name, self.vcpus, self.ram, self.disk)
 
 
 class KeypairBody(Strict):
+    multiline = frozenset({"public_key"})
+
     name: Name
-    public_key: str | None = None
+    public_key: Text | None = None
 
     def to_command(self) -> catalog.NewKeypair:
         return catalog.NewKeypair(self.name, self.public_key)
@@ -60,7 +62,7 @@ class NetworkBody(Strict):
     name: Name
     external: bool = False
     shared: bool = False
-    subnets: list[Subnet] = []
+    subnets: Annotated[list[Subnet], Field(max_length=100)] = []
 
     def to_command(self) -> catalog.NewNetwork:
         subnets = [s.model_dump() for s in self.subnets]

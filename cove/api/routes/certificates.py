@@ -10,7 +10,7 @@ from pydantic import StringConstraints
 
 from cove.api.deps import ContextDep, SessionDep, strict_query
 from cove.api.links import links
-from cove.api.schemas.common import Strict
+from cove.api.schemas.common import Strict, Text
 from cove.services import certificates
 
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
@@ -19,10 +19,12 @@ CaType = Literal["kubernetes", "etcd", "front_proxy", "front-proxy"]
 
 
 class SignRequest(Strict):
+    multiline = frozenset({"csr"})
+
     cluster_uuid: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    csr: Annotated[str, StringConstraints(min_length=1)]
+    csr: Annotated[Text, StringConstraints(min_length=1)]
     ca_cert_type: CaType | None = None
-    bay_uuid: str | None = None
+    bay_uuid: Annotated[str, StringConstraints(max_length=255)] | None = None
 
 
 @router.get("/{ident}", dependencies=[Depends(strict_query("ca_cert_type"))])

@@ -33,7 +33,7 @@ from cove.api.schemas.clusters import (
     parse_changes,
 )
 from cove.api.schemas.common import PatchItem
-from cove.services import clusters
+from cove.services import catalog, clusters
 from cove.services.pagination import PageRequest
 
 router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
@@ -239,6 +239,8 @@ def create_bay(
             default_quota=settings.max_clusters_per_project,
             rules=_rules(ctx.version),
         ).cluster
+    except catalog.KeypairNotFound:
+        raise
     except (errors.NotFound, errors.InvalidField) as exc:
         # Magnum's bays answer 400 naming baymodel_id for an unknown baymodel, at any version.
         if isinstance(exc, errors.InvalidField) and exc.field != "cluster_template_id":

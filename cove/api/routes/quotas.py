@@ -6,11 +6,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
-from pydantic import Field, StringConstraints
+from pydantic import StringConstraints
 
 from cove.api.deps import ContextDep, ListParamsDep, SessionDep, SettingsDep, strict_query
 from cove.api.pagination import collection
-from cove.api.schemas.common import Strict, timestamp
+from cove.api.schemas.common import Count, Strict, timestamp
 from cove.db import models
 from cove.services import quotas
 from cove.services.mservices import ServiceState, list_services
@@ -24,7 +24,7 @@ ProjectId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 class QuotaBody(Strict):
     project_id: ProjectId
     resource: Literal["Cluster"] = "Cluster"
-    hard_limit: Annotated[int, Field(ge=0)] = 1
+    hard_limit: Count = 1
     id: Any = None
     created_at: Any = None
     updated_at: Any = None

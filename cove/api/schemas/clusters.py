@@ -11,8 +11,13 @@ from pydantic import Field, StringConstraints
 from cove.api.links import links
 from cove.api.microversions import Version
 from cove.api.schemas.common import (
+    Count,
     Labels,
+    Positive,
+    Str255,
     Strict,
+    StrLabels,
+    Text,
     refuse_read_only,
     revalidate,
     stringify_labels,
@@ -22,7 +27,6 @@ from cove.db import models
 from cove.domain.statuses import FAILED, HealthStatus
 from cove.services.clusters import ClusterChanges, NewCluster, Resize, Upgrade
 
-Str255 = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 ClusterName = Annotated[
     str, StringConstraints(min_length=1, max_length=242, pattern=r"^[a-zA-Z][a-zA-Z0-9_.-]*$")
 ]
@@ -44,6 +48,7 @@ READ_ONLY = frozenset(
         "id",
     }
 )
+CREATE_TIMEOUT_MAX = 525600  # a year, in minutes
 # Accepted and ignored, as Magnum does (they are status, set by the conductor).
 IGNORED = ("status", "status_reason", "health_status", "health_status_reason", "faults")
 
@@ -52,20 +57,21 @@ class ClusterCreate(Strict):
     cluster_template_id: Str255
     name: ClusterName | None = None
     keypair: Str255 | None = None
-    node_count: Annotated[int, Field(ge=0)] | None = None
-    master_count: Annotated[int, Field(ge=1)] | None = None
-    docker_volume_size: Annotated[int, Field(ge=1)] | None = None
+    node_count: Count | None = None
+    master_count: Positive | None = None
+    docker_volume_size: Positive | None = None
     labels: Labels | None = None
     master_flavor_id: Str255 | None = None
     flavor_id: Str255 | None = None
-    create_timeout: Annotated[int, Field(ge=0)] | None = None
-    discovery_url: str | None = None
+    # Minutes; a deadline past a year is no deadline (and overflowed dates before).
+    create_timeout: Annotated[Count, Field(le=CREATE_TIMEOUT_MAX)] | None = None
+    discovery_url: Text | None = None
     fixed_network: Str255 | None = None
     fixed_subnet: Str255 | None = None
     floating_ip_enabled: bool | None = None
     master_lb_enabled: bool | None = None
     merge_labels: bool | None = None
-    uuid: str | None = None
+    uuid: Str255 | None = None
     status: Any = None
     status_reason: Any = None
     health_status: Any = None
@@ -81,14 +87,14 @@ class ClusterCreate(Strict):
 class BayCreate(Strict):
     baymodel_id: Str255
     name: ClusterName | None = None
-    node_count: Annotated[int, Field(ge=1)] | None = None
-    master_count: Annotated[int, Field(ge=1)] | None = None
-    docker_volume_size: Annotated[int, Field(ge=1)] | None = None
-    labels: dict[str, str] | None = None
+    node_count: Positive | None = None
+    master_count: Positive | None = None
+    docker_volume_size: Positive | None = None
+    labels: StrLabels | None = None
     master_flavor_id: Str255 | None = None
     flavor_id: Str255 | None = None
-    bay_create_timeout: Annotated[int, Field(ge=0)] | None = None
-    discovery_url: str | None = None
+    bay_create_timeout: Annotated[Count, Field(le=CREATE_TIMEOUT_MAX)] | None = None
+    discovery_url: Text | None = None
     fixed_network: Str255 | None = None
     fixed_subnet: Str255 | None = None
     floating_ip_enabled: bool | None = None
@@ -110,9 +116,9 @@ class BayCreate(Strict):
 class ClusterPatchable(Strict):
     """What a cluster PATCH may change, after the patch is applied (Magnum's rule)."""
 
-    node_count: Annotated[int, Field(ge=0, strict=True)]
+    node_count: Count
     health_status: HealthStatus | None = None
-    health_status_reason: dict[str, str] | None = None
+    health_status_reason: dict[str, Text] | None = None
 
 
 def parse_changes(document: dict[str, Any]) -> ClusterChanges:
@@ -122,8 +128,8 @@ def parse_changes(document: dict[str, Any]) -> ClusterChanges:
 
 
 class ResizeBody(Strict):
-    node_count: Annotated[int, Field(ge=0)]
-    nodes_to_remove: list[str] | None = None
+    node_count: Count
+    nodes_to_remove: list[Str255] | None = None
     nodegroup: Str255 | None = None
 
     def to_command(self) -> Resize:
@@ -132,7 +138,7 @@ class ResizeBody(Strict):
 
 class UpgradeBody(Strict):
     cluster_template: Str255
-    max_batch_size: Annotated[int, Field(ge=1)] = 1
+    max_batch_size: Positive = 1
     nodegroup: Str255 | None = None
 
     def to_command(self) -> Upgrade:

@@ -3,22 +3,105 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from cove import errors
 from cove.api.errors import describe
+from cove.domain import fields
+from cove.domain.fields import INT32_MAX, LABEL_NAME_MAX, LABEL_VALUE_MAX, LABELS_MAX
 from cove.domain.jsonpatch import PatchOp
 
-LabelValue = str | int | bool | float
-Labels = dict[str, LabelValue]
+# Integers as their columns hold them (32-bit on PostgreSQL); a JSON boolean or string is
+# refused (``"hard_limit": false`` is not 0). Narrow further with ``Annotated[Int, Field(..)]``.
+Int = Annotated[int, Field(strict=True, ge=-INT32_MAX - 1, le=INT32_MAX)]
+Count = Annotated[Int, Field(ge=0)]
+Positive = Annotated[Int, Field(ge=1)]
+# Names and identifiers stored in a 255-character column.
+Str255 = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+# Free text with no column bound (a discovery URL, a CSR): bounded all the same.
+Text = Annotated[str, StringConstraints(max_length=65536)]
+
+
+def _label_value(value: Any) -> Any:
+    if isinstance(value, str | int | float):  # a bool is an int
+        return value
+    raise ValueError("A label value is text, a number or a boolean")
+
+
+LabelValue = Annotated[str | int | bool | float, BeforeValidator(_label_value)]
+
+
+def _labels(field: str) -> Any:
+    def check(values: dict[str, Any]) -> dict[str, Any]:
+        fields.check_label_names(field, values)
+        return values
+
+    return AfterValidator(check)
+
+
+_LABELS_SCHEMA = {
+    "maxProperties": LABELS_MAX,
+    "propertyNames": {"minLength": 1, "maxLength": LABEL_NAME_MAX, "pattern": r"\S"},
+}
+Labels = Annotated[
+    dict[str, LabelValue],
+    _labels("labels"),
+    Field(json_schema_extra=_LABELS_SCHEMA),
+]
+StrLabels = Annotated[
+    dict[str, Annotated[str, StringConstraints(max_length=LABEL_VALUE_MAX)]],
+    _labels("labels"),
+    Field(json_schema_extra=_LABELS_SCHEMA),
+]
+NodeLabels = Annotated[
+    dict[str, Annotated[str, StringConstraints(max_length=LABEL_VALUE_MAX)]],
+    _labels("node_labels"),
+    Field(json_schema_extra=_LABELS_SCHEMA),
+]
+
+
+def _scan(field: str, data: Any, multiline: bool) -> None:
+    """Refuse control characters in every string of a body, keys included, naming where."""
+    if isinstance(data, str):
+        fields.check_text(field, data, multiline=multiline)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str):
+                fields.check_text(field, key)
+                _scan(f"{field}.{key}" if field else key, value, multiline)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            _scan(f"{field}.{index}" if field else str(index), value, multiline)
 
 
 class Strict(BaseModel):
-    """Unknown attributes are refused, as WSME does."""
+    """Unknown attributes are refused, as WSME does; so is any control character (NUL above
+    all, which PostgreSQL cannot store) in any string, except tabs and line breaks in the
+    fields a subclass lists in ``multiline``."""
 
     model_config = ConfigDict(extra="forbid")
+    multiline: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if isinstance(key, str):
+                    fields.check_text("body", key)
+                    _scan(key, value, key in cls.multiline)
+        return data
 
 
 def refuse_read_only(names: frozenset[str]) -> Any:
@@ -33,11 +116,19 @@ def refuse_read_only(names: frozenset[str]) -> Any:
     return check
 
 
+def _patch_value(value: Any) -> Any:
+    if value is None or isinstance(value, str | int):
+        if isinstance(value, str) and len(value) > 65536:
+            raise ValueError("A patch value has at most 65536 characters")
+        return value
+    raise ValueError("A patch value is text or an integer")
+
+
 class PatchItem(Strict):
     op: Literal["add", "replace", "remove"]
     path: Annotated[str, Field(pattern=r"^(/[\w-]+)+$")]
     # Magnum takes text or integers (a bool passes as an integer).
-    value: str | int | None = None
+    value: Annotated[str | int | None, BeforeValidator(_patch_value)] = None
 
     def to_op(self) -> PatchOp:
         return PatchOp(self.op, self.path, self.value, "value" in self.model_fields_set)

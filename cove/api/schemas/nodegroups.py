@@ -9,7 +9,11 @@ from pydantic import Field, StringConstraints
 from cove.api.links import links
 from cove.api.schemas.clusters import label_diff
 from cove.api.schemas.common import (
+    Count,
     Labels,
+    NodeLabels,
+    Positive,
+    Str255,
     Strict,
     refuse_read_only,
     revalidate,
@@ -19,12 +23,10 @@ from cove.api.schemas.common import (
 from cove.db import models
 from cove.services.nodegroups import NewNodeGroup, NodeGroupChanges
 
-Str255 = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-
 
 class Taint(Strict):
     key: Str255
-    value: str | None = None
+    value: Annotated[str, StringConstraints(max_length=255)] | None = None
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
 
 
@@ -49,17 +51,17 @@ READ_ONLY = frozenset(
 
 class NodeGroupCreate(Strict):
     name: Str255
-    node_count: Annotated[int, Field(ge=0)] = 1
-    min_node_count: Annotated[int, Field(ge=0)] = 0
-    max_node_count: Annotated[int, Field(ge=0)] | None = None
+    node_count: Count = 1
+    min_node_count: Count = 0
+    max_node_count: Count | None = None
     role: Str255 = "worker"
     image_id: Str255 | None = None
     flavor_id: Str255 | None = None
-    docker_volume_size: Annotated[int, Field(ge=1)] | None = None
+    docker_volume_size: Positive | None = None
     labels: Labels | None = None
     merge_labels: bool | None = None
-    node_labels: dict[str, str] | None = None
-    node_taints: list[Taint] | None = None
+    node_labels: NodeLabels | None = None
+    node_taints: Annotated[list[Taint], Field(max_length=100)] | None = None
 
     _read_only = refuse_read_only(READ_ONLY)
 
@@ -87,10 +89,10 @@ def _taints(taints: list[Taint] | None) -> list[dict[str, Any]] | None:
 
 
 class NodeGroupPatchable(Strict):
-    min_node_count: Annotated[int, Field(ge=0, strict=True)]
-    max_node_count: Annotated[int, Field(ge=0, strict=True)] | None = None
-    node_labels: dict[str, str] | None = None
-    node_taints: list[Taint] | None = None
+    min_node_count: Count
+    max_node_count: Count | None = None
+    node_labels: NodeLabels | None = None
+    node_taints: Annotated[list[Taint], Field(max_length=100)] | None = None
 
 
 def parse_changes(document: dict[str, Any]) -> NodeGroupChanges:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import UUID4, Field, StringConstraints
@@ -9,6 +10,8 @@ from pydantic import UUID4, Field, StringConstraints
 from cove.api.links import links
 from cove.api.schemas.common import (
     Labels,
+    Positive,
+    Str255,
     Strict,
     refuse_read_only,
     revalidate,
@@ -19,8 +22,7 @@ from cove.db import models
 from cove.domain.coes import Coe, ServerType
 from cove.services.templates import ParseSpec, TemplateSpec, template_values
 
-Str255 = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-
+PATCHED_INTEGERS = ("docker_volume_size", "apiserver_port")
 READ_ONLY = frozenset({"id", "project_id", "user_id", "created_at", "updated_at", "links"})
 
 
@@ -40,8 +42,8 @@ class TemplateFields(Strict):
     network_driver: Str255 | None = None
     volume_driver: Str255 | None = None
     dns_nameserver: Str255 | None = None
-    apiserver_port: Annotated[int, Field(ge=1024, le=65535)] | None = None
-    docker_volume_size: Annotated[int, Field(ge=1)] | None = None
+    apiserver_port: Annotated[Positive, Field(ge=1024, le=65535)] | None = None
+    docker_volume_size: Positive | None = None
     docker_storage_driver: Str255 | None = None
     http_proxy: Str255 | None = None
     https_proxy: Str255 | None = None
@@ -78,6 +80,12 @@ def spec_parser(model: type[TemplateFields]) -> ParseSpec:
     """Validates a patched template as the request body ``model`` would be."""
 
     def parse(document: dict[str, Any]) -> TemplateSpec:
+        # The clients send every patch value as text ("docker_volume_size=5" is "5"), and
+        # Magnum converts it: so does cove, for the integer attributes only.
+        for key in PATCHED_INTEGERS:
+            value = document.get(key)
+            if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,12}", value.strip()):
+                document[key] = int(value)
         return to_spec(revalidate(model, document))
 
     return parse

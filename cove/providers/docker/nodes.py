@@ -19,6 +19,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from cove.providers.base import (
+    DEFAULT_PUBLISH_ADDRESS,
     LABEL_CLUSTER,
     LABEL_NODE,
     LABEL_NODEGROUP,
@@ -49,7 +50,9 @@ def node_labels(spec: NodeSpec) -> dict[str, str]:
     }
 
 
-def create_container(client: docker.DockerClient, spec: NodeSpec, mode: NodeMode) -> Container:
+def create_container(
+    client: docker.DockerClient, spec: NodeSpec, mode: NodeMode, publish_address: str
+) -> Container:
     """Create (not start) the node container of ``spec``. Call inside ``map_docker_errors``.
 
     The SDK's low-level API is used because a node's HostConfig needs fields the model
@@ -59,7 +62,10 @@ def create_container(client: docker.DockerClient, spec: NodeSpec, mode: NodeMode
     host_options: dict[str, Any] = {
         **mode.host_config_options(spec.storage_gb),
         "network_mode": spec.network,
-        "port_bindings": {f"{port}/tcp": host or None for port, host in spec.ports.items()},
+        # Every published port listens on ``publish_address`` only (loopback by default).
+        "port_bindings": {
+            f"{port}/tcp": (publish_address, host or None) for port, host in spec.ports.items()
+        },
     }
     if spec.dns:
         host_options["dns"] = list(spec.dns)
@@ -107,7 +113,12 @@ def write_files(container: Container, files: Mapping[str, bytes], mode: int = 0o
         raise ProviderError(f"could not write files into {container.name}")
 
 
-def ensure_node(client: docker.DockerClient, spec: NodeSpec, detector: ModeDetector) -> NodeRecord:
+def ensure_node(
+    client: docker.DockerClient,
+    spec: NodeSpec,
+    detector: ModeDetector,
+    publish_address: str = DEFAULT_PUBLISH_ADDRESS,
+) -> NodeRecord:
     """Adopt the container called ``spec.name`` if it is the cluster's (starting it if it is
     stopped), else create it, write ``spec.files`` into it, and start it.
 
@@ -124,7 +135,7 @@ def ensure_node(client: docker.DockerClient, spec: NodeSpec, detector: ModeDetec
     def create() -> Container:
         # Probe only when about to create: adopting needs no privileges decision.
         mode = detector.detect(client, spec.image, spec.cluster_uuid)
-        return create_container(client, spec, mode)
+        return create_container(client, spec, mode, publish_address)
 
     with map_docker_errors():
         container = adopt_or_create(client, spec.name, spec.cluster_uuid, create, spec.files)

@@ -18,6 +18,7 @@ import docker.errors
 
 from cove.providers import engine_address
 from cove.providers.base import (
+    DEFAULT_PUBLISH_ADDRESS,
     LABEL_CLUSTER,
     ExecResult,
     NetworkSpec,
@@ -47,7 +48,11 @@ class DockerProvider:
     name = "docker"
 
     def __init__(
-        self, client: docker.DockerClient | None = None, *, base_url: str | None = None
+        self,
+        client: docker.DockerClient | None = None,
+        *,
+        base_url: str | None = None,
+        publish_address: str = DEFAULT_PUBLISH_ADDRESS,
     ) -> None:
         if client is not None and base_url is not None:
             raise ValueError("give a client or a base_url, not both")
@@ -55,6 +60,8 @@ class DockerProvider:
         self._base_url = base_url or engine_address.DEFAULT_DOCKER_HOST
         self._client_lock = threading.Lock()
         self._detector = ModeDetector()
+        # Every node and service port is published on this host address only.
+        self.publish_address = publish_address
 
     @property
     def client(self) -> docker.DockerClient:
@@ -101,7 +108,7 @@ class DockerProvider:
             ProviderUnavailable: the engine could not be reached or failed (5xx).
             ProviderError: anything else the engine refused (e.g. the image is missing).
         """
-        return nodes.ensure_node(self.client, spec, self._detector)
+        return nodes.ensure_node(self.client, spec, self._detector, self.publish_address)
 
     def find_nodes(self, cluster_uuid: str) -> list[NodeRecord]:
         """Every node labelled with the cluster, running or not, sorted by name.
@@ -138,7 +145,7 @@ class DockerProvider:
             ProviderUnavailable: the engine could not be reached or failed (5xx).
             ProviderError: anything else the engine refused (e.g. the image is missing).
         """
-        return services.ensure_service(self.client, spec)
+        return services.ensure_service(self.client, spec, self.publish_address)
 
     def find_services(self, cluster_uuid: str) -> list[ServiceRecord]:
         """Every service container labelled with the cluster, running or not, by name.

@@ -13,7 +13,13 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from cove.providers.base import LABEL_CLUSTER, LABEL_SERVICE, ServiceRecord, ServiceSpec
+from cove.providers.base import (
+    DEFAULT_PUBLISH_ADDRESS,
+    LABEL_CLUSTER,
+    LABEL_SERVICE,
+    ServiceRecord,
+    ServiceSpec,
+)
 from cove.providers.docker.errors import map_docker_errors
 from cove.providers.docker.nodes import (
     adopt_or_create,
@@ -28,14 +34,17 @@ def service_labels(spec: ServiceSpec) -> dict[str, str]:
     return {LABEL_CLUSTER: spec.cluster_uuid, LABEL_SERVICE: spec.kind}
 
 
-def _create(client: docker.DockerClient, spec: ServiceSpec) -> Container:
+def _create(client: docker.DockerClient, spec: ServiceSpec, publish_address: str) -> Container:
     api = client.api
     for volume in spec.volumes:
         # Creating a volume that exists returns it: a retry adopts its own volume.
         client.volumes.create(volume, labels=service_labels(spec))
     host_config = api.create_host_config(
         network_mode=spec.network,
-        port_bindings={f"{port}/tcp": _binding(spec, host) for port, host in spec.ports.items()},
+        port_bindings={
+            f"{port}/tcp": _binding(spec.host_ip or publish_address, host)
+            for port, host in spec.ports.items()
+        },
         binds={volume: {"bind": path, "mode": "rw"} for volume, path in spec.volumes.items()},
         restart_policy={"Name": "unless-stopped"},
         init=True,
@@ -54,13 +63,15 @@ def _create(client: docker.DockerClient, spec: ServiceSpec) -> Container:
     return client.containers.get(created["Id"])
 
 
-def _binding(spec: ServiceSpec, host_port: int) -> Any:
+def _binding(address: str, host_port: int) -> Any:
     """docker-py's form of one port binding; an empty host port lets the engine choose."""
     port = str(host_port) if host_port else ""
-    return (spec.host_ip, port) if spec.host_ip else port
+    return (address, port)
 
 
-def ensure_service(client: docker.DockerClient, spec: ServiceSpec) -> ServiceRecord:
+def ensure_service(
+    client: docker.DockerClient, spec: ServiceSpec, publish_address: str = DEFAULT_PUBLISH_ADDRESS
+) -> ServiceRecord:
     """Adopt the container called ``spec.name`` if it is the cluster's (starting it if it is
     stopped), else create it with its volumes, write ``spec.files`` into it, and start it.
 
@@ -71,7 +82,12 @@ def ensure_service(client: docker.DockerClient, spec: ServiceSpec) -> ServiceRec
     """
     with map_docker_errors():
         container = adopt_or_create(
-            client, spec.name, spec.cluster_uuid, lambda: _create(client, spec), spec.files, 0o644
+            client,
+            spec.name,
+            spec.cluster_uuid,
+            lambda: _create(client, spec, publish_address),
+            spec.files,
+            0o644,
         )
         return service_record(container.attrs)
 

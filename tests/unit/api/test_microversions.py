@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from cove import errors
 from cove.api import microversions
 from cove.api.microversions import MalformedVersion, UnsupportedVersion, Version, negotiate
 
@@ -14,7 +15,6 @@ from cove.api.microversions import MalformedVersion, UnsupportedVersion, Version
         ("container-infra 1.9", Version(1, 9)),
         ("container-infrastructure 1.10", Version(1, 10)),
         ("container-infrastructure-management 1.14", Version(1, 14)),
-        ("compute 2.60", Version(1, 1)),
     ],
 )
 def test_negotiated_version(header: str | None, expected: Version) -> None:
@@ -42,3 +42,9 @@ def test_response_headers_name_the_range() -> None:
     assert headers["OpenStack-API-Version"] == "container-infra 1.9"
     assert headers["OpenStack-API-Minimum-Version"] == "container-infra 1.1"
     assert headers["OpenStack-API-Maximum-Version"] == "container-infra 1.14"
+
+
+def test_another_services_header_is_not_acceptable() -> None:
+    # As Magnum: a version header for another service is a 406, not the default version.
+    with pytest.raises(errors.NotAcceptable, match="'compute'"):
+        negotiate("compute 2.60")

@@ -9,6 +9,8 @@ key in ``COVE_SECRET_KEY`` the operator places the keys (``generate`` makes one)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -20,15 +22,19 @@ if TYPE_CHECKING:
     from cove.settings import Settings
 
 
-def _open(settings: Settings) -> tuple[Keystore, sessionmaker[Session]]:
+@contextmanager
+def _open(settings: Settings) -> Iterator[tuple[Keystore, sessionmaker[Session]]]:
     from cove.db import migrate
     from cove.db.session import make_engine, make_session_factory
     from cove.pki import keystore
 
     engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
-    store = keystore.load(settings)
-    return store, make_session_factory(engine, store)
+    try:
+        migrate.upgrade(engine)
+        store = keystore.load(settings)
+        yield store, make_session_factory(engine, store)
+    finally:
+        engine.dispose()
 
 
 def rotate(settings: Settings) -> None:
@@ -41,13 +47,13 @@ def rotate(settings: Settings) -> None:
             "new key (cove keys generate) first in it on every process, restart them, then "
             "run `cove keys reencrypt` (docs/production.md, Keys at rest)"
         )
-    store, factory = _open(settings)
-    keys.prepare(factory)
     path = settings.secret_key_path
-    # The new key first; from now on every process seals with it (they re-read the file).
-    # If re-encryption then fails, nothing was re-encrypted and the old keys still open all.
-    keystore.write_key_file(path, [keystore.generate_key(), *keystore.read_key_file(path)])
-    count = keys.reencrypt(factory)
+    with _open(settings) as (store, factory):
+        keys.prepare(factory)
+        # The new key first; from now on every process seals with it (each re-reads the file).
+        # If re-encryption then fails, nothing was re-encrypted and the old keys open all.
+        keystore.write_key_file(path, [keystore.generate_key(), *keystore.read_key_file(path)])
+        count = keys.reencrypt(factory)
     click.echo(f"secret key {store.primary_id} is now the primary key in {path}")
     click.echo(f"re-encrypted {count} private key(s) with it")
     click.echo(
@@ -61,9 +67,9 @@ def reencrypt(settings: Settings, drop_old: bool) -> None:
     from cove.pki import keystore
     from cove.services import keys
 
-    store, factory = _open(settings)
-    keys.prepare(factory)
-    count = keys.reencrypt(factory)
+    with _open(settings) as (store, factory):
+        keys.prepare(factory)
+        count = keys.reencrypt(factory)
     click.echo(f"re-encrypted {count} private key(s) with secret key {store.primary_id}")
     if not drop_old:
         return
@@ -81,11 +87,11 @@ def reencrypt(settings: Settings, drop_old: bool) -> None:
 def status(settings: Settings) -> None:
     from cove.services import keys
 
-    store, factory = _open(settings)
+    with _open(settings) as (store, factory):
+        census = keys.census(factory)
     primary, *older = store.key_ids
     click.echo(f"secret keys from {store.where}")
     click.echo(f"primary key: {primary}; older keys: {', '.join(older) or 'none'}")
-    census = keys.census(factory)
     for kid, count in sorted(census.by_key.items()):
         if not kid:
             continue

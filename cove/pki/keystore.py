@@ -101,7 +101,7 @@ class Keystore:
 
     @classmethod
     def from_file(cls, path: Path) -> Keystore:
-        store = cls(read_key_file(path), where=f"{path} (setting {FILE_SETTING})", path=path)
+        store = cls(read_key_file(path), where=f"the key file {path}", path=path)
         store._signature = _signature(path)
         return store
 

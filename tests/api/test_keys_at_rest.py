@@ -5,9 +5,7 @@ signing still works, a key this process cannot open is refused naming the settin
 
 from __future__ import annotations
 
-import gc
 import logging
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,9 @@ from sqlalchemy import select, update
 from cove.cli.main import cli
 from cove.conductor import snapshot
 from cove.db import models
-from cove.db.session import make_engine, transaction
+from cove.db.session import make_engine, make_session_factory, transaction
 from cove.pki import keystore
+from cove.services import keys
 from tests.api.test_certificates import _csr
 from tests.conftest import Api, error_detail, template_body
 
@@ -144,14 +143,18 @@ def test_a_key_stored_in_the_clear_is_sealed_at_the_next_start(
 
 
 def test_a_process_given_another_secret_key_refuses_to_start_naming_the_setting(
-    make_api: MakeApi, api: Api, template: None, db_url: str
+    api: Api, template: None, db_url: str
 ) -> None:
     _create(api, "c1")
-    with pytest.raises(keystore.SecretKeyError) as caught:
-        make_api(secret_key=keystore.generate_key())
-    with warnings.catch_warnings():  # the refused app's engine (the process would exit)
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+    engine = make_engine(db_url)
+    other = keystore.Keystore(
+        [keystore.generate_key()], where="setting secret_key (COVE_SECRET_KEY)"
+    )
+    try:
+        with pytest.raises(keystore.SecretKeyError) as caught:
+            keys.prepare(make_session_factory(engine, other))  # what create_app does first
+    finally:
+        engine.dispose()
     assert "COVE_SECRET_KEY" in str(caught.value) and "same secret key" in str(caught.value)
     assert all(v.startswith("fernet:") for v in _stored(db_url))  # nothing was re-sealed
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cove.providers.engine_address import DEFAULT_DOCKER_HOST
@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     publish_address: str = "127.0.0.1"
     # The largest request body accepted, in bytes; a larger one is refused with 413.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # The secret key sealing private keys stored in the database (cluster CAs): Fernet keys,
+    # comma-separated, the first sealing and all opening. Every process sharing a database
+    # needs the same. Empty: the key file below, made on first start.
+    secret_key: SecretStr = Field(default=SecretStr(""))
+    # Where the secret key lives when ``secret_key`` is empty; default <state_dir>/secret.key.
+    secret_key_file: Path | None = None
 
     @field_validator("docker_host", mode="before")
     @classmethod
@@ -94,6 +100,10 @@ class Settings(BaseSettings):
         if self.db:
             return normalise_db_url(self.db)
         return f"sqlite:///{self.state_dir / 'cove.db'}"
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.secret_key_file or self.state_dir / "secret.key"
 
     @property
     def effective_auth_mode(self) -> AuthMode:

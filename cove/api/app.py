@@ -19,7 +19,9 @@ from cove.api.routes import catalog, certificates, clusters, nodegroups, quotas,
 from cove.db import migrate
 from cove.db.session import make_engine, make_session_factory
 from cove.drivers.registry import DriverRegistry, build_registry
+from cove.pki import keystore
 from cove.providers.registry import ProviderSet
+from cove.services import keys
 from cove.services.eventhub import EventHub
 from cove.settings import Settings
 
@@ -54,7 +56,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    app.state.session_factory = make_session_factory(engine, keystore.load(settings))
+    if migrate_db:
+        keys.prepare(app.state.session_factory)  # private keys in the clear get sealed
     app.state.registry = registry or build_registry(
         settings.extra_drivers,
         ProviderSet(settings.docker_host, publish_address=settings.publish_address),

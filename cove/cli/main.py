@@ -1,5 +1,5 @@
 """The ``cove`` command: service commands (``serve``: API and conductor in one process,
-``api``, ``conductor``, ``db upgrade``, ``image build``) and client commands for every
+``api``, ``conductor``, ``db upgrade``, ``image build``, ``keys``) and client commands for every
 resource of the API, which talk HTTP to a running cove (``cove/cli/commands/``)."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import logging
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ import click
 
 from cove import __version__
 from cove.cli import completion, doctor, quickstart
+from cove.cli import keys as keys_commands
 from cove.cli.client import DEFAULT_URL, token_option
 from cove.cli.commands import catalog, certificates, clusters, nodegroups, quotas, templates
 from cove.cli.waiting import Interrupted
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 # pydantic would add half a second to every client command and every shell completion.
 AUTH_MODES = ("noauth", "keystone")
 
-SERVICE_COMMANDS = ("serve", "up", "down", "doctor", "api", "conductor", "db")
+SERVICE_COMMANDS = ("serve", "up", "down", "doctor", "api", "conductor", "db", "keys")
 
 EPILOG = """\b
 Exit codes:
@@ -39,6 +41,7 @@ Exit codes:
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    from cove import filemodes
     from cove.settings import AuthMode, is_loopback, load_settings
 
     config: Path | None = ctx.obj.get("config") if ctx.obj else None
@@ -48,6 +51,7 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    filemodes.private_dir(settings.state_dir)  # the SQLite database, the secret key, logs
     if (
         settings.effective_auth_mode is AuthMode.NOAUTH
         and not is_loopback(settings.host)
@@ -102,6 +106,12 @@ class CoveGroup(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             raise Interrupted("stopped") from None
+        except Exception as exc:
+            # A missing or wrong secret key: a message naming the setting, not a traceback.
+            keystore = sys.modules.get("cove.pki.keystore")
+            if keystore is not None and isinstance(exc, keystore.SecretKeyError):
+                raise click.ClickException(str(exc)) from None
+            raise
 
 
 @click.group(cls=CoveGroup, epilog=EPILOG)
@@ -194,14 +204,18 @@ def conductor(ctx: click.Context, db: str | None, workers: int) -> None:
     from cove.db import migrate
     from cove.db.session import make_engine, make_session_factory
     from cove.drivers.registry import build_registry
+    from cove.pki import keystore
     from cove.providers.registry import ProviderSet
+    from cove.services import keys
 
     settings = _settings(ctx, db=db)
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
+    factory = make_session_factory(engine, keystore.load(settings))
+    keys.prepare(factory)
     instance = Conductor(
         settings,
-        make_session_factory(engine),
+        factory,
         build_registry(
             settings.extra_drivers,
             ProviderSet(settings.docker_host, publish_address=settings.publish_address),
@@ -232,6 +246,42 @@ def db_upgrade(ctx: click.Context, url: str | None) -> None:
     settings = _settings(ctx.find_root(), db=url)
     migrate.upgrade(make_engine(settings.database_url))
     click.echo("database is up to date")
+
+
+@cli.group()
+def keys() -> None:
+    """The secret key sealing the private keys in the database (docs/production.md)."""
+
+
+@keys.command("rotate")
+@click.option("--db", "url", default=None, help="database URL")
+@click.pass_context
+def keys_rotate(ctx: click.Context, url: str | None) -> None:
+    """Add a new primary secret key to the key file; re-encrypt every stored private key."""
+    keys_commands.rotate(_settings(ctx.find_root(), db=url))
+
+
+@keys.command("reencrypt")
+@click.option("--db", "url", default=None, help="database URL")
+@click.option("--drop-old", is_flag=True, help="then remove the older keys from the key file")
+@click.pass_context
+def keys_reencrypt(ctx: click.Context, url: str | None, drop_old: bool) -> None:
+    """Re-encrypt every stored private key with the primary secret key (one transaction)."""
+    keys_commands.reencrypt(_settings(ctx.find_root(), db=url), drop_old)
+
+
+@keys.command("status")
+@click.option("--db", "url", default=None, help="database URL")
+@click.pass_context
+def keys_status(ctx: click.Context, url: str | None) -> None:
+    """Where the secret keys come from, and which sealed the stored private keys."""
+    keys_commands.status(_settings(ctx.find_root(), db=url))
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print a new secret key (for COVE_SECRET_KEY); it is not stored anywhere."""
+    keys_commands.generate()
 
 
 @cli.group()

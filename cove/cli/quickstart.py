@@ -54,7 +54,7 @@ class UpState:
         self.data: dict[str, Any] = json.loads(self.path.read_text()) if self.path.is_file() else {}
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path.write_text(json.dumps(self.data, indent=2))
 
 
@@ -99,7 +99,7 @@ def ensure_service(client: CoveClient, settings: Settings, state: UpState) -> No
     parts = urlsplit(client.url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 9511
     log = settings.state_dir / "serve.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     config = (click.get_current_context().find_root().obj or {}).get("config")
     argv = [sys.executable, "-m", "cove", *(["--config", str(config)] if config else [])]
     argv += ["serve", "--host", host, "--port", str(port)]

@@ -22,6 +22,7 @@ from cove.domain.statuses import Operation, Status, failure_status, success_stat
 from cove.drivers.base import ClusterReport, Driver, DriverKey, OperationInput, StepFailed
 from cove.drivers.registry import DriverRegistry, NoDriver
 from cove.pki import ca as pki
+from cove.pki import keystore
 from cove.services import operations
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class ClusterReconciler:
                     cluster_id=cluster.id,
                     generation=generation,
                     cert_pem=authority.cert_pem,
-                    key_pem=authority.key_pem,
+                    key_pem=keystore.of(session).seal(authority.key_pem),
                 )
             )
             return {"generation": generation}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from cove.db import models
 from cove.drivers.base import ClusterSpec, NodeGroupSpec
+from cove.pki import keystore
 
 
 def cluster_spec(
@@ -63,13 +64,20 @@ def cluster_spec(
             for ng in cluster.nodegroups
         ),
         ca_cert_pem=authority.cert_pem if authority else "",
-        ca_key_pem=authority.key_pem if authority else "",
+        ca_key_pem=_ca_key(session, cluster, authority),
         fixed_network=cluster.fixed_network,
         fixed_subnet=cluster.fixed_subnet,
         master_lb_enabled=cluster.master_lb_enabled,
         floating_ip_enabled=cluster.floating_ip_enabled,
         api_address=cluster.api_address,
     )
+
+
+def _ca_key(session: Session, cluster: models.Cluster, authority: models.ClusterCA | None) -> str:
+    if authority is None:
+        return ""
+    what = f"cluster {cluster.name}'s CA key (generation {authority.generation})"
+    return keystore.of(session).open(authority.key_pem, what=what)
 
 
 def _resources(

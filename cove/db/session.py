@@ -1,5 +1,9 @@
 """Engines and sessions. SQLite runs in WAL mode with foreign keys on; PostgreSQL through
-psycopg 3. Service functions own the transaction: ``with transaction(factory) as s: ...``."""
+psycopg 3. Service functions own the transaction: ``with transaction(factory) as s: ...``.
+
+A SQLite database file is its owner's only (0600, and so its -wal and -shm files, which
+SQLite makes with the database's mode), in a directory made 0700. A session factory carries
+the process's keystore: every cluster CA's private key is sealed with it on its way in."""
 
 from __future__ import annotations
 
@@ -12,12 +16,16 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from cove import filemodes
+from cove.db import models
+from cove.pki import keystore
+
 
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_files(Path(parsed.database))
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
         )
@@ -27,6 +35,16 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _private_sqlite_files(database: Path) -> None:
+    if not database.parent.exists():
+        filemodes.private_dir(database.parent)
+    filemodes.private_file(database)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = database.with_name(database.name + suffix)
+        if companion.exists():
+            filemodes.private_file(companion)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -49,8 +67,22 @@ def _sqlite_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(
+    engine: Engine, keys: keystore.Keystore | None = None
+) -> sessionmaker[Session]:
+    """``keys`` seal private keys written through the factory's sessions and open them for
+    readers (``keystore.of(session)``). Without it, writing a private key is refused."""
+    info = {keystore.SESSION_INFO: keys} if keys is not None else {}
+    factory = sessionmaker(engine, expire_on_commit=False, info=info)
+    event.listen(factory, "before_flush", _seal_private_keys)
+    return factory
+
+
+def _seal_private_keys(session: Session, _context: Any, _instances: Any) -> None:
+    """No private key reaches the database in the clear, whichever service wrote it."""
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, models.ClusterCA) and keystore.sealed_with(obj.key_pem) is None:
+            obj.key_pem = keystore.of(session).seal(obj.key_pem)
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -22,7 +22,7 @@ VALIDITY_DAYS = 1825
 @dataclass(frozen=True)
 class KeyPair:
     cert_pem: str
-    key_pem: str
+    key_pem: str = field(repr=False)  # a secret: never in a repr or a log line
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> str:

@@ -13,6 +13,7 @@ from cove.db.session import writing
 from cove.domain.statuses import Operation
 from cove.identity import Caller
 from cove.pki import ca as pki
+from cove.pki import keystore
 from cove.services import clusters
 
 
@@ -47,7 +48,8 @@ def sign_csr(session: Session, caller: Caller, cluster_ident: str, csr: str) -> 
         raise errors.InvalidField("cluster_uuid", cluster_ident, exc.message) from None
     policy.enforce(caller, "certificate:create", policy.Target(cluster.project_id, cluster.user_id))
     authority = current_ca(session, cluster)
-    pem = pki.sign_csr(pki.KeyPair(authority.cert_pem, authority.key_pem), csr)
+    key_pem = keystore.of(session).open(authority.key_pem, what=f"cluster {cluster.name}'s CA key")
+    pem = pki.sign_csr(pki.KeyPair(authority.cert_pem, key_pem), csr)
     return ClusterCertificate(cluster, pem)
 
 

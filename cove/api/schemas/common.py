@@ -52,8 +52,8 @@ def _labels(field: str) -> Any:
 
 # What ``fields.bad_character`` refuses (C0, DEL, C1, lone surrogates), as a JSON-schema
 # pattern for every free string, so the document says which text the server takes.
-_CONTROLS = r"\x00-\x1f\x7f-\x9f\ud800-\udfff"
-_MULTILINE_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+_CONTROLS = r"\x00-\x1f\x7f-\x9f"
+_MULTILINE_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 NO_CONTROLS = f"^[^{_CONTROLS}]*$"
 NO_CONTROLS_MULTILINE = f"^[^{_MULTILINE_CONTROLS}]*$"
 

@@ -16,6 +16,7 @@ from cove import __version__
 from cove.api import errors as api_errors
 from cove.api.middleware import MagnumProtocol
 from cove.api.routes import catalog, certificates, clusters, nodegroups, quotas, root, templates
+from cove.api.schemas.common import forbid_controls
 from cove.db import migrate
 from cove.db.session import make_engine, make_session_factory
 from cove.drivers.registry import DriverRegistry, build_registry
@@ -103,7 +104,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI documents a 422 for every validated request; cove answers those with 400 and
-    Magnum's error body, so the document says 400."""
+    Magnum's error body, so the document says 400. Path and query strings get the pattern
+    refusing control characters (bodies get it from ``Strict``)."""
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
@@ -111,6 +113,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for path in schema.get("paths", {}).values():
             for operation in path.values():
                 operation.get("responses", {}).pop("422", None)
+                # The middleware refuses a control character anywhere in the path or query.
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("in") in ("path", "query"):
+                        forbid_controls(parameter.get("schema"))
         for name in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(name, None)
         app.openapi_schema = schema

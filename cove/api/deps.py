@@ -69,7 +69,8 @@ def min_version(minimum: str, maximum: str | None = None) -> Callable[[Request],
 
 
 def list_params(
-    limit: Annotated[int | None, Query()] = None,
+    # At least 1 ("Limit must be positive", as Magnum says); more than the maximum is clamped.
+    limit: Annotated[int | None, Query(ge=1)] = None,
     marker: Annotated[str | None, Query()] = None,
     sort_key: Annotated[str, Query()] = "id",
     sort_dir: Annotated[Literal["asc", "desc"], Query()] = "asc",

@@ -133,6 +133,8 @@ def describe(err: Mapping[str, Any], argument: str = "body") -> str:
         if loc and loc[0] == "query":
             return f'Unknown argument: "{field}"'
         return f"Unknown attribute for argument {argument}: {field}"
+    if loc == ("query", "limit") and kind == "greater_than_equal":
+        return "Limit must be positive"  # Magnum's words
     if kind == "missing":
         return f"Invalid input for field/attribute {field}. Value: 'None'. Mandatory field missing."
     if kind == "json_invalid":

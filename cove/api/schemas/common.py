@@ -50,9 +50,39 @@ def _labels(field: str) -> Any:
     return AfterValidator(check)
 
 
+# What ``fields.bad_character`` refuses (C0, DEL, C1, lone surrogates), as a JSON-schema
+# pattern for every free string, so the document says which text the server takes.
+_CONTROLS = r"\x00-\x1f\x7f-\x9f"
+_MULTILINE_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+NO_CONTROLS = f"^[^{_CONTROLS}]*$"
+NO_CONTROLS_MULTILINE = f"^[^{_MULTILINE_CONTROLS}]*$"
+
+
+def forbid_controls(node: Any, pattern: str = NO_CONTROLS) -> None:
+    """Give every string schema under ``node`` that has no pattern, enum or format of its own
+    the pattern refusing control characters."""
+    if isinstance(node, list):
+        for item in node:
+            forbid_controls(item, pattern)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and not {"pattern", "enum", "const", "format"} & node.keys():
+        node["pattern"] = pattern
+    for key in ("anyOf", "oneOf", "allOf", "items", "additionalProperties", "propertyNames"):
+        if key in node:
+            forbid_controls(node[key], pattern)
+    for value in (node.get("properties") or {}).values():
+        forbid_controls(value, pattern)
+
+
 _LABELS_SCHEMA = {
     "maxProperties": LABELS_MAX,
-    "propertyNames": {"minLength": 1, "maxLength": LABEL_NAME_MAX, "pattern": r"\S"},
+    "propertyNames": {
+        "minLength": 1,
+        "maxLength": LABEL_NAME_MAX,
+        "pattern": f"^[^{_CONTROLS}]*[^\\s{_CONTROLS}][^{_CONTROLS}]*$",
+    },
 }
 Labels = Annotated[
     dict[str, LabelValue],
@@ -92,6 +122,15 @@ class Strict(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     multiline: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        for name, prop in (target.get("properties") or {}).items():
+            multiline = name in cls.multiline
+            forbid_controls(prop, NO_CONTROLS_MULTILINE if multiline else NO_CONTROLS)
+        return schema
 
     @model_validator(mode="before")
     @classmethod

@@ -58,17 +58,21 @@ class Fleet:
         return next((g for g in self.cluster.nodegroups if g.uuid == uuid), None)
 
     def expected(
-        self, nodes: Iterable[NodeRecord] | None = None, groups: Iterable[NodeGroupSpec] = ()
+        self,
+        nodes: Iterable[NodeRecord] | None = None,
+        groups: Iterable[NodeGroupSpec] = (),
+        keep: Iterable[str] = (),
     ) -> list[Slot]:
-        """The slots each group (default: all) should fill: its present nodes lowest index
-        first, up to its node_count, then the lowest free indices for what is missing."""
+        """The slots each group (default: all) should fill: its present nodes (and the names
+        in ``keep``, made anew under their names) lowest index first, up to its node_count,
+        then the lowest free indices for what is missing."""
         present = list(self.nodes() if nodes is None else nodes)
+        kept = list(keep)
         slots: list[Slot] = []
         for group in list(groups) or self.cluster.nodegroups:
-            members = sorted(
-                (n.name for n in present if n.nodegroup_uuid == group.uuid),
-                key=nodeplan.index_of,
-            )[: group.node_count]
+            names = {n.name for n in present if n.nodegroup_uuid == group.uuid}
+            names |= {n for n in kept if nodeplan.slug_of(n) == slug(group)}
+            members = sorted(names, key=nodeplan.index_of)[: group.node_count]
             missing = nodeplan.slots_to_add(members, group.node_count)
             slots += [(group, name) for name in members]
             slots += [

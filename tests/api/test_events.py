@@ -96,8 +96,8 @@ def test_wait_ends_with_404_when_the_cluster_is_deleted(api: Api, catalog: dict[
             assert not waiting.done(), waiting.result().json()
             time.sleep(0.01)
         api.settle()  # the delete completes: the row and its events are gone
-        assert hub.waiting(uuid) == 0, "the reader was not woken by the delete"
-        resp = waiting.result(timeout=35)
+        # Woken by the delete, not by the end of the 30 s poll.
+        resp = waiting.result(timeout=10)
     assert resp.status_code == 404, resp.text
 
 

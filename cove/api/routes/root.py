@@ -3,6 +3,7 @@ conductor never implemented them) and cove's event log per cluster."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -152,17 +153,20 @@ async def events(
     uuid, body = await run_in_threadpool(read)
     if body["events"] or not wait:
         return body
-    # Subscribe, then read again: an event committed in between is not missed.
-    subscription = hub.subscribe(uuid)
-    try:
-        _, body = await run_in_threadpool(read)
-        if body["events"]:
-            return body
-        if await subscription.wait(wait):
+    # Subscribe, then read again: an event committed in between is not missed. A wake-up
+    # that brings nothing new (a notification of a commit already read, which PostgreSQL's
+    # NOTIFY can deliver late) waits on until the deadline.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        subscription = hub.subscribe(uuid)
+        try:
             _, body = await run_in_threadpool(read)
-        return body
-    finally:
-        subscription.close()
+            remaining = deadline - loop.time()
+            if body["events"] or remaining <= 0 or not await subscription.wait(remaining):
+                return body
+        finally:
+            subscription.close()
 
 
 def _operation_view(op: models.Operation) -> dict[str, Any]:

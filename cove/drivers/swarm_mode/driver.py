@@ -147,7 +147,8 @@ class SwarmModeDriver:
             op.steps.run(f"replace:{old}", partial(surge, plan["new"]))
         workers = [n for n in failed if n not in managers]
         op.steps.run("forget", lambda: self._forget(fleet, workers))
-        primary, version = self._converge(op, fleet, network, fleet.expected())
+        slots = fleet.expected(keep=workers)  # failed workers come back under their names
+        primary, version = self._converge(op, fleet, network, slots)
         if failed:
             op.event(f"Replaced {len(failed)} failed node(s): {', '.join(failed)}.")
         return self.report(cluster, fleet.nodes(), primary, version)

@@ -86,3 +86,23 @@ def test_quorum_loss_is_said_and_healing_reforms_the_swarm_from_the_survivor() -
     heal(d, list(report.failed_nodes))
     assert_healthy_with_state(d, provider, simulator)
     assert provider.event_count("create", worker(0)) == 1, "the worker stayed"
+
+
+def test_a_healed_worker_comes_back_under_its_own_name_when_lower_slots_are_free() -> None:
+    """A cluster whose workers are worker-0 and worker-2 (worker-1 removed by a resize): a
+    dead worker-2 is made anew as worker-2, not as the lowest free slot."""
+    from tests.support.swarm import resized
+
+    d, provider, _ = driver()
+    d.create_cluster(Recorder().op("create", cluster(1, 3)))
+    two = resized(cluster(1, 3), 2)
+    d.update_cluster(Recorder().op("resize", two, nodes_to_remove=[worker(1)]))
+    assert sorted(c.name for c in provider.containers() if "worker" in c.name) == [
+        worker(0),
+        worker(2),
+    ]
+    provider.kill(worker(2))
+    d.heal(Recorder().op("heal", two, nodes=[worker(2)]))
+    names = sorted(c.name for c in provider.containers() if "worker" in c.name)
+    assert names == [worker(0), worker(2)]
+    assert d.check_health(two).status == "HEALTHY"

@@ -62,7 +62,7 @@ class SwarmModeDriver:
         fleet = Fleet(self.provider, op.cluster)
         network = self._network(op, fleet)
         parallel_services = self._start_services(op, fleet, network)
-        primary, version = self._converge(op, fleet, network, fleet.expected(), fresh=True)
+        primary, version, _ = self._converge(op, fleet, network, fleet.expected(), fresh=True)
         for service in parallel_services():
             op.event(_service_event(service))
         return self.report(op.cluster, fleet.nodes(), primary, version)
@@ -76,7 +76,7 @@ class SwarmModeDriver:
         plan = op.steps.run("plan", lambda: self._plan_resize(op, fleet))
         remove: list[str] = plan["remove"]
         slots = self._resize_slots(fleet, op, plan)
-        self._converge(op, fleet, network, slots, settle=False)
+        _, _, stale = self._converge(op, fleet, network, slots, settle=False)
         if plan["add"]:
             op.event(f"Added {len(plan['add'])} node(s): {', '.join(plan['add'])}.")
         if remove:
@@ -86,7 +86,7 @@ class SwarmModeDriver:
             op.event(f"Removed {len(remove)} node(s): {', '.join(remove)}.")
         nodes = fleet.nodes()
         primary = Swarm(self.provider, cluster).primary(nodes)
-        version = self._settle(cluster, nodes, primary)
+        version = self._settle(cluster, nodes, primary, prune=stale)  # removals rm'd theirs
         return self.report(cluster, nodes, primary, version)
 
     def upgrade_cluster(self, op: OperationInput) -> ClusterReport:
@@ -148,7 +148,7 @@ class SwarmModeDriver:
         workers = [n for n in failed if n not in managers]
         op.steps.run("forget", lambda: self._forget(fleet, workers))
         slots = fleet.expected(keep=workers)  # failed workers come back under their names
-        primary, version = self._converge(op, fleet, network, slots)
+        primary, version, _ = self._converge(op, fleet, network, slots)
         if failed:
             op.event(f"Replaced {len(failed)} failed node(s): {', '.join(failed)}.")
         return self.report(cluster, fleet.nodes(), primary, version)
@@ -221,31 +221,56 @@ class SwarmModeDriver:
         *,
         fresh: bool = False,
         settle: bool = True,
-    ) -> tuple[NodeRecord, str]:
+    ) -> tuple[NodeRecord, str, bool]:
         """Every node of ``slots`` made or adopted and running, its engine answering, a member
         of the swarm (``fresh``: every node runs its join, which checks membership itself;
         else only those the swarm does not list Ready); with ``settle``, stale member entries
-        pruned and every member Ready. Returns the primary manager and the engine version
-        ("" without ``settle``)."""
+        pruned and every member Ready. Returns the primary manager, the engine version ("" without
+        ``settle``) and whether the swarm listed stale entries (pruning is then needed)."""
         cluster = op.cluster
         made = fleet.ensure(slots, partial(self._node_spec, cluster, network))
         op.steps.mark("nodes", {"nodes": sorted(n.name for n in made)})
         op.event(f"{len(made)} node(s) started; waiting for their engines.")
         swarm = Swarm(self.provider, cluster)
-        parallel(lambda n: swarm.run(n.name, "wait-engine"), made)
+        primary, ready, stale = None, None, True
+        if not fresh:
+            # What the swarm already has: members it lists Ready need no engine wait and no
+            # join, and a listing with nothing stale in it needs no pruning.
+            present = {n.name for n in fleet.nodes()}
+            primary = swarm.primary(made)
+            listing = swarm.listing(primary)
+            if listing is not None:
+                hosts = [str(m.get("Hostname")) for m in listing]
+                ready = {
+                    h for h, m in zip(hosts, listing, strict=True) if m.get("Status") == "Ready"
+                }
+                stale = len(set(hosts)) < len(hosts) or any(
+                    h not in present or h not in ready for h in hosts
+                )
+        waiting = [n for n in made if ready is None or n.name not in ready]
+        parallel(lambda n: swarm.run(n.name, "wait-engine"), waiting)
         op.steps.mark("engines")
-        primary = swarm.form(made, joining=made if fresh else ())
+        primary = swarm.form(made, joining=made if fresh else (), primary=primary, ready=ready)
         op.steps.mark("swarm")
-        version = self._settle(cluster, fleet.nodes(), primary) if settle else ""
+        version = ""
+        if settle:
+            version = self._settle(cluster, fleet.nodes(), primary, prune=stale)
         op.event("Swarm formed: all nodes joined.")
-        return primary, version
+        return primary, version, stale
 
     def _settle(
-        self, cluster: ClusterSpec, nodes: Sequence[NodeRecord], primary: NodeRecord
+        self,
+        cluster: ClusterSpec,
+        nodes: Sequence[NodeRecord],
+        primary: NodeRecord,
+        *,
+        prune: bool = True,
     ) -> str:
-        """Prune stale member entries, wait until every member is Ready; the version."""
+        """Prune stale member entries (unless the caller saw none), wait until every member
+        is Ready; the engine version."""
         swarm = Swarm(self.provider, cluster)
-        swarm.prune(primary, nodes)
+        if prune:
+            swarm.prune(primary, nodes)
         return swarm.wait_ready(primary)
 
     def _start_services(self, op: OperationInput, fleet: Fleet, network: str) -> Any:

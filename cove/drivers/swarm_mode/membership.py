@@ -42,6 +42,8 @@ class Swarm:
         if not managers:
             raise StepFailed("The cluster has no manager node left.")
         running = [m for m in managers if m.running]
+        if len(running) == 1:
+            return running[0]  # nothing to choose: init and join check its state themselves
         states = parallel(self.state, [m.name for m in running])
         for manager, state in zip(running, states, strict=True):
             if state == "active":
@@ -80,12 +82,20 @@ class Swarm:
 
     # -- forming ---------------------------------------------------------------------------
 
-    def form(self, nodes: Sequence[NodeRecord], joining: Iterable[NodeRecord] = ()) -> NodeRecord:
+    def form(
+        self,
+        nodes: Sequence[NodeRecord],
+        joining: Iterable[NodeRecord] = (),
+        *,
+        primary: NodeRecord | None = None,
+        ready: set[str] | None = None,
+    ) -> NodeRecord:
         """Init the swarm on the primary manager unless it is active, then join every node of
-        ``nodes`` that is not a Ready member, and every node of ``joining`` (just made: a
-        Ready entry of its name may be its predecessor's). Managers join one at a time
-        (Raft), workers in parallel. Returns the primary."""
-        primary = self.primary(nodes)
+        ``nodes`` that is not a Ready member (``ready``: the names the swarm lists Ready, if
+        the caller read them already), and every node of ``joining`` (just made: a Ready
+        entry of its name may be its predecessor's). Managers join one at a time (Raft),
+        workers in parallel. Returns the primary."""
+        primary = primary or self.primary(nodes)
         tokens = self.run(primary.name, "swarm-init", _addr(primary)).split()
         if len(tokens) < 2:
             raise CommandFailed(primary.name, "swarm-init", "printed no join tokens")
@@ -93,9 +103,14 @@ class Swarm:
         fresh = {n.name for n in joining}
         others = {n.name for n in nodes} - {primary.name}
         # Nodes just made join whatever the swarm lists; the others only if not Ready in it.
-        ready: set[Any] = set()
-        if not others <= fresh:
-            ready = {m.get("Hostname") for m in self.members(primary) if m.get("Status") == "Ready"}
+        if ready is None:
+            ready = set()
+            if not others <= fresh:
+                ready = {
+                    str(m.get("Hostname"))
+                    for m in self.members(primary)
+                    if m.get("Status") == "Ready"
+                }
         wanted = [
             n
             for n in nodes
@@ -144,6 +159,13 @@ class Swarm:
         if node is not None and node.running:
             self.run(name, "leave")
         self.run(primary.name, "node-rm", name)
+
+    def listing(self, primary: NodeRecord) -> list[dict[str, Any]] | None:
+        """The members as ``primary`` lists them; None when it cannot (no swarm yet)."""
+        try:
+            return self.members(primary)
+        except CommandFailed:
+            return None
 
     def prune(self, primary: NodeRecord, nodes: Iterable[NodeRecord]) -> list[str]:
         """Remove member entries whose node is gone, and stale entries of a name that has

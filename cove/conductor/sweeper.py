@@ -25,16 +25,12 @@ KEEP = timedelta(days=7)
 def sweep(factory: sessionmaker[Session], registry: DriverRegistry) -> list[str]:
     """Remove what is left of deleted clusters; the uuids swept."""
     swept: list[str] = []
+    with transaction(factory, write=False) as session:
+        deleted = set(session.scalars(select(models.Tombstone.uuid)))
+    if not deleted:
+        return swept  # nothing deleted lately: no need to ask any engine
     for provider in registry.providers():
-        labelled = provider.cluster_uuids()
-        if not labelled:
-            continue
-        with transaction(factory, write=False) as session:
-            dead = set(
-                session.scalars(
-                    select(models.Tombstone.uuid).where(models.Tombstone.uuid.in_(labelled))
-                )
-            )
+        dead = provider.cluster_uuids() & deleted
         for uuid in sorted(dead):
             log.warning("removing what is left of deleted cluster %s", uuid)
             provider.delete_cluster(uuid)

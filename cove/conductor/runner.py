@@ -91,17 +91,20 @@ class Runner:
             if row is None:
                 return
             reconciler = self.reconcilers[row.subject_kind]
-            if reconciler.subject(session, row.subject_id) is None:
-                return  # gone with its subject
-            run = OperationRun(
-                id=row.id,
-                kind=row.kind,
-                subject_id=row.subject_id,
-                params=dict(row.params),
-                steps=Steps(row.progress, self._step_recorder(op_id)),
-                deadline=row.deadline,
-                event=self._event_writer(op_id),
-            )
+            run: OperationRun | None = None
+            if reconciler.subject(session, row.subject_id) is not None:
+                run = OperationRun(
+                    id=row.id,
+                    kind=row.kind,
+                    subject_id=row.subject_id,
+                    params=dict(row.params),
+                    steps=Steps(row.progress, self._step_recorder(op_id)),
+                    deadline=row.deadline,
+                    event=self._event_writer(op_id),
+                )
+        if run is None:
+            self._cancel(op_id, "its subject no longer exists")
+            return
         try:
             outcome = reconciler.run(run)
         except Superseded:
@@ -121,6 +124,13 @@ class Runner:
                 completed(run.subject_id, run.kind)
 
     # -- writing ---------------------------------------------------------------------------
+
+    def _cancel(self, op_id: int, reason: str) -> None:
+        """End an operation that has nothing left to act on (so it is not claimed again)."""
+        with transaction(self.factory) as session:
+            op = self._owned(session, op_id)
+            op.state, op.error, op.finished_at = "cancelled", reason, self.clock()
+            op.lease_owner = None
 
     def _owned(self, session: Session, op_id: int) -> models.Operation:
         op = session.get(models.Operation, op_id)

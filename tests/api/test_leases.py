@@ -69,3 +69,15 @@ def test_concurrent_claims_never_share_an_operation(api: Api, catalog: dict[str,
     for thread in threads:
         thread.join()
     assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 6
+
+
+def test_an_operation_whose_subject_is_gone_is_cancelled_not_claimed_again(api: Api) -> None:
+    factory = api.runner.factory
+    with factory() as session, session.begin():
+        session.add(models.Operation(subject_kind="cluster", subject_id=987654, kind="resize"))
+    assert api.runner.run_one() is True
+    with factory() as session:
+        op = session.scalar(select(models.Operation))
+        assert op is not None
+        assert (op.state, op.error) == ("cancelled", "its subject no longer exists")
+    assert api.runner.run_one() is False, "nothing left to claim"

@@ -1,6 +1,7 @@
 """Shared fixtures. Database tests run against both SQLite (a file per test) and PostgreSQL
 (127.0.0.1:5432, trust auth; one database per test session, tables emptied between tests).
-Set COVE_TEST_PG to another URL, or to "" to run SQLite only on a machine without it."""
+Set COVE_TEST_PG to another PostgreSQL admin URL; there is no SQLite-only mode (scripts/setup.sh
+starts PostgreSQL), so an empty value fails the database tests instead of skipping them."""
 
 from __future__ import annotations
 
@@ -33,7 +34,10 @@ LATEST = {"OpenStack-API-Version": "container-infra latest"}
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     if not PG_ADMIN_URL:
-        pytest.skip("COVE_TEST_PG is empty: PostgreSQL tests disabled on this machine")
+        pytest.fail(
+            "COVE_TEST_PG is empty, but every database test runs on PostgreSQL too: "
+            "unset it (scripts/setup.sh starts PostgreSQL on 127.0.0.1:5432)"
+        )
     name = f"cove_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -330,7 +330,10 @@ def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
     if not PG_ADMIN_URL:
-        pytest.skip("COVE_TEST_PG is empty: PostgreSQL tests disabled on this machine")
+        pytest.fail(
+            "COVE_TEST_PG is empty, but every database test runs on PostgreSQL too: "
+            "unset it (scripts/setup.sh starts PostgreSQL on 127.0.0.1:5432)"
+        )
     name = f"cove_test_{uuidlib.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -217,6 +217,13 @@ class Operation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(default=None, onupdate=utcnow)
     finished_at: Mapped[datetime | None]
+    # Who asked and why (0004): the clustering API lists operations as Senlin's actions,
+    # per project, with their target's uuid, cause and outputs.
+    subject_uuid: Mapped[str | None] = mapped_column(String(36), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    cause: Mapped[str | None] = mapped_column(String(255))
+    outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Event(Base):

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import cove.db.clustering  # noqa: F401  (registers the clustering tables)
 from cove.db.models import Base
 
 config = context.config

@@ -14,6 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cove.conductor import faults, leases, sweeper
+from cove.conductor.clustering.reconcilers import (
+    ContainerClusterReconciler,
+    ContainerNodeReconciler,
+)
 from cove.conductor.clusters import ClusterReconciler
 from cove.conductor.monitor import HealthMonitor
 from cove.conductor.reconcilers import Registry
@@ -49,8 +53,13 @@ class Conductor:
         # Clusters whose operation just succeeded, for an immediate health check on a thread
         # of its own: a worker goes straight on to the next operation.
         self._completed: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        containers = ContainerClusterReconciler(factory, registry, clock=clock)
         self.reconcilers = Registry(
-            [ClusterReconciler(factory, registry, after_success=self._completed.put)]
+            [
+                ClusterReconciler(factory, registry, after_success=self._completed.put),
+                containers,
+                ContainerNodeReconciler(factory, containers.actions),
+            ]
         )
         self.runner = Runner(
             factory,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cove.conductor import faults, leases, sweeper
+from cove.conductor.clustering.health import ContainerHealth
 from cove.conductor.clustering.reconcilers import (
     ContainerClusterReconciler,
     ContainerNodeReconciler,
@@ -31,6 +32,9 @@ from cove.settings import Settings
 log = logging.getLogger(__name__)
 
 BINARY = "magnum-conductor"  # the name Magnum's clients expect in `service list`
+
+
+CONTAINER_HEALTH_TICK = 1.0  # seconds; a health policy's interval is whole seconds
 
 
 class Conductor:
@@ -61,6 +65,7 @@ class Conductor:
                 ContainerNodeReconciler(factory, containers.actions),
             ]
         )
+        self.container_health = ContainerHealth(factory, containers.actions, clock)
         self.runner = Runner(
             factory,
             self.reconcilers,
@@ -100,6 +105,7 @@ class Conductor:
         for target, name in (
             (self._monitor, "conductor-health"),
             (self._check_completed, "conductor-health-now"),
+            (self._watch_containers, "conductor-container-health"),
         ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -166,6 +172,16 @@ class Conductor:
             except Exception:
                 log.warning("lost the LISTEN connection; reconnecting", exc_info=True)
                 self._stop.wait(1.0)
+
+    def _watch_containers(self) -> None:
+        """Health policies of container clusters, each at its own interval (a tick is one
+        small query when none is due)."""
+        while not self._stop.wait(CONTAINER_HEALTH_TICK):
+            try:
+                if self.container_health.tick():
+                    self.wakeup()
+            except Exception:
+                log.exception("container health pass failed")
 
     def _monitor(self) -> None:
         while not self._stop.wait(self.settings.health_interval):

@@ -25,7 +25,7 @@ from cove.conductor.reconcilers import OperationRun
 from cove.domain.clustering.actions import ActionName
 from cove.domain.clustering.statuses import NodeStatus
 from cove.drivers.base import StepFailed
-from cove.drivers.containerhost import OWNER_LABEL, ContainerHost, ContainerRecord
+from cove.drivers.containerhost import NODE_LABEL, OWNER_LABEL, ContainerHost, ContainerRecord
 from cove.drivers.fleet import parallel
 from cove.failures import is_permanent
 
@@ -401,33 +401,41 @@ class Actions:
             host.remove_container(leftover.node, leftover.name, grace=0)
 
     def _check(self, nodes: Sequence[NodeView], action: str) -> list[dict[str, str]]:
-        def one(node: NodeView) -> dict[str, str]:
-            status, reason = self._observe(node)
-            if status != node.status or status is not NodeStatus.ACTIVE:
-                self.store.set_node(node.uuid, status, reason, action=action)
-            return {"node": node.uuid, "status": str(status), "reason": reason}
+        seen = self.observe(nodes)
+        for node in nodes:
+            found = seen[node.uuid]
+            if str(found.status) != node.status or found.status is not NodeStatus.ACTIVE:
+                self.store.set_node(node.uuid, found.status, found.reason, action=action)
+        return [
+            {"node": n.uuid, "status": str(seen[n.uuid].status), "reason": seen[n.uuid].reason}
+            for n in nodes
+        ]
 
-        return parallel(one, list(nodes))
-
-    def _observe(self, node: NodeView) -> tuple[NodeStatus, str]:
-        if not node.host_node or not node.container:
-            return NodeStatus.ERROR, "The node has no container."
-        try:
-            host = self._host_of(node)
-            ready = {n.name for n in host.nodes() if n.ready}
-            if node.host_node not in ready:
-                return NodeStatus.ERROR, f"Host node {node.host_node} is not ready."
-            record = host.inspect_container(node.host_node, node.container)
-        except StepFailed as exc:
-            return NodeStatus.ERROR, str(exc)
-        if record is None:
-            return NodeStatus.ERROR, f"Container {node.container} is gone."
-        if record.state != "running":
-            code = f" (exit code {record.exit_code})" if record.exit_code is not None else ""
-            return NodeStatus.ERROR, f"Container {node.container} is {record.state}{code}."
-        if record.health == "unhealthy":
-            return NodeStatus.ERROR, f"Container {node.container} fails its health check."
-        return NodeStatus.ACTIVE, "Check: container is running."
+    def observe(self, nodes: Sequence[NodeView]) -> dict[str, Observation]:
+        """Each node's container as its engine reports it: one listing of the host's
+        nodes and one of the containers per host cluster, whatever the number of nodes."""
+        seen: dict[str, Observation] = {}
+        by_host: dict[str, list[NodeView]] = {}
+        for node in nodes:
+            if not node.host_node or not node.container:
+                seen[node.uuid] = Observation(NodeStatus.ERROR, "The node has no container.")
+            else:
+                by_host.setdefault(str(node.placement.get("host_cluster")), []).append(node)
+        for group in by_host.values():
+            try:
+                host = self._host_of(group[0])
+                ready = {n.name for n in host.nodes() if n.ready}
+                records = {
+                    r.labels.get(NODE_LABEL): r
+                    for uuid in {n.cluster_uuid for n in group}
+                    for r in host.find_containers({OWNER_LABEL: uuid or ""})
+                }
+            except StepFailed as exc:
+                seen.update({n.uuid: Observation(NodeStatus.ERROR, str(exc)) for n in group})
+                continue
+            for node in group:
+                seen[node.uuid] = _observation(node, ready, records.get(node.uuid))
+        return seen
 
     def _recover(
         self,
@@ -437,16 +445,17 @@ class Actions:
         view: ClusterView | None,
     ) -> list[str]:
         operation = str(inputs.get("operation") or "RECREATE").upper()
+        seen = self.observe(nodes)
         done = []
         for node in nodes:
-            status, reason = self._observe(node)
-            if status is NodeStatus.ACTIVE and not inputs.get("force"):
+            found = seen[node.uuid]
+            if found.status is NodeStatus.ACTIVE and not inputs.get("force"):
                 continue
-            lost = frozenset({node.host_node}) if "not ready" in reason and node.host_node else None
-            if operation in ("REBOOT", "RESTART") and lost is None and "gone" not in reason:
+            avoid = frozenset({node.host_node}) if found.host_lost and node.host_node else None
+            if operation in ("REBOOT", "RESTART") and avoid is None and found.exists:
                 self._operate(node, "restart", {})
             else:
-                self._recreate(op, node, view, avoid=lost or frozenset())
+                self._recreate(op, node, view, avoid=avoid or frozenset())
             done.append(node.uuid)
         return done
 
@@ -497,6 +506,33 @@ class Actions:
             f"Operation {operation} succeeded",
             action="NODE_OPERATION",
         )
+
+
+@dataclass(frozen=True)
+class Observation:
+    status: NodeStatus
+    reason: str
+    exists: bool = False  # the container is there (stopped perhaps)
+    host_lost: bool = False  # its host node is not ready: recovery places it elsewhere
+
+
+def _observation(node: NodeView, ready: set[str], record: ContainerRecord | None) -> Observation:
+    if node.host_node not in ready:
+        return Observation(
+            NodeStatus.ERROR, f"Host node {node.host_node} is not ready.", host_lost=True
+        )
+    if record is None:
+        return Observation(NodeStatus.ERROR, f"Container {node.container} is gone.")
+    if record.state != "running":
+        code = f" (exit code {record.exit_code})" if record.exit_code is not None else ""
+        return Observation(
+            NodeStatus.ERROR, f"Container {node.container} is {record.state}{code}.", exists=True
+        )
+    if record.health == "unhealthy":
+        return Observation(
+            NodeStatus.ERROR, f"Container {node.container} fails its health check.", exists=True
+        )
+    return Observation(NodeStatus.ACTIVE, "Check: container is running.", exists=True)
 
 
 def _sizes(view: ClusterView) -> Sizes:

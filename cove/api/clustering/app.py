@@ -9,7 +9,16 @@ from fastapi import FastAPI
 
 from cove.api.clustering import errors
 from cove.api.clustering.middleware import SenlinProtocol
-from cove.api.clustering.routes import events, policies, profiles, root
+from cove.api.clustering.routes import (
+    actions,
+    clusters,
+    events,
+    nodes,
+    policies,
+    profiles,
+    receivers,
+    root,
+)
 
 
 def create_clustering_app(state: Any, max_body_bytes: int) -> FastAPI:
@@ -23,7 +32,16 @@ def create_clustering_app(state: Any, max_body_bytes: int) -> FastAPI:
     for name in ("settings", "engine", "session_factory", "wakeup"):
         setattr(app.state, name, getattr(state, name))
     errors.install(app)
-    for router in (root.router, profiles.router, policies.router, events.router):
+    for router in (
+        root.router,
+        profiles.router,
+        policies.router,
+        clusters.router,
+        nodes.router,
+        receivers.router,
+        actions.router,
+        events.router,
+    ):
         app.include_router(router)
     app.add_middleware(SenlinProtocol, max_body_bytes=max_body_bytes)
     return app

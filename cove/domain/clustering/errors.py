@@ -68,3 +68,26 @@ class Conflict(errors.Conflict):
 
 class Forbidden(errors.Forbidden):
     senlin_type = "Forbidden"
+
+
+class ActionConflict(errors.Conflict):
+    """Another action is active on the cluster (or orphan node): Senlin's 409 naming it."""
+
+    senlin_type = "ActionConflict"
+
+    def __init__(self, action: str, target: str, running: str) -> None:
+        super().__init__(
+            f"The {action} action for target {target} conflicts with the following "
+            f"action(s): {running}"
+        )
+
+
+class ActionImmutable(errors.Conflict):
+    senlin_type = "ActionImmutable"
+
+    def __init__(self, action: str, status: str) -> None:
+        super().__init__(f"Action ({action}) is in status ({status}) and cannot be cancelled.")
+
+
+class NodeNotOrphan(errors.Conflict):
+    senlin_type = "NodeNotOrphan"

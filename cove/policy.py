@@ -84,6 +84,29 @@ RULES.update(
 )
 
 
+# The clustering API (Senlin's rule names, on Magnum's defaults: reads ``reader``, writes
+# ``member``, in the object's project; the service list is the operator's).
+for _resource in ("profiles", "policies", "clusters", "nodes", "receivers", "actions"):
+    for _action in ("index", "get"):
+        RULES[f"{_resource}:{_action}"] = _reader
+    for _action in ("create", "update", "delete", "validate", "action", "operation", "collect"):
+        RULES[f"{_resource}:{_action}"] = _member
+for _rule in (
+    "events:index",
+    "events:get",
+    "cluster_policies:index",
+    "cluster_policies:get",
+    "profile_types:index",
+    "profile_types:get",
+    "profile_types:ops",
+    "policy_types:index",
+    "policy_types:get",
+    "build_info:build_info",
+):
+    RULES[_rule] = _reader
+RULES["services:index"] = _admin
+
+
 def enforce(caller: Caller, rule: str, target: Target | None = None) -> None:
     check = RULES[rule]
     if not check(caller, target or Target(caller.project_id, caller.user_id)):

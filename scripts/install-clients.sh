@@ -3,6 +3,7 @@
 # virtualenv per client under <repo>/.venv-clients/:
 #
 #   osc        python-openstackclient + python-magnumclient 5.0.0   -> `openstack coe ...`
+#              + python-senlinclient 3.1.0                          -> `openstack cluster ...`
 #   magnum411  python-magnumclient 4.11.0                           -> `magnum ...` (last legacy shell)
 #   magnum37   python-magnumclient 3.7.0                            -> `magnum baymodel-*/bay-*`
 #   sdk        openstacksdk                                         -> container_infrastructure_management
@@ -21,7 +22,7 @@ PY="${PYTHON3:-python3}"
 MARKER=".cove-clients-complete"
 
 # --- what each venv holds ----------------------------------------------------------------------
-OSC_SPEC=(python-openstackclient==10.5.0 python-magnumclient==5.0.0)
+OSC_SPEC=(python-openstackclient==10.5.0 python-magnumclient==5.0.0 python-senlinclient==3.1.0)
 MAGNUM411_SPEC=(python-magnumclient==4.11.0)
 # magnumclient 3.7.0 declares only lower bounds (oslo.*, keystoneauth1, osc-lib, os-client-config,
 # decorator, prettytable...). Checked on Python 3.11: with today's releases it imports and runs
@@ -89,7 +90,7 @@ install() {
     echo "done in $((SECONDS - start)) s (log: $log)"
 }
 
-install osc 'openstack --version && openstack coe cluster list --help >/dev/null' \
+install osc 'openstack --version && openstack coe cluster list --help >/dev/null && openstack cluster list --help >/dev/null' \
     -- "${OSC_SPEC[@]}"
 install magnum411 'magnum --version && magnum help cluster-template-create >/dev/null' \
     -- "${MAGNUM411_SPEC[@]}"

@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 
 from cove import __version__
 from cove.api import errors as api_errors
+from cove.api.clustering.app import create_clustering_app
 from cove.api.middleware import MagnumProtocol
 from cove.api.routes import catalog, certificates, clusters, nodegroups, quotas, root, templates
 from cove.api.schemas.common import forbid_controls
@@ -25,6 +26,8 @@ from cove.providers.registry import ProviderSet
 from cove.services import keys
 from cove.services.eventhub import EventHub
 from cove.settings import Settings
+
+CLUSTERING_PREFIX = "/clustering"
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -82,6 +85,8 @@ def create_app(
         catalog.router,
     ):
         app.include_router(router)
+    # Senlin's API under /clustering: its own error body, microversions and middleware.
+    app.mount(CLUSTERING_PREFIX, create_clustering_app(app.state, settings.max_body_bytes))
     app.add_middleware(MagnumProtocol, max_body_bytes=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

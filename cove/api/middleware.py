@@ -49,6 +49,12 @@ class MagnumProtocol:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["path"] == "/clustering" or scope["path"].startswith("/clustering/"):
+            # Senlin's API has its own protocol (cove.api.clustering.middleware).
+            path = scope["path"].rstrip("/")
+            path = "/clustering/" if path == "/clustering" else path
+            await self.app(dict(scope, path=path, raw_path=path.encode()), receive, send)
+            return
         path = _normalise(scope["path"])
         scope = dict(scope, path=path, raw_path=path.encode())
         request_id = f"req-{uuid.uuid4()}"

@@ -22,6 +22,7 @@ from cove.domain.statuses import HealthStatus, Operation, Status, allows, start_
 from cove.identity import Caller
 from cove.pki import ca as pki
 from cove.services import catalog, operations, quotas, templates
+from cove.services.clustering import hosts
 from cove.services.lookup import get_by_ident
 from cove.services.pagination import Page, PageRequest, paginate
 
@@ -621,7 +622,14 @@ def delete_cluster(session: Session, caller: Caller, ident: str) -> models.Clust
 
 
 def _delete(session: Session, cluster: models.Cluster) -> None:
-    """Always accepted: supersedes a running operation; repeating it changes nothing."""
+    """Accepted unless containers of the clustering service run on the cluster; supersedes a
+    running operation; repeating it changes nothing."""
+    hosted = hosts.container_clusters_on(session, cluster)
+    if hosted:
+        raise errors.Conflict(
+            f"Cluster {cluster.name} hosts the containers of container cluster(s) "
+            f"{', '.join(hosted)}: delete them (or their profiles' users) first."
+        )
     running = operations.find_active(session, cluster)
     if running is not None and running.kind == Operation.DELETE:
         return

@@ -1,0 +1,47 @@
+"""The clustering sub-application, mounted at ``/clustering`` by ``cove.api.app``; it shares
+the parent's settings, database and conductor wake-up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from cove.api.clustering import errors
+from cove.api.clustering.middleware import SenlinProtocol
+from cove.api.clustering.routes import (
+    actions,
+    clusters,
+    events,
+    nodes,
+    policies,
+    profiles,
+    receivers,
+    root,
+)
+
+
+def create_clustering_app(state: Any, max_body_bytes: int) -> FastAPI:
+    app = FastAPI(
+        title="cove clustering",
+        description="Senlin's clustering API v1 over containers on cove's clusters.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    for name in ("settings", "engine", "session_factory", "wakeup"):
+        setattr(app.state, name, getattr(state, name))
+    errors.install(app)
+    for router in (
+        root.router,
+        profiles.router,
+        policies.router,
+        clusters.router,
+        nodes.router,
+        receivers.router,
+        actions.router,
+        events.router,
+    ):
+        app.include_router(router)
+    app.add_middleware(SenlinProtocol, max_body_bytes=max_body_bytes)
+    return app

@@ -13,7 +13,7 @@ acts and is simply done again. Steps, in order:
 - upgrade: ``network``, ``nodes``, ``engines``, ``swarm``, ``surge-plan:<manager>`` and
   ``upgrade:<node>`` per node replaced;
 - heal: ``network``, ``forget``, ``nodes``, ``engines``, ``swarm``;
-- CA rotation: ``new-ca`` (the conductor's), ``tls:<manager>`` per manager.
+- CA rotation: ``new-ca`` (the conductor's), ``tls:<node>`` per node, managers first.
 
 Delete never waits on readiness: it removes everything labelled with the cluster.
 """
@@ -157,13 +157,14 @@ class SwarmModeDriver:
         self.provider.delete_cluster(op.cluster.uuid)
 
     def rotate_ca(self, op: OperationInput) -> None:
-        """New server certificates from the new CA on every manager; the engine reloads them
-        when restarted, so client certificates from the old CA stop working."""
+        """New server certificates from the new CA on every node, managers first (every
+        node's engine answers on TCP, see ``engine``); the engine reloads them when
+        restarted, so client certificates from the old CA stop working."""
         cluster = op.cluster
         swarm = Swarm(self.provider, cluster)
         nodes = Fleet(self.provider, cluster).nodes()
         if not cluster.template.get("tls_disabled"):
-            for node in sorted((n for n in nodes if n.role == "master"), key=order):
+            for node in sorted(nodes, key=lambda n: (n.role != "master", order(n))):
                 op.steps.run(f"tls:{node.name}", partial(self._new_tls, op, swarm, node))
         swarm.wait_ready(swarm.primary(nodes))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any
 
 import docker
@@ -13,33 +12,9 @@ import docker.errors
 
 from cove.providers.base import NodeStats
 from cove.providers.docker.errors import map_docker_errors
+from cove.providers.enginestats import memory_in_use, timestamp
 
 NANO = 1_000_000_000
-
-
-def timestamp(value: str | None) -> float:
-    """Seconds since the epoch from the engine's RFC 3339 times (nanoseconds, ``Z``);
-    0.0 for the zero time or nothing."""
-    if not value or value.startswith("0001-"):
-        return 0.0
-    head, _, rest = value.rstrip("Z").partition(".")
-    zone = ""
-    for sign in ("+", "-"):
-        if sign in rest:
-            rest, _, offset = rest.partition(sign)
-            zone = sign + offset
-    micros = (rest + "000000")[:6]
-    return datetime.fromisoformat(f"{head}.{micros}{zone or '+00:00'}").timestamp()
-
-
-def memory_in_use(memory_stats: Mapping[str, Any]) -> int:
-    """Usage less the inactive file cache, as ``docker stats`` shows it (cgroup v1 names it
-    ``total_inactive_file``, v2 ``inactive_file``). tmpfs pages (a node's image store) are
-    not file cache: they count."""
-    usage = int(memory_stats.get("usage") or 0)
-    detail = memory_stats.get("stats") or {}
-    inactive = detail.get("total_inactive_file", detail.get("inactive_file", 0))
-    return max(usage - int(inactive or 0), 0)
 
 
 def node_stats_from(

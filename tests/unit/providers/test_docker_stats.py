@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cove.providers.docker.stats import memory_in_use, node_stats_from, timestamp
+from cove.providers.docker.stats import node_stats_from
+from cove.providers.enginestats import memory_in_use, timestamp
 
 ATTRS = {
     "Name": "/cove-0b7a1f2e-w0",

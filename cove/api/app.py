@@ -15,7 +15,16 @@ from fastapi.routing import APIRoute
 from cove import __version__
 from cove.api import errors as api_errors
 from cove.api.middleware import MagnumProtocol
-from cove.api.routes import catalog, certificates, clusters, nodegroups, quotas, root, templates
+from cove.api.routes import (
+    catalog,
+    certificates,
+    clusternodes,
+    clusters,
+    nodegroups,
+    quotas,
+    root,
+    templates,
+)
 from cove.api.schemas.common import forbid_controls
 from cove.db import migrate
 from cove.db.session import make_engine, make_session_factory
@@ -75,6 +84,7 @@ def create_app(
         templates.clustertemplates,
         templates.baymodels,
         clusters.router,
+        clusternodes.router,
         clusters.bays,
         nodegroups.router,
         certificates.router,

@@ -113,6 +113,12 @@ class Conflict(CoveError):
     status = 409
 
 
+class Unavailable(CoveError):
+    """Something cove depends on (a cluster's node engines) does not answer now."""
+
+    status = 503
+
+
 class ClusterBusy(Conflict):
     """A write to a cluster while an operation is running on it. Magnum silently drops such a
     write in the conductor; cove refuses it and says what is running."""

@@ -16,7 +16,16 @@ from cove import __version__
 from cove.api import errors as api_errors
 from cove.api.clustering.app import create_clustering_app
 from cove.api.middleware import MagnumProtocol
-from cove.api.routes import catalog, certificates, clusters, nodegroups, quotas, root, templates
+from cove.api.routes import (
+    catalog,
+    certificates,
+    clusternodes,
+    clusters,
+    nodegroups,
+    quotas,
+    root,
+    templates,
+)
 from cove.api.schemas.common import forbid_controls
 from cove.db import migrate
 from cove.db.session import make_engine, make_session_factory
@@ -78,6 +87,7 @@ def create_app(
         templates.clustertemplates,
         templates.baymodels,
         clusters.router,
+        clusternodes.router,
         clusters.bays,
         nodegroups.router,
         certificates.router,

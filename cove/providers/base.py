@@ -16,7 +16,7 @@ Errors (the runner's retry decision depends on them):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -147,6 +147,26 @@ class ExecResult:
     output: str
 
 
+@dataclass(frozen=True)
+class NodeStats:
+    """One sample of what a node container uses, as its host engine sees it (everything
+    running inside the node is in the node container's cgroup).
+
+    ``cpu_time`` is the cumulative CPU time in nanoseconds since the container started
+    (``read_at - started_at`` seconds ago); ``cpus`` the cores it may use (its CPU limit,
+    else the host's); ``memory`` in bytes less reclaimable file cache; ``memory_limit`` its
+    memory limit, else the host's memory."""
+
+    name: str
+    id: str
+    cpu_time: int
+    read_at: float  # seconds since the epoch
+    started_at: float  # seconds since the epoch
+    cpus: float
+    memory: int
+    memory_limit: int
+
+
 class Provider(Protocol):
     name: str
 
@@ -193,4 +213,14 @@ class Provider(Protocol):
     def cluster_uuids(self) -> set[str]:
         """Every cluster uuid that labels a container, network or volume (``cove.cluster``):
         what an orphan sweep compares with the clusters the database knows."""
+        ...
+
+    def node_stats(self, names: Sequence[str]) -> dict[str, NodeStats]:
+        """One sample per running node of ``names`` (nodes absent or stopped are left
+        out), the nodes asked in parallel."""
+        ...
+
+    def image_archive(self, ref: str) -> Iterator[bytes] | None:
+        """The image ``ref`` of the provider's own engine as a ``docker save`` tar stream,
+        or ``None`` when that engine does not have it (nothing is pulled)."""
         ...

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -45,6 +46,7 @@ from cove.providers.base import (
     NodeNotRunning,
     NodeRecord,
     NodeSpec,
+    NodeStats,
     Provider,
     ProviderConflict,
     ProviderError,
@@ -67,6 +69,8 @@ PROVIDER_METHODS = (
     "exec",
     "put_files",
     "cluster_uuids",
+    "node_stats",
+    "image_archive",
 )
 
 
@@ -137,6 +141,18 @@ class MemoryContainer:
             running=self.running,
             host_ports=dict(self.host_ports) if self.running else {},
         )
+
+
+@dataclass
+class NodeUsage:
+    """What ``node_stats`` reports for a node: cumulative CPU nanoseconds since
+    ``started_at`` (epoch seconds), memory bytes."""
+
+    cpu_time: int = 0
+    started_at: float = 0.0
+    cpus: float = 2.0
+    memory: int = 64 << 20
+    memory_limit: int = 1 << 30
 
 
 class ExecProgram(Protocol):
@@ -247,6 +263,10 @@ class MemoryProvider:
         self._made = 0  # containers ever made: unique ids
         self._networks_made = 0  # the default subnet of the next network: 10.<n>.0.0/24
         self._next_host_port = FIRST_HOST_PORT
+        # What node_stats reports: a test sets it per node (``set_usage``).
+        self.usage: dict[str, NodeUsage] = {}
+        self.images: dict[str, bytes] = {}  # the engine's images: ref -> a save archive
+        self.clock: Callable[[], float] = time.time
         self.program: ExecProgram = program or Succeed()
         bind = getattr(self.program, "bind", None)
         if callable(bind):
@@ -415,6 +435,36 @@ class MemoryProvider:
                 *self._volumes.values(),
             ]
             return {item.labels.get(LABEL_CLUSTER, "") for item in labelled} - {""}
+
+    def node_stats(self, names: Sequence[str]) -> dict[str, NodeStats]:
+        """A sample of each running node of ``names`` from ``usage`` (default: idle,
+        2 cores, 1 GiB with 64 MiB in use); absent or stopped nodes are left out."""
+        with self._lock:
+            self.faults.check("node_stats", names)
+            found: dict[str, NodeStats] = {}
+            for name in names:
+                container = self._containers.get(name)
+                if container is None or not container.running:
+                    continue
+                usage = self.usage.get(name, NodeUsage())
+                found[name] = NodeStats(
+                    name=name,
+                    id=container.id,
+                    cpu_time=usage.cpu_time,
+                    read_at=self.clock(),
+                    started_at=usage.started_at,
+                    cpus=usage.cpus,
+                    memory=usage.memory,
+                    memory_limit=usage.memory_limit,
+                )
+            return found
+
+    def image_archive(self, ref: str) -> Iterator[bytes] | None:
+        """``images[ref]`` as a one-chunk stream, or ``None``."""
+        with self._lock:
+            self.faults.check("image_archive", ref)
+            archive = self.images.get(ref)
+        return None if archive is None else iter([archive])
 
     # -- what tests do behind cove's back ------------------------------------------------------
 

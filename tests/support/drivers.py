@@ -4,6 +4,8 @@ for a live driver where the test is about the API, not about nodes."""
 
 from __future__ import annotations
 
+import threading
+
 from cove.drivers.base import (
     ClusterReport,
     ClusterSpec,
@@ -12,6 +14,7 @@ from cove.drivers.base import (
     NodeGroupReport,
     OperationInput,
 )
+from cove.drivers.memoryhost import MemoryContainerHost
 
 COES = ("kubernetes", "swarm", "swarm-mode", "mesos", "dcos")
 
@@ -61,3 +64,23 @@ class InstantDriver:
         self.healed = [*self.healed, tuple(op.params["nodes"])]
         self.failed = ()
         return self._report(op)
+
+    # Containers on the nodes (HostsContainers): one in-memory host per cluster uuid, shared
+    # by every instance, so a test reaches the host the service used (``hosts[uuid]``).
+    hosts: dict[str, MemoryContainerHost] = {}
+
+    def container_host(self, cluster: ClusterSpec) -> MemoryContainerHost:
+        """Nodes named ``<cluster>-<group>-<i>`` at the addresses ``_report`` gives."""
+        with _HOSTS_LOCK:
+            host = InstantDriver.hosts.get(cluster.uuid)
+            if host is None:
+                host = InstantDriver.hosts[cluster.uuid] = MemoryContainerHost(nodes=())
+                for n, group in enumerate(cluster.nodegroups):
+                    role = "manager" if group.role == "master" else "worker"
+                    for i in range(group.node_count):
+                        name = f"{cluster.name}-{group.name}-{i}"
+                        host.add_node(name, role, group.name, address=f"10.{n}.0.{i + 2}")
+            return host
+
+
+_HOSTS_LOCK = threading.Lock()

@@ -13,7 +13,7 @@ acts and is simply done again. Steps, in order:
 - upgrade: ``network``, ``nodes``, ``engines``, ``swarm``, ``surge-plan:<manager>`` and
   ``upgrade:<node>`` per node replaced;
 - heal: ``network``, ``forget``, ``nodes``, ``engines``, ``swarm``;
-- CA rotation: ``new-ca`` (the conductor's), ``tls:<manager>`` per manager.
+- CA rotation: ``new-ca`` (the conductor's), ``tls:<node>`` per node, managers first.
 
 Delete never waits on readiness: it removes everything labelled with the cluster.
 """
@@ -21,6 +21,7 @@ Delete never waits on readiness: it removes everything labelled with the cluster
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -39,10 +40,12 @@ from cove.drivers.base import (
 from cove.drivers.fleet import Fleet, Slot, order, parallel, slug
 from cove.drivers.swarm_mode import engine, health, services
 from cove.drivers.swarm_mode.commands import CommandFailed
+from cove.drivers.swarm_mode.containers import SwarmContainerHost
 from cove.drivers.swarm_mode.membership import Swarm
 from cove.providers.base import NodeRecord, NodeSpec, Provider, ServiceRecord
 
 log = logging.getLogger(__name__)
+MAX_HOSTS = 64  # container hosts kept (the oldest is closed first)
 
 
 class SwarmModeDriver:
@@ -52,6 +55,8 @@ class SwarmModeDriver:
 
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
+        self._hosts: dict[tuple[str, str, bool], SwarmContainerHost] = {}
+        self._hosts_lock = threading.Lock()
 
     def check_template(self, template: Mapping[str, Any]) -> list[str]:
         return engine.check_template(template)
@@ -157,15 +162,33 @@ class SwarmModeDriver:
         self.provider.delete_cluster(op.cluster.uuid)
 
     def rotate_ca(self, op: OperationInput) -> None:
-        """New server certificates from the new CA on every manager; the engine reloads them
-        when restarted, so client certificates from the old CA stop working."""
+        """New server certificates from the new CA on every node, managers first (every
+        node's engine answers on TCP, see ``engine``); the engine reloads them when
+        restarted, so client certificates from the old CA stop working."""
         cluster = op.cluster
         swarm = Swarm(self.provider, cluster)
         nodes = Fleet(self.provider, cluster).nodes()
         if not cluster.template.get("tls_disabled"):
-            for node in sorted((n for n in nodes if n.role == "master"), key=order):
+            for node in sorted(nodes, key=lambda n: (n.role != "master", order(n))):
                 op.steps.run(f"tls:{node.name}", partial(self._new_tls, op, swarm, node))
         swarm.wait_ready(swarm.primary(nodes))
+
+    # -- containers on the nodes (HostsContainers) -----------------------------------------
+
+    def container_host(self, cluster: ClusterSpec) -> SwarmContainerHost:
+        """The cluster's node engines; one host per cluster and CA, kept so that its CPU
+        samples and connections serve the next call (a rotated CA gets a new one)."""
+        key = (cluster.uuid, cluster.ca_cert_pem, bool(cluster.template.get("tls_disabled")))
+        with self._hosts_lock:
+            host = self._hosts.get(key)
+            if host is None:
+                for old in [k for k in self._hosts if k[0] == cluster.uuid]:
+                    self._hosts.pop(old).close()
+                while len(self._hosts) >= MAX_HOSTS:
+                    self._hosts.pop(next(iter(self._hosts))).close()
+                host = self._hosts[key] = SwarmContainerHost(self.provider, cluster)
+            host.cluster = cluster  # node groups may have changed since
+            return host
 
     # -- health ----------------------------------------------------------------------------
 

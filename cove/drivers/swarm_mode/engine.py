@@ -1,6 +1,8 @@
 """The Docker engine inside a node: its daemon.json and TLS material, rendered from the
-cluster's template and CA. Managers serve the engine API on TCP (TLS signed by the cluster
-CA unless ``tls_disabled``); workers listen on the local socket only."""
+cluster's template and CA. Every node serves the engine API on TCP (TLS signed by the cluster
+CA unless ``tls_disabled``): the managers' is the cluster's API (published on the host), and
+cove reaches every node's engine on the cluster network to place containers on it
+(``containers``); a worker's port is not published."""
 
 from __future__ import annotations
 
@@ -81,21 +83,20 @@ def daemon_config(cluster: ClusterSpec, group: NodeGroupSpec, name: str) -> dict
         config["dns"] = dns
     if template.get("insecure_registry"):
         config["insecure-registries"] = [template["insecure_registry"]]
-    if group.role == "master":
-        if template.get("tls_disabled"):
-            config["hosts"].append(f"tcp://0.0.0.0:{API_PORT_PLAIN}")
-            # Said explicitly, or dockerd 20.10 waits 15 s before listening without TLS.
-            config["tls"] = False
-        else:
-            config["hosts"].append(f"tcp://0.0.0.0:{API_PORT_TLS}")
-            config.update(
-                {
-                    "tlsverify": True,
-                    "tlscacert": f"{TLS_DIR}/ca.pem",
-                    "tlscert": f"{TLS_DIR}/server.pem",
-                    "tlskey": f"{TLS_DIR}/server-key.pem",
-                }
-            )
+    if template.get("tls_disabled"):
+        config["hosts"].append(f"tcp://0.0.0.0:{API_PORT_PLAIN}")
+        # Said explicitly, or dockerd 20.10 waits 15 s before listening without TLS.
+        config["tls"] = False
+    else:
+        config["hosts"].append(f"tcp://0.0.0.0:{API_PORT_TLS}")
+        config.update(
+            {
+                "tlsverify": True,
+                "tlscacert": f"{TLS_DIR}/ca.pem",
+                "tlscert": f"{TLS_DIR}/server.pem",
+                "tlskey": f"{TLS_DIR}/server-key.pem",
+            }
+        )
     return config
 
 
@@ -105,13 +106,13 @@ def node_files(cluster: ClusterSpec, group: NodeGroupSpec, name: str) -> dict[st
             daemon_config(cluster, group, name), indent=2
         ).encode()
     }
-    if group.role == "master" and not cluster.template.get("tls_disabled"):
+    if not cluster.template.get("tls_disabled"):
         files.update(tls_files(cluster, name))
     return files
 
 
 def tls_files(cluster: ClusterSpec, name: str) -> dict[str, bytes]:
-    """A server certificate for a manager, valid for the names clients use to reach it."""
+    """A server certificate for a node, valid for the names clients use to reach it."""
     authority = pki.KeyPair(cluster.ca_cert_pem, cluster.ca_key_pem)
     server = pki.issue(authority, name, server_names=[name, "localhost", "127.0.0.1"], client=False)
     return {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import docker
 import docker.errors
@@ -24,10 +24,11 @@ from cove.providers.base import (
     NetworkSpec,
     NodeRecord,
     NodeSpec,
+    NodeStats,
     ServiceRecord,
     ServiceSpec,
 )
-from cove.providers.docker import execs, networks, nodes, services
+from cove.providers.docker import execs, networks, nodes, services, stats
 from cove.providers.docker.capabilities import ModeDetector, NodeMode
 from cove.providers.docker.errors import map_docker_errors
 
@@ -60,6 +61,7 @@ class DockerProvider:
         self._base_url = base_url or engine_address.DEFAULT_DOCKER_HOST
         self._client_lock = threading.Lock()
         self._detector = ModeDetector()
+        self._stats = stats.StatsReader()
         # Every node and service port is published on this host address only.
         self.publish_address = publish_address
 
@@ -216,3 +218,20 @@ class DockerProvider:
             ValueError: a path is not absolute.
         """
         nodes.put_files(self.client, name, files, mode)
+
+    def node_stats(self, names: Sequence[str]) -> dict[str, NodeStats]:
+        """One-shot stats of each running node of ``names``, asked in parallel; absent or
+        stopped nodes are left out.
+
+        Raises:
+            ProviderUnavailable: the engine could not be reached.
+        """
+        return self._stats.sample(self.client, names)
+
+    def image_archive(self, ref: str) -> Iterator[bytes] | None:
+        """``docker save ref`` from this engine as a stream, or ``None`` if it lacks it.
+
+        Raises:
+            ProviderUnavailable: the engine could not be reached (also while streaming).
+        """
+        return stats.image_archive(self.client, ref)

@@ -5,6 +5,7 @@ operation was attempted again."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -206,18 +207,17 @@ def test_heal_replaces_a_removed_worker() -> None:
     assert_converged(d, provider, simulator, spec)
 
 
-def test_ca_rotation_gives_every_manager_certificates_of_the_new_ca() -> None:
+def test_ca_rotation_gives_every_node_certificates_of_the_new_ca() -> None:
     spec = tls_cluster(managers=3)
     d, provider, simulator = created(spec)
     old_server = provider.container(manager(0)).files["/etc/cove/tls/server.pem"]  # type: ignore[union-attr]
     rotated = new_ca(spec)
     d.rotate_ca(Recorder().op("rotate-ca", rotated))
     assert_converged(d, provider, simulator, rotated)
-    for index in range(3):
-        files = provider.container(manager(index)).files  # type: ignore[union-attr]
+    for name in [manager(0), manager(1), manager(2), worker(0)]:
+        files = provider.container(name).files  # type: ignore[union-attr]
         assert files["/etc/cove/tls/ca.pem"] == rotated.ca_cert_pem.encode()
         assert files["/etc/cove/tls/server.pem"] != old_server
-    assert "/etc/cove/tls/ca.pem" not in provider.container(worker(0)).files  # type: ignore[union-attr]
 
 
 def test_delete_removes_every_container_and_the_network() -> None:
@@ -358,7 +358,7 @@ def test_every_operation_records_its_documented_steps() -> None:
     assert f"surge-plan:{manager(0)}" in kinds["upgrade"]
     assert f"upgrade:{worker(1)}" in kinds["upgrade"]
     assert kinds["heal-killed"] == ["network", "quorum", "forget", "nodes", "engines", "swarm"]
-    assert kinds["rotate-ca"] == [f"tls:{manager(0)}", f"tls:{manager(1)}"]
+    assert kinds["rotate-ca"] == [f"tls:{manager(0)}", f"tls:{manager(1)}", f"tls:{worker(0)}"]
 
 
 @pytest.mark.parametrize(("scenario", "step"), CRASH_POINTS)
@@ -542,3 +542,18 @@ def test_a_cluster_spec_repr_shows_no_ca_key() -> None:
     assert "ca_key_pem" not in shown
     assert "PRIVATE KEY" not in shown
     assert MANAGERS in shown  # the repr is still useful
+
+
+def test_every_node_serves_its_engine_on_tcp_with_the_cluster_tls() -> None:
+    """Workers too: cove places containers on every node through its engine API."""
+    spec = tls_cluster(managers=1, workers=1)
+    _, provider, _ = created(spec)
+    for name in (manager(0), worker(0)):
+        files = provider.container(name).files  # type: ignore[union-attr]
+        config = json.loads(files["/etc/docker/daemon.json"])
+        assert "tcp://0.0.0.0:2376" in config["hosts"] and config["tlsverify"] is True
+        assert files["/etc/cove/tls/ca.pem"] == spec.ca_cert_pem.encode()
+    plain = cluster(managers=1, workers=1, template={"tls_disabled": True})
+    _, provider, _ = created(plain)
+    config = json.loads(provider.container(worker(0)).files["/etc/docker/daemon.json"])  # type: ignore[union-attr]
+    assert "tcp://0.0.0.0:2375" in config["hosts"] and config["tls"] is False

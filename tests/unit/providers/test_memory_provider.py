@@ -424,3 +424,31 @@ def test_fault_at_create_leaves_nothing(provider: MemoryProvider) -> None:
         provider.ensure_node(spec)
 
     assert provider.find_nodes(CLUSTER) == [] and provider.events == []
+
+
+def test_node_stats_report_running_nodes_with_settable_usage() -> None:
+    from cove.providers.memory import NodeUsage
+
+    provider = MemoryProvider()
+    network = network_for(provider)
+    running = provider.ensure_node(node_spec(network, "m0"))
+    stopped = provider.ensure_node(node_spec(network, "w0"))
+    provider.kill(stopped.name)
+    provider.usage[running.name] = NodeUsage(cpu_time=5, cpus=4, memory=7, memory_limit=9)
+    provider.clock = lambda: 100.0
+    stats = provider.node_stats([running.name, stopped.name, "absent"])
+    assert list(stats) == [running.name]
+    sample = stats[running.name]
+    assert (sample.cpu_time, sample.cpus, sample.memory, sample.memory_limit) == (5, 4, 7, 9)
+    assert sample.read_at == 100.0 and sample.id == running.id
+    provider.faults.fail("node_stats", ProviderUnavailable("engine down"))
+    with pytest.raises(ProviderUnavailable):
+        provider.node_stats([running.name])
+
+
+def test_image_archive_streams_the_engines_images_only() -> None:
+    provider = MemoryProvider()
+    provider.images["busybox:1"] = b"tar"
+    stream = provider.image_archive("busybox:1")
+    assert stream is not None and b"".join(stream) == b"tar"
+    assert provider.image_archive("nginx:1") is None

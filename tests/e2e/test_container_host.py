@@ -1,0 +1,231 @@
+"""End-to-end: containers on the nodes of a real swarm-mode cluster (1 manager, 2 workers,
+TLS with the cluster's own CA), made by the driver on this machine's engine, reached through
+``SwarmModeDriver.container_host``: each node's engine at its address on the cluster network,
+with a client certificate cove issued itself.
+
+The busybox test image is only on the host engine: the first container on a worker gets it
+streamed over. Figures (ensure with and without the image, loads() for 3 nodes) are printed
+(``-s`` shows them)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from cove.drivers.base import OperationInput
+from cove.drivers.containerhost import (
+    NODE_LABEL,
+    OWNER_LABEL,
+    ContainerHost,
+    ContainerSpec,
+    PortSpec,
+)
+from cove.drivers.swarm_mode import SwarmModeDriver
+from cove.failures import Permanent
+from cove.images import BuiltImage
+from cove.pki import ca as pki
+from cove.providers.base import LABEL_CLUSTER
+from cove.providers.docker import DockerProvider
+from tests.e2e.conftest import sweep_label
+from tests.support.swarm import cluster
+
+pytestmark = pytest.mark.e2e
+
+OWNER = str(uuid.uuid4())
+LIMITS = "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}"
+
+
+@pytest.fixture(scope="module")
+def host(node_image: BuiltImage, busybox_image: str) -> Iterator[ContainerHost]:
+    authority = pki.create_ca("e2e-hosts")
+    spec = replace(
+        cluster(1, 2, image=node_image.ref, template={"tls_disabled": False}),
+        uuid=str(uuid.uuid4()),
+        ca_cert_pem=authority.cert_pem,
+        ca_key_pem=authority.key_pem,
+    )
+    provider = DockerProvider()
+    driver = SwarmModeDriver(provider)
+    try:
+        driver.create_cluster(OperationInput(kind="create", cluster=spec, params={}))
+        yield driver.container_host(spec)
+    finally:
+        sweep_label(f"{LABEL_CLUSTER}={spec.uuid}")
+        provider.close()
+
+
+def labels(node: str = "n1") -> dict[str, str]:
+    return {OWNER_LABEL: OWNER, NODE_LABEL: node}
+
+
+def node_run(node: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """A command in the node container (its own docker CLI talks to its engine)."""
+    return subprocess.run(
+        ["docker", "exec", node, *argv], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def http_get(address: str, port: int, timeout: float = 15.0) -> str:
+    """What the container's ``nc`` loop answers on the node's published port (it may be
+    between two ``nc`` runs: try again until ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((address, port), timeout=3) as conn:
+                conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                conn.shutdown(socket.SHUT_WR)
+                data = b""
+                while chunk := conn.recv(4096):
+                    data += chunk
+                if data:
+                    return data.decode(errors="replace")
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"nothing answered on {address}:{port}")
+        time.sleep(0.2)
+
+
+def workers(host: ContainerHost) -> list[str]:
+    return [n.name for n in host.nodes() if n.role == "worker"]
+
+
+def test_nodes_are_listed_ready_with_their_addresses(host: ContainerHost) -> None:
+    nodes = host.nodes()
+    assert sorted(n.role for n in nodes) == ["manager", "worker", "worker"]
+    assert all(n.ready and n.address.count(".") == 3 for n in nodes), nodes
+    assert {n.nodegroup for n in nodes} == {"default-master", "default-worker"}
+
+
+def test_a_container_runs_on_a_worker_with_the_image_streamed_from_the_host(
+    host: ContainerHost, busybox_image: str
+) -> None:
+    node = workers(host)[0]
+    assert (
+        busybox_image
+        not in node_run(node, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}").stdout
+    )
+    spec = ContainerSpec(
+        name="web-1",
+        image=busybox_image,
+        labels=labels(),
+        command=(
+            "sh",
+            "-c",
+            "while true; do echo -e 'HTTP/1.0 200 OK\\r\\n\\r\\nhello' | nc -l -p 8080; done",
+        ),
+        env={"GREETING": "hello"},
+        ports=(PortSpec(8080),),
+        cpus=0.5,
+        memory_mb=64,
+        restart_policy="unless-stopped",
+    )
+    started = time.monotonic()
+    record = host.ensure_container(node, spec)
+    cold = time.monotonic() - started
+    assert record.state == "running" and record.node == node
+    assert record.labels[OWNER_LABEL] == OWNER
+    published = record.ports["8080/tcp"]
+    address = next(n.address for n in host.nodes() if n.name == node)
+    assert "hello" in http_get(address, published)
+
+    again = host.ensure_container(node, spec)  # adopted, not made twice
+    assert again.id == record.id
+
+    second = replace(spec, name="web-2", ports=())
+    started = time.monotonic()
+    host.ensure_container(node, second)
+    warm = time.monotonic() - started
+    print(f"\nensure_container: {cold:.2f} s streaming the image, {warm:.2f} s with it present")
+
+    found = host.find_containers({OWNER_LABEL: OWNER})
+    assert {(c.name, c.node, c.state) for c in found} >= {
+        ("web-1", node, "running"),
+        ("web-2", node, "running"),
+    }
+    inspected = node_run(
+        node,
+        "docker",
+        "inspect",
+        "-f",
+        "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}",
+        "web-1",
+    )
+    assert inspected.stdout.split() == ["500000000", str(64 << 20), "unless-stopped"]
+
+
+def test_restart_pause_and_unpause_change_the_state(host: ContainerHost) -> None:
+    node = workers(host)[0]
+    before = host.inspect_container(node, "web-1")
+    assert before is not None
+    host.restart_container(node, "web-1", grace=1)
+    after = host.inspect_container(node, "web-1")
+    assert after is not None and after.state == "running"
+    started = node_run(node, "docker", "inspect", "-f", "{{.State.StartedAt}}", "web-1").stdout
+    assert started.strip()
+    host.pause_container(node, "web-1")
+    assert host.inspect_container(node, "web-1").state == "paused"  # type: ignore[union-attr]
+    host.pause_container(node, "web-1")  # again: done
+    host.unpause_container(node, "web-1")
+    assert host.inspect_container(node, "web-1").state == "running"  # type: ignore[union-attr]
+
+
+def test_loads_show_every_node_and_a_busy_one(host: ContainerHost, busybox_image: str) -> None:
+    busy, idle = workers(host)
+    host.ensure_container(
+        busy,
+        ContainerSpec(
+            name="burn", image=busybox_image, labels=labels("burn"),
+            command=("sh", "-c", "while :; do :; done"),
+        ),
+    )  # fmt: skip
+    host.loads()  # the first sample: averages since each node started
+    time.sleep(2)
+    started = time.monotonic()
+    loads = host.loads()
+    took = time.monotonic() - started
+    print(f"\nloads() for {len(loads)} nodes: {took:.3f} s")
+    assert set(loads) == {n.name for n in host.nodes()}
+    for name, load in loads.items():
+        assert load.memory > 0 and load.cpus > 0 and load.memory_limit >= load.memory, name
+    # A busy loop on a shared 2-core machine: measured 0.48 to 1.0 core.
+    assert loads[busy].cpu > 0.3, loads
+    assert loads[busy].cpu > loads[idle].cpu + 0.25, loads
+    assert loads[busy].containers >= 3  # web-1, web-2, burn
+    assert 0 < loads[busy].score <= 1
+
+
+def test_remove_is_idempotent(host: ContainerHost) -> None:
+    node = workers(host)[0]
+    host.remove_container(node, "burn", grace=0)
+    host.remove_container(node, "burn", grace=0)
+    assert host.inspect_container(node, "burn") is None
+    assert "burn" not in {c.name for c in host.find_containers({OWNER_LABEL: OWNER})}
+
+
+def test_a_container_of_that_name_that_is_not_ours_is_refused(
+    host: ContainerHost, busybox_image: str
+) -> None:
+    node = workers(host)[1]
+    foreign = ContainerSpec(
+        name="web-1", image=busybox_image, labels=labels(), command=("sleep", "60")
+    )
+    host.ensure_container(node, replace(foreign, labels={OWNER_LABEL: "someone-else"}))
+    with pytest.raises(Permanent, match=f"node {node}: container web-1 already exists"):
+        host.ensure_container(node, foreign)
+
+
+def test_an_image_nobody_has_is_refused(host: ContainerHost) -> None:
+    node = workers(host)[1]
+    spec = ContainerSpec(name="ghost", image="cove-e2e/absent:1", labels=labels())
+    with pytest.raises(
+        Permanent,
+        match=f"image cove-e2e/absent:1 is not available on node {node} nor on the host engine",
+    ):
+        host.ensure_container(node, spec)

@@ -136,7 +136,7 @@ def make_api(db_url: str) -> Iterator[Callable[..., Api]]:
     def build(*, drivers: Sequence[Any] = (), **overrides: Any) -> Api:
         registry = DriverRegistry([InstantDriver(), *drivers])
         app = create_app(Settings(db=db_url, **overrides), registry=registry)
-        runner = Runner.for_clusters(app.state.session_factory, registry, "test-conductor")
+        runner = Runner.standalone(app.state.session_factory, registry, "test-conductor")
         client = TestClient(app)
         client.__enter__()
         apps.append((app, client))

@@ -53,13 +53,14 @@ class Runner:
         self.after_step = after_step
 
     @classmethod
-    def for_clusters(
+    def standalone(
         cls, factory: sessionmaker[Session], drivers: DriverRegistry, owner: str, **kw: Any
     ) -> Runner:
-        """A runner for clusters only (tests, tools): the cluster reconciler over ``drivers``."""
-        from cove.conductor.clusters import ClusterReconciler
+        """A runner of every kind of operation over ``drivers``, without a conductor
+        around it (tests, tools)."""
+        from cove.conductor.kinds import every_reconciler
 
-        return cls(factory, Registry([ClusterReconciler(factory, drivers)]), owner, **kw)
+        return cls(factory, every_reconciler(factory, drivers)[0], owner, **kw)
 
     # -- one operation -------------------------------------------------------------------
 

@@ -15,13 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cove.conductor import faults, leases, sweeper
 from cove.conductor.clustering.health import ContainerHealth
-from cove.conductor.clustering.reconcilers import (
-    ContainerClusterReconciler,
-    ContainerNodeReconciler,
-)
-from cove.conductor.clusters import ClusterReconciler
+from cove.conductor.kinds import every_reconciler
 from cove.conductor.monitor import HealthMonitor
-from cove.conductor.reconcilers import Registry
 from cove.conductor.runner import Runner
 from cove.db import models
 from cove.db.session import transaction
@@ -57,13 +52,8 @@ class Conductor:
         # Clusters whose operation just succeeded, for an immediate health check on a thread
         # of its own: a worker goes straight on to the next operation.
         self._completed: queue.SimpleQueue[int | None] = queue.SimpleQueue()
-        containers = ContainerClusterReconciler(factory, registry, clock=clock)
-        self.reconcilers = Registry(
-            [
-                ClusterReconciler(factory, registry, after_success=self._completed.put),
-                containers,
-                ContainerNodeReconciler(factory, containers.actions),
-            ]
+        self.reconcilers, containers = every_reconciler(
+            factory, registry, after_success=self._completed.put, clock=clock
         )
         self.container_health = ContainerHealth(factory, containers.actions, clock)
         self.runner = Runner(

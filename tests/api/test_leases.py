@@ -36,9 +36,7 @@ def test_dead_conductors_operation_is_taken_over(api: Api, catalog: dict[str, An
     clock = FakeClock()
     # Conductor A claims the create, then dies before doing anything.
     assert leases.claim(factory, "conductor-a", 30, clock) is not None
-    survivor = Runner.for_clusters(
-        factory, api.drivers, "conductor-b", lease_seconds=30, clock=clock
-    )
+    survivor = Runner.standalone(factory, api.drivers, "conductor-b", lease_seconds=30, clock=clock)
     assert survivor.run_one() is False, "a live lease must not be taken over"
     clock.now += timedelta(seconds=31)
     assert survivor.run_one() is True

@@ -160,7 +160,7 @@ def _ok(response: Any, status: int) -> dict[str, Any]:
 def _app(db_file: Path) -> tuple[FastAPI, Runner]:
     registry = DriverRegistry([InstantDriver()])
     app = create_app(Settings(db=f"sqlite:///{db_file}"), registry=registry)
-    return app, Runner.for_clusters(app.state.session_factory, registry, "fuzz-conductor")
+    return app, Runner.standalone(app.state.session_factory, registry, "fuzz-conductor")
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+from cove.drivers import nodeplan
 from cove.drivers.base import (
     ClusterReport,
     ClusterSpec,
@@ -70,17 +71,22 @@ class InstantDriver:
     hosts: dict[str, MemoryContainerHost] = {}
 
     def container_host(self, cluster: ClusterSpec) -> MemoryContainerHost:
-        """Nodes named ``<cluster>-<group>-<i>`` at the addresses ``_report`` gives."""
+        """Nodes named as the swarm-mode driver names them (``cove.drivers.nodeplan``)."""
         with _HOSTS_LOCK:
             host = InstantDriver.hosts.get(cluster.uuid)
             if host is None:
-                host = InstantDriver.hosts[cluster.uuid] = MemoryContainerHost(nodes=())
+                host = InstantDriver.hosts[cluster.uuid] = MemoryContainerHost(
+                    nodes=(), host_images=IMAGES
+                )
                 for n, group in enumerate(cluster.nodegroups):
                     role = "manager" if group.role == "master" else "worker"
                     for i in range(group.node_count):
-                        name = f"{cluster.name}-{group.name}-{i}"
+                        slug = nodeplan.group_slug(group.name, group.role, group.is_default)
+                        name = nodeplan.node_name(cluster.uuid, slug, i)
                         host.add_node(name, role, group.name, address=f"10.{n}.0.{i + 2}")
             return host
 
 
 _HOSTS_LOCK = threading.Lock()
+# What the in-memory hosts' "host engine" holds: images the clustering tests use.
+IMAGES = ("nginx:alpine", "busybox", "web:2")

@@ -49,7 +49,7 @@ class Env:
     clock: FakeClock
 
     def runner(self, owner: str = "conductor-a", **kw: Any) -> Runner:
-        return Runner.for_clusters(
+        return Runner.standalone(
             self.api.runner.factory, self.api.drivers, owner, clock=self.clock, **kw
         )
 

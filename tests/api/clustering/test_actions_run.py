@@ -1,0 +1,225 @@
+"""Actions carried out: the conductor's clustering reconcilers run each action to its end
+on the in-memory container host of the cove cluster (the same code that drives real
+engines), and the results are read back through the API as a Senlin client reads them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from cove.drivers.containerhost import NODE_LABEL, OWNER_LABEL
+from cove.drivers.memoryhost import MemoryContainerHost
+from tests.api.clustering.conftest import Senlin
+from tests.support.drivers import InstantDriver
+
+
+def host(senlin: Senlin) -> MemoryContainerHost:
+    """The cove cluster's engines (listing its nodes makes the driver open them)."""
+    if senlin.host not in InstantDriver.hosts:
+        assert senlin.api.get(f"/v1/clusters/{senlin.host}/nodes").status_code == 200
+    return InstantDriver.hosts[senlin.host]
+
+
+def act(senlin: Senlin, cluster: str, body: dict[str, Any]) -> dict[str, Any]:
+    r = senlin.post(f"/clusters/{cluster}/actions", json=body)
+    assert r.status_code == 202, r.text
+    senlin.api.settle()
+    return dict(senlin.get(f"/actions/{r.json()['action']}").json()["action"])
+
+
+def members(senlin: Senlin, cluster: str) -> list[dict[str, Any]]:
+    return list(senlin.get(f"/nodes?cluster_id={cluster}").json()["nodes"])
+
+
+def placed(senlin: Senlin, cluster: str) -> Counter[str]:
+    """Running containers of the cluster per host node, as the engines report them."""
+    return Counter(c.node for c in host(senlin).find_containers({OWNER_LABEL: cluster}))
+
+
+def made(senlin: Senlin, nodes: int = 4, **body: Any) -> dict[str, Any]:
+    cluster = senlin.cluster(desired_capacity=nodes, **body)
+    senlin.api.settle()
+    return dict(senlin.get(f"/clusters/{cluster['id']}").json()["cluster"])
+
+
+def test_create_places_each_container_on_the_least_loaded_node(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=6)
+    assert cluster["status"] == "ACTIVE", cluster["status_reason"]
+    nodes = members(senlin, cluster["id"])
+    assert len(nodes) == 6 and {n["status"] for n in nodes} == {"ACTIVE"}
+    counts = placed(senlin, cluster["id"])
+    hosts = [n.name for n in host(senlin).nodes()]
+    assert sum(counts.values()) == 6
+    assert max(counts.values()) - min(counts[h] for h in hosts) <= 1
+    for node in nodes:  # each node names its container and where it runs
+        detail = senlin.get(f"/nodes/{node['id']}").json()["node"]
+        assert detail["physical_id"] and detail["data"]["placement"]["host_node"] in hosts
+    create = senlin.get(f"/actions?target={cluster['id']}").json()["actions"][0]
+    assert create["status"] == "SUCCEEDED" and len(create["outputs"]["nodes_added"]) == 6
+
+
+def test_a_busy_node_is_passed_over(senlin: Senlin) -> None:
+    names = [n.name for n in host(senlin).nodes()]
+    busy = names[0]
+    host(senlin).set_load(busy, cpu=1.8)
+    cluster = made(senlin, nodes=len(names))
+    assert busy not in placed(senlin, cluster["id"])
+
+
+def test_scale_out_and_in_change_members_and_desired_capacity(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=2, max_size=5)
+    out = act(senlin, cluster["id"], {"scale_out": {"count": 2}})
+    assert out["status"] == "SUCCEEDED", out["status_reason"]
+    shown = senlin.get(f"/clusters/{cluster['id']}").json()["cluster"]
+    assert shown["desired_capacity"] == 4 and len(shown["nodes"]) == 4
+    assert sum(placed(senlin, cluster["id"]).values()) == 4
+    over = senlin.post(f"/clusters/{cluster['id']}/actions", json={"scale_out": {"count": 2}})
+    assert over.status_code == 400 and "max_size (5)" in over.text
+    inn = act(senlin, cluster["id"], {"scale_in": {"count": 3}})
+    assert inn["status"] == "SUCCEEDED", inn["status_reason"]
+    assert sum(placed(senlin, cluster["id"]).values()) == 1
+    assert senlin.get(f"/clusters/{cluster['id']}").json()["cluster"]["desired_capacity"] == 1
+
+
+def test_deletion_policy_picks_the_oldest(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=1)
+    first = members(senlin, cluster["id"])[0]["id"]
+    act(senlin, cluster["id"], {"scale_out": {"count": 2}})
+    policy = senlin.post(
+        "/policies",
+        json={
+            "policy": {
+                "name": "oldest",
+                "spec": {
+                    "type": "senlin.policy.deletion",
+                    "version": 1.1,
+                    "properties": {"criteria": "OLDEST_FIRST"},
+                },
+            }
+        },
+    )
+    assert policy.status_code == 201, policy.text
+    attach = act(senlin, cluster["id"], {"policy_attach": {"policy_id": "oldest"}})
+    assert attach["status"] == "SUCCEEDED", attach["status_reason"]
+    act(senlin, cluster["id"], {"scale_in": {"count": 1}})
+    left = {n["id"] for n in members(senlin, cluster["id"])}
+    assert first not in left and len(left) == 2
+
+
+def test_scaling_policy_decides_the_count_and_its_cooldown_holds(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=2)
+    senlin.post(
+        "/policies",
+        json={
+            "policy": {
+                "name": "double",
+                "spec": {
+                    "type": "senlin.policy.scaling",
+                    "version": 1.0,
+                    "properties": {
+                        "event": "CLUSTER_SCALE_OUT",
+                        "adjustment": {
+                            "type": "CHANGE_IN_PERCENTAGE",
+                            "number": 100,
+                            "cooldown": 300,
+                        },
+                    },
+                },
+            }
+        },
+    )
+    act(senlin, cluster["id"], {"policy_attach": {"policy_id": "double"}})
+    assert act(senlin, cluster["id"], {"scale_out": {}})["status"] == "SUCCEEDED"
+    assert len(members(senlin, cluster["id"])) == 4
+    again = act(senlin, cluster["id"], {"scale_out": {}})
+    assert again["status"] == "FAILED" and "cooldown" in again["status_reason"]
+
+
+def test_check_and_recover_a_killed_container(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=2)
+    victim = members(senlin, cluster["id"])[0]
+    container = next(
+        c
+        for c in host(senlin).find_containers({OWNER_LABEL: cluster["id"]})
+        if c.labels[NODE_LABEL] == victim["id"]
+    )
+    host(senlin).kill(container.node, container.name)
+    check = act(senlin, cluster["id"], {"check": {}})
+    assert check["status"] == "SUCCEEDED"
+    node = senlin.get(f"/nodes/{victim['id']}").json()["node"]
+    assert node["status"] == "ERROR" and "exited" in node["status_reason"]
+    assert senlin.get(f"/clusters/{cluster['id']}").json()["cluster"]["status"] == "WARNING"
+    recover = act(senlin, cluster["id"], {"recover": {}})
+    assert recover["status"] == "SUCCEEDED", recover["status_reason"]
+    assert senlin.get(f"/nodes/{victim['id']}").json()["node"]["status"] == "ACTIVE"
+    assert host(senlin).container(container.node, container.name).state == "running"
+    assert senlin.get(f"/clusters/{cluster['id']}").json()["cluster"]["status"] == "ACTIVE"
+
+
+def test_recover_moves_containers_off_a_lost_node(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=4)
+    lost = placed(senlin, cluster["id"]).most_common(1)[0][0]
+    host(senlin).stop_node(lost)
+    assert act(senlin, cluster["id"], {"recover": {}})["status"] == "SUCCEEDED"
+    nodes = members(senlin, cluster["id"])
+    assert {n["status"] for n in nodes} == {"ACTIVE"}
+    for node in nodes:
+        where = senlin.get(f"/nodes/{node['id']}").json()["node"]["data"]["placement"]
+        assert where["host_node"] != lost
+
+
+def test_operations_restart_pause_unpause(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=1)
+    (container,) = host(senlin).find_containers({OWNER_LABEL: cluster["id"]})
+    r = senlin.post(f"/clusters/{cluster['id']}/ops", json={"pause": {}})
+    assert r.status_code == 202, r.text
+    senlin.api.settle()
+    assert host(senlin).container(container.node, container.name).state == "paused"
+    senlin.post(f"/clusters/{cluster['id']}/ops", json={"unpause": {}})
+    senlin.api.settle()
+    assert host(senlin).container(container.node, container.name).state == "running"
+
+
+def test_delete_leaves_no_container(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=3)
+    assert senlin.delete(f"/clusters/{cluster['id']}").status_code == 202
+    senlin.api.settle()
+    assert senlin.get(f"/clusters/{cluster['id']}").status_code == 404
+    assert host(senlin).find_containers({OWNER_LABEL: cluster["id"]}) == []
+    assert senlin.get("/nodes").json()["nodes"] == []
+
+
+def test_webhook_scales_out_without_credentials(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=1)
+    r = senlin.post(
+        "/receivers",
+        json={
+            "receiver": {
+                "name": "up",
+                "type": "webhook",
+                "cluster_id": cluster["id"],
+                "action": "CLUSTER_SCALE_OUT",
+                "params": {"count": "2"},
+            }
+        },
+    )
+    assert r.status_code == 201, r.text
+    url = r.json()["receiver"]["channel"]["alarm_url"]
+    path = url.split("/clustering/v1", 1)[1]
+    anonymous = senlin.api.client.post(f"/clustering/v1{path}")
+    assert anonymous.status_code == 202, anonymous.text
+    senlin.api.settle()
+    assert len(members(senlin, cluster["id"])) == 3
+
+
+def test_image_nobody_has_fails_the_node_with_the_reason(senlin: Senlin) -> None:
+    profile = senlin.profile(name="ghost", image="ghost:1")
+    cluster = senlin.cluster(name="c-ghost", profile=profile["id"], desired_capacity=1)
+    senlin.api.settle()
+    shown = senlin.get(f"/clusters/{cluster['id']}").json()["cluster"]
+    assert shown["status"] == "ERROR" and "ghost:1" in shown["status_reason"]
+    (node,) = members(senlin, cluster["id"])
+    assert node["status"] == "ERROR" and "not available" in node["status_reason"]
+    assert senlin.delete(f"/clusters/{cluster['id']}").status_code == 202
+    senlin.api.settle()
+    assert senlin.get(f"/clusters/{cluster['id']}").status_code == 404

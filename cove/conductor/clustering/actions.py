@@ -104,7 +104,7 @@ class Actions:
         self.store.resize_bounds(
             view.id, decision["desired"], decision["min_size"], decision["max_size"]
         )
-        change = decision["desired"] - len(view.nodes)
+        change = decision["change"]
         if change > 0:
             return {"nodes_added": self._grow(op, view, change)}
         if change < 0:
@@ -284,7 +284,9 @@ class Actions:
     # -- the work -----------------------------------------------------------------------------
 
     def _grow(self, op: OperationRun, view: ClusterView, count: int) -> list[str]:
-        if count <= 0:
+        # A resumed action counts its planned members among the cluster's nodes: the plan
+        # recorded by the first attempt decides, not a count made again.
+        if count <= 0 and not op.steps.done("plan"):
             return []
         planned = op.steps.run("plan", lambda: {"nodes": self._plan(op, view, count)})["nodes"]
         made = self._materialise(planned, "NODE_CREATE")
@@ -450,6 +452,8 @@ class Actions:
         for node in nodes:
             found = seen[node.uuid]
             if found.status is NodeStatus.ACTIVE and not inputs.get("force"):
+                if node.status != NodeStatus.ACTIVE:  # recovered by an attempt that died
+                    self.store.set_node(node.uuid, NodeStatus.ACTIVE, found.reason)
                 continue
             avoid = frozenset({node.host_node}) if found.host_lost and node.host_node else None
             if operation in ("REBOOT", "RESTART") and avoid is None and found.exists:
@@ -566,7 +570,12 @@ def _resize_decision(view: ClusterView, inputs: dict[str, Any]) -> Outputs:
                 f"(min_size {min_size}, max_size {max_size})."
             )
         desired = max(min_size, desired if max_size < 0 else min(desired, max_size))
-    return {"desired": desired, "min_size": min_size, "max_size": max_size}
+    return {
+        "desired": desired,
+        "min_size": min_size,
+        "max_size": max_size,
+        "change": desired - current,
+    }
 
 
 def _raise_first(made: Sequence[Made]) -> None:

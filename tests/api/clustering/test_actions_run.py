@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from cove.conductor.clustering.health import ContainerHealth
+from cove.conductor.kinds import every_reconciler
+from cove.db import models
 from cove.drivers.containerhost import NODE_LABEL, OWNER_LABEL
 from cove.drivers.memoryhost import MemoryContainerHost
 from tests.api.clustering.conftest import Senlin
@@ -223,3 +226,73 @@ def test_image_nobody_has_fails_the_node_with_the_reason(senlin: Senlin) -> None
     assert senlin.delete(f"/clusters/{cluster['id']}").status_code == 202
     senlin.api.settle()
     assert senlin.get(f"/clusters/{cluster['id']}").status_code == 404
+
+
+def health_watch(senlin: Senlin) -> ContainerHealth:
+    factory = senlin.api.client.app.state.session_factory  # type: ignore[attr-defined]
+    _, containers = every_reconciler(factory, senlin.api.drivers)
+    return ContainerHealth(factory, containers.actions, models.utcnow)
+
+
+def attach_health(senlin: Senlin, cluster: str, interval: int = 1) -> None:
+    spec = {
+        "type": "senlin.policy.health",
+        "version": 1.1,
+        "properties": {
+            "detection": {
+                "detection_modes": [{"type": "NODE_STATUS_POLLING"}],
+                "interval": interval,
+            },
+            "recovery": {"actions": [{"name": "RECREATE"}]},
+        },
+    }
+    r = senlin.post("/policies", json={"policy": {"name": "health", "spec": spec}})
+    assert r.status_code == 201, r.text
+    assert act(senlin, cluster, {"policy_attach": {"policy_id": "health"}})["status"] == (
+        "SUCCEEDED"
+    )
+
+
+def test_health_policy_recreates_a_killed_container(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=2)
+    attach_health(senlin, cluster["id"])
+    watch = health_watch(senlin)
+    assert watch.tick() == 0, "nothing to recover while every member runs"
+    (victim, _) = host(senlin).find_containers({OWNER_LABEL: cluster["id"]})
+    host(senlin).kill(victim.node, victim.name)
+    assert watch.tick() == 0, "looked at less than one interval ago"
+    watch._looked.clear()  # the interval has passed
+    assert watch.tick() == 1
+    node = senlin.get(f"/nodes/{victim.labels[NODE_LABEL]}").json()["node"]
+    assert node["status"] == "ERROR" and "exited" in node["status_reason"]
+    senlin.api.settle()
+    assert host(senlin).container(victim.node, victim.name).state == "running"
+    assert senlin.get(f"/clusters/{cluster['id']}").json()["cluster"]["status"] == "ACTIVE"
+    recover = senlin.get(f"/actions?target={cluster['id']}&sort=created_at:desc").json()
+    assert recover["actions"][0]["action"] == "CLUSTER_RECOVER"
+    assert recover["actions"][0]["cause"] == "Health policy"
+
+
+def test_health_policy_moves_members_off_a_lost_host_node(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=3)
+    attach_health(senlin, cluster["id"])
+    lost = placed(senlin, cluster["id"]).most_common(1)[0][0]
+    host(senlin).lose_node(lost)  # the node and its containers are gone
+    assert health_watch(senlin).tick() == 1
+    senlin.api.settle()
+    assert lost not in placed(senlin, cluster["id"])
+    assert sum(placed(senlin, cluster["id"]).values()) == 3
+
+
+def test_a_disabled_health_policy_does_nothing(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=1)
+    attach_health(senlin, cluster["id"])
+    r = senlin.post(
+        f"/clusters/{cluster['id']}/actions",
+        json={"policy_update": {"policy_id": "health", "enabled": False}},
+    )
+    assert r.status_code == 202, r.text
+    senlin.api.settle()
+    (victim,) = host(senlin).find_containers({OWNER_LABEL: cluster["id"]})
+    host(senlin).kill(victim.node, victim.name)
+    assert health_watch(senlin).tick() == 0

@@ -107,10 +107,14 @@ class ContainerRecord:
 class ContainerHost(Protocol):
     """The engines of one cluster's nodes."""
 
-    def nodes(self) -> list[HostNode]: ...
+    def nodes(self) -> list[HostNode]:
+        """Every node the cluster has; ``ready`` when its engine answers now."""
+        ...
 
     def loads(self) -> dict[str, NodeLoad]:
-        """Each ready node's load now (keyed by node name); one call for all nodes."""
+        """Each ready node's load now (keyed by node name; a node whose engine does not
+        answer is left out); one call for all nodes. ``cpu`` is measured since the previous
+        call on this host object, so keep the object (drivers hand out the same one)."""
         ...
 
     def ensure_container(self, node: str, spec: ContainerSpec) -> ContainerRecord:
@@ -123,15 +127,21 @@ class ContainerHost(Protocol):
         """Containers on any node carrying all ``labels``."""
         ...
 
-    def inspect_container(self, node: str, name: str) -> ContainerRecord | None: ...
+    def inspect_container(self, node: str, name: str) -> ContainerRecord | None:
+        """``None`` when the container, or its node, is gone."""
+        ...
 
     def remove_container(self, node: str, name: str, *, grace: float = 10.0) -> None:
-        """Stop (SIGTERM, then SIGKILL after ``grace`` s) and remove; absent is done."""
+        """Stop (SIGTERM, then SIGKILL after ``grace`` s) and remove; absent (or its node
+        gone) is done. A container without the ownership label is refused."""
         ...
 
     def restart_container(self, node: str, name: str, *, grace: float = 10.0) -> None: ...
 
-    def pause_container(self, node: str, name: str) -> None: ...
+    def pause_container(self, node: str, name: str) -> None:
+        """Pausing a paused container (or unpausing a running one) is done; an absent
+        container is a Permanent error."""
+        ...
 
     def unpause_container(self, node: str, name: str) -> None: ...
 

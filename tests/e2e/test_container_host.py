@@ -229,3 +229,26 @@ def test_an_image_nobody_has_is_refused(host: ContainerHost) -> None:
         match=f"image cove-e2e/absent:1 is not available on node {node} nor on the host engine",
     ):
         host.ensure_container(node, spec)
+
+
+def test_a_cluster_without_tls_is_reached_on_plain_tcp(
+    node_image: BuiltImage, busybox_image: str
+) -> None:
+    spec = replace(
+        cluster(1, 1, image=node_image.ref, template={"tls_disabled": True}),
+        uuid=str(uuid.uuid4()),
+    )
+    provider = DockerProvider()
+    driver = SwarmModeDriver(provider)
+    try:
+        driver.create_cluster(OperationInput(kind="create", cluster=spec, params={}))
+        plain = driver.container_host(spec)
+        worker = workers(plain)[0]
+        record = plain.ensure_container(
+            worker, ContainerSpec("plain-1", busybox_image, labels(), command=("sleep", "600"))
+        )
+        assert record.state == "running"
+        assert set(plain.loads()) == {n.name for n in plain.nodes()}
+    finally:
+        sweep_label(f"{LABEL_CLUSTER}={spec.uuid}")
+        provider.close()

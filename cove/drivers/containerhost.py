@@ -104,6 +104,51 @@ class ContainerRecord:
     exit_code: int | None = None
 
 
+@dataclass(frozen=True)
+class Backend:
+    """A member behind a balancer: its host node's address and the port its container's
+    balanced port is published on there."""
+
+    name: str  # the clustering node's uuid
+    address: str
+    port: int
+
+
+@dataclass(frozen=True)
+class BalancerCheck:
+    """Senlin's health_monitor: PING and TCP connect; HTTP(S) asks ``url_path`` and wants
+    one of ``expected_codes`` ("200", "200,202", "200-204")."""
+
+    type: str = "TCP"
+    delay: int = 10
+    timeout: int = 5
+    max_retries: int = 3
+    url_path: str = "/"
+    expected_codes: str = "200"
+
+
+@dataclass(frozen=True)
+class BalancerSpec:
+    """A load balancer in front of a container cluster (the loadbalance policy): it
+    listens on ``port`` (Senlin's vip protocol_port) and spreads over ``backends``."""
+
+    name: str
+    labels: Mapping[str, str]
+    port: int
+    protocol: str = "HTTP"  # HTTP balances requests; HTTPS and TCP pass connections through
+    method: str = "ROUND_ROBIN"  # | LEAST_CONNECTIONS | SOURCE_IP
+    backends: tuple[Backend, ...] = ()
+    check: BalancerCheck | None = None
+    connection_limit: int = -1
+
+
+@dataclass(frozen=True)
+class BalancerRecord:
+    name: str
+    address: str  # where clients reach it
+    port: int
+
+
 class ContainerHost(Protocol):
     """The engines of one cluster's nodes."""
 
@@ -144,6 +189,15 @@ class ContainerHost(Protocol):
         ...
 
     def unpause_container(self, node: str, name: str) -> None: ...
+
+    def ensure_balancer(self, spec: BalancerSpec) -> BalancerRecord:
+        """Make the balancer, or give the existing one ``spec`` (its backends change as
+        members come and go) without dropping the connections it carries."""
+        ...
+
+    def remove_balancer(self, name: str) -> None:
+        """Absent is done."""
+        ...
 
 
 class HostsContainers(Protocol):

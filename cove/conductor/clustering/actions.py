@@ -16,9 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from cove.clustering import policies
+from cove.clustering.balancing import check_published
 from cove.clustering.containers import container_name, container_spec, host_of, resources
 from cove.clustering.placement import Placer
 from cove.clustering.policies import Member, PolicyRefusal, Sizes
+from cove.conductor.clustering.balancers import Balancers
 from cove.conductor.clustering.hosts import Hosts
 from cove.conductor.clustering.store import ERROR, Bindings, ClusterView, NodeView, Store
 from cove.conductor.reconcilers import OperationRun
@@ -45,6 +47,7 @@ class Actions:
         self.store = store
         self.bindings = bindings
         self.hosts = hosts
+        self.balancers = Balancers(store, hosts)
         self.clock = clock
 
     # -- cluster actions ----------------------------------------------------------------------
@@ -52,10 +55,14 @@ class Actions:
     def cluster(self, op: OperationRun) -> Outputs:
         view = self.store.cluster(op.subject_id)
         inputs = dict(op.params.get("inputs") or {})
+        kind = ActionName(op.kind)
         handler: Callable[[OperationRun, ClusterView, dict[str, Any]], Outputs] = getattr(
-            self, "_" + ActionName(op.kind).lower()
+            self, "_" + kind.lower()
         )
-        return handler(op, view, inputs)
+        outputs = handler(op, view, inputs)
+        if kind is not ActionName.CLUSTER_DELETE:
+            self.balancers.converge(view.id)
+        return outputs
 
     def _cluster_create(self, op: OperationRun, view: ClusterView, _: dict[str, Any]) -> Outputs:
         missing = max(0, view.desired - len(view.nodes))
@@ -153,6 +160,9 @@ class Actions:
     def _cluster_attach_policy(
         self, op: OperationRun, view: ClusterView, inputs: dict[str, Any]
     ) -> Outputs:
+        policy = self.store.policy(str(inputs["policy_id"]))
+        if policy.family == "loadbalance":
+            check_published(policy, view.profile_spec)
         self.bindings.attach(view.id, str(inputs["policy_id"]), bool(inputs.get("enabled", True)))
         return {"policy_id": inputs["policy_id"]}
 
@@ -191,6 +201,7 @@ class Actions:
         return {"nodes_updated": [n.uuid for n in stale]}
 
     def _cluster_delete(self, op: OperationRun, view: ClusterView, _: dict[str, Any]) -> Outputs:
+        self.balancers.remove_all(view)
         self._remove_all(view)
         return {}
 

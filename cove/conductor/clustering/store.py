@@ -63,6 +63,7 @@ class ClusterView:
     profile_spec: dict[str, Any]
     profile_created_at: datetime
     config: dict[str, Any]
+    data: dict[str, Any] = field(default_factory=dict)
     nodes: tuple[NodeView, ...] = ()
     policies: tuple[Bound, ...] = field(default_factory=tuple)
 
@@ -143,6 +144,7 @@ class Store:
                 profile_spec=dict(profile.spec),
                 profile_created_at=profile.created_at,
                 config=dict(cluster.config or {}),
+                data=dict(cluster.data or {}),
                 nodes=tuple(nodes),
                 policies=tuple(policies),
             )
@@ -156,6 +158,19 @@ class Store:
             assert profile is not None
             cluster = session.get(m.ContainerCluster, node.cluster_id) if node.cluster_id else None
             return _node_view(node, profile, cluster.uuid if cluster else None)
+
+    def policy(self, uuid: str) -> Bound:
+        """A policy as the runtime reads it (not attached: no binding data)."""
+        with transaction(self.factory, write=False) as session:
+            policy = _policy(session, uuid)
+            return Bound(
+                policy.uuid,
+                policy.name,
+                policy.type,
+                dict((policy.spec or {}).get("properties") or {}),
+                True,
+                {},
+            )
 
     def created_by(self, cluster_id: int, op_id: int) -> list[str]:
         """Members an operation planned (found again when it crashed before recording so)."""
@@ -292,6 +307,13 @@ class Store:
         with transaction(self.factory, write=False) as session:
             node = _node_row(session, node_uuid)
             return node.project_id if node is not None else ""
+
+    def set_data(self, cluster_id: int, key: str, value: Any) -> None:
+        with transaction(self.factory) as session:
+            cluster = session.get(m.ContainerCluster, cluster_id)
+            if cluster is not None:
+                data = {**(cluster.data or {}), key: value}
+                cluster.data = {k: v for k, v in data.items() if v}
 
     def set_cluster_status(self, cluster_id: int, status: ClusterStatus, reason: str) -> None:
         with transaction(self.factory) as session:

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     allow_noauth_remote: bool = False
     max_clusters_per_project: int = 20
     max_limit: int = 1000
+    # The clustering API's cap on a container cluster's size (Senlin's max_nodes_per_cluster).
+    max_nodes_per_cluster: int = Field(default=1000, ge=1)
     # Import paths ("module:Class") of drivers to load besides the built-in ones.
     extra_drivers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # How long a conductor's claim on an operation lasts without renewal.

@@ -3,10 +3,10 @@
 # virtualenv per client under <repo>/.venv-clients/:
 #
 #   osc        python-openstackclient + python-magnumclient 5.0.0   -> `openstack coe ...`
-#              + python-senlinclient 3.1.0                          -> `openstack cluster ...`
 #   magnum411  python-magnumclient 4.11.0                           -> `magnum ...` (last legacy shell)
 #   magnum37   python-magnumclient 3.7.0                            -> `magnum baymodel-*/bay-*`
-#   sdk        openstacksdk                                         -> container_infrastructure_management
+#   sdk        openstacksdk                                         -> container_infrastructure_management, clustering
+#   senlin     python-openstackclient 6.6.1 + python-senlinclient 3.1.0 -> `openstack cluster ...`
 #
 # Idempotent: a venv whose marker file holds the same package spec is left alone; a venv without
 # the marker (an interrupted install) or with another spec is rebuilt. The marker is written only
@@ -22,7 +22,7 @@ PY="${PYTHON3:-python3}"
 MARKER=".cove-clients-complete"
 
 # --- what each venv holds ----------------------------------------------------------------------
-OSC_SPEC=(python-openstackclient==10.5.0 python-magnumclient==5.0.0 python-senlinclient==3.1.0)
+OSC_SPEC=(python-openstackclient==10.5.0 python-magnumclient==5.0.0)
 MAGNUM411_SPEC=(python-magnumclient==4.11.0)
 # magnumclient 3.7.0 declares only lower bounds (oslo.*, keystoneauth1, osc-lib, os-client-config,
 # decorator, prettytable...). Checked on Python 3.11: with today's releases it imports and runs
@@ -48,6 +48,11 @@ MAGNUM37_PINS=(
     pbr==7.1.3
 )
 SDK_SPEC=(openstacksdk==4.22.0)
+# python-senlinclient 3.1.0 (its last release) passes plain functions as column formatters;
+# osc-lib 4.x accepts only cliff FormattableColumn classes ("Invalid formatter provided." on
+# nearly every command), so it gets its own venv with the osc-lib it runs with. Checked:
+# every `openstack cluster` command tests/compat/test_openstack_cluster.py runs.
+SENLIN_SPEC=(python-senlinclient==3.1.0 python-openstackclient==6.6.1 osc-lib==2.9.0)
 
 die() {
     echo "install-clients: ERROR: $*" >&2
@@ -90,7 +95,7 @@ install() {
     echo "done in $((SECONDS - start)) s (log: $log)"
 }
 
-install osc 'openstack --version && openstack coe cluster list --help >/dev/null && openstack cluster list --help >/dev/null' \
+install osc 'openstack --version && openstack coe cluster list --help >/dev/null' \
     -- "${OSC_SPEC[@]}"
 install magnum411 'magnum --version && magnum help cluster-template-create >/dev/null' \
     -- "${MAGNUM411_SPEC[@]}"
@@ -98,4 +103,6 @@ install magnum37 'magnum --version && magnum help baymodel-create >/dev/null' \
     -- "${MAGNUM37_SPEC[@]}" "${MAGNUM37_PINS[@]}"
 install sdk 'python -c "import openstack.version, openstack.container_infrastructure_management.v1._proxy; print(openstack.version.__version__)"' \
     -- "${SDK_SPEC[@]}"
+install senlin 'openstack --version && openstack cluster profile list --help >/dev/null' \
+    -- "${SENLIN_SPEC[@]}"
 echo "install-clients: all clients ready in $DEST"

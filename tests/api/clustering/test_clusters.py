@@ -338,3 +338,15 @@ def test_host_cluster_in_use_cannot_be_deleted(senlin: Senlin) -> None:
 def test_profile_in_use_cannot_be_deleted(senlin: Senlin) -> None:
     profile = senlin.cluster()["profile_id"]
     assert "still referenced" in fault(senlin.delete(f"/profiles/{profile}"), 409, "ResourceInUse")
+
+
+def test_the_node_cap_is_a_setting(make_api: Any, catalog: Any) -> None:
+    from tests.api.clustering.conftest import host_cluster
+
+    api = make_api(max_nodes_per_cluster=3)
+    senlin = Senlin(api, host_cluster(api), "host1")
+    profile = senlin.profile()["id"]
+    r = senlin.post(
+        "/clusters", json={"cluster": {"name": "c", "profile_id": profile, "desired_capacity": 4}}
+    )
+    assert "maximum number of nodes allowed per cluster (3)" in fault(r, 400)

@@ -32,7 +32,7 @@ JsonBody = Annotated[Any, Body()]
 
 def cap(request: Request) -> int:
     settings: Settings = request.app.state.settings
-    return int(getattr(settings, "max_nodes_per_cluster", 1000))
+    return settings.max_nodes_per_cluster
 
 
 def accepted(request: Request, ctx: Context, op: models.Operation, body: Any) -> JSONResponse:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from cove.conductor.clustering.balancers import Balancers
 from cove.conductor.clustering.hosts import Hosts
 from cove.conductor.clustering.store import ERROR, Bindings, ClusterView, NodeView, Store
 from cove.conductor.reconcilers import OperationRun
+from cove.domain.clustering import sizes
 from cove.domain.clustering.actions import ActionName
 from cove.domain.clustering.statuses import NodeStatus
 from cove.drivers.base import StepFailed
@@ -206,6 +207,27 @@ class Actions:
         return {}
 
     # node actions on a clustered node run with the cluster as subject
+    def _node_create(self, op: OperationRun, view: ClusterView, inputs: dict[str, Any]) -> Outputs:
+        """A node made into the cluster (``openstack cluster node create --cluster``): placed
+        among the members by the cluster's rules; the cluster grows by one, as in Senlin."""
+        node = self._member(view, inputs)
+        if not node.host_node:
+            others = replace(view, nodes=tuple(n for n in view.nodes if n is not node))
+            target = op.steps.run("place", lambda: self._place_member(others, node))
+            self.store.place(node.uuid, target)
+        desired = op.steps.run("decide", lambda: {"desired": view.desired + 1})["desired"]
+        self.store.set_desired(view.id, desired)
+        _raise_first(self._materialise([node.uuid], str(op.kind)))
+        return {"node": node.uuid}
+
+    def _place_member(self, view: ClusterView, node: NodeView) -> dict[str, Any]:
+        host_uuid, host = self.hosts.resolve(view.project_id, host_of(view.profile_spec))
+        return {
+            "host_cluster": host_uuid,
+            "host_node": self._placer(view, host).place(),
+            "container": container_name(node.profile_spec, node.name, node.uuid),
+        }
+
     def _node_delete(self, op: OperationRun, view: ClusterView, inputs: dict[str, Any]) -> Outputs:
         node = self._member(view, inputs)
         deletion = policies.deletion_of(view.policies)
@@ -555,37 +577,18 @@ def _sizes(view: ClusterView) -> Sizes:
 
 
 def _resize_decision(view: ClusterView, inputs: dict[str, Any]) -> Outputs:
-    """Senlin's resize: a new desired capacity from the adjustment, new bounds if given;
-    strict refuses a target outside the bounds, otherwise it is clamped."""
-    min_size = int(inputs["min_size"]) if inputs.get("min_size") is not None else view.min_size
-    max_size = int(inputs["max_size"]) if inputs.get("max_size") is not None else view.max_size
-    current = len(view.nodes)
-    kind = inputs.get("adjustment_type")
-    number = inputs.get("number")
-    desired = view.desired
-    if kind == "EXACT_CAPACITY":
-        desired = int(number or 0)
-    elif kind == "CHANGE_IN_CAPACITY":
-        desired = current + int(number or 0)
-    elif kind == "CHANGE_IN_PERCENTAGE":
-        delta = current * float(number or 0) / 100.0
-        step = int(inputs.get("min_step") or 1)
-        magnitude = abs(delta)
-        change = int(magnitude) if magnitude >= 1 else (1 if magnitude > 0 else 0)
-        change = max(change, step) if magnitude > 0 else 0
-        desired = current + (change if delta > 0 else -change)
-    if desired < min_size or (max_size >= 0 and desired > max_size):
-        if inputs.get("strict", True):
-            raise PolicyRefusal(
-                f"The target capacity ({desired}) is outside the cluster's bounds "
-                f"(min_size {min_size}, max_size {max_size})."
-            )
-        desired = max(min_size, desired if max_size < 0 else min(desired, max_size))
+    """Senlin's resize, worked out against the cluster as it is when the action runs (the
+    API checked the same against the cluster as it was)."""
+    current = sizes.Sizes(view.desired, view.min_size, view.max_size)
+    try:
+        plan = sizes.parse_resize(current, sizes.Resize.of(inputs))
+    except ValueError as exc:
+        raise PolicyRefusal(str(exc)) from None
     return {
-        "desired": desired,
-        "min_size": min_size,
-        "max_size": max_size,
-        "change": desired - current,
+        "desired": plan.desired,
+        "min_size": plan.min_size,
+        "max_size": plan.max_size,
+        "change": plan.desired - len(view.nodes),
     }
 
 

@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cove.conductor.clustering.actions import Actions
 from cove.conductor.clustering.hosts import Hosts
-from cove.conductor.clustering.store import ERROR, Bindings, Store, event_row, settle
+from cove.conductor.clustering.store import ERROR, Bindings, Store, settle
 from cove.conductor.reconcilers import OperationRun
 from cove.db import clustering as m
 from cove.db import models
 from cove.domain.clustering.actions import SCALING_ACTIONS, ActionName
 from cove.domain.clustering.statuses import ClusterStatus, NodeStatus
 from cove.drivers.registry import DriverRegistry
+from cove.services.clustering import events
 
 # The status a cluster shows while an action runs on it (Senlin's transitional statuses).
 _RUNNING_STATUS = {
@@ -77,7 +78,15 @@ class ContainerClusterReconciler:
         kind = ActionName(op.kind)
         op.outputs = dict(outcome or {})
         if kind is ActionName.CLUSTER_DELETE:
-            event_row(session, cluster, "CLUSTER", str(kind), "DELETED", "Cluster deleted.", 20)
+            events.record(
+                session,
+                cluster,
+                action=str(kind),
+                status="DELETED",
+                reason="Cluster deleted.",
+                level=20,
+                operation=op,
+            )
             session.execute(delete(m.ContainerNode).where(m.ContainerNode.cluster_id == cluster.id))
             session.execute(delete(m.PolicyBinding).where(m.PolicyBinding.cluster_id == cluster.id))
             session.execute(delete(m.Receiver).where(m.Receiver.cluster_id == cluster.id))
@@ -87,8 +96,14 @@ class ContainerClusterReconciler:
         if kind in SCALING_ACTIONS:
             self._remember_scaling(session, cluster, kind)
         settle(session, cluster, f"{_VERB[kind]} succeeded")
-        event_row(
-            session, cluster, "CLUSTER", str(kind), cluster.status, cluster.status_reason or "", 20
+        events.record(
+            session,
+            cluster,
+            action=str(kind),
+            status=cluster.status,
+            reason=cluster.status_reason or "",
+            level=20,
+            operation=op,
         )
 
     def _remember_scaling(
@@ -113,7 +128,15 @@ class ContainerClusterReconciler:
             cluster.status_reason = f"{_VERB[kind]} failed: {reason}"
             if kind in (ActionName.CLUSTER_CREATE, ActionName.CLUSTER_DELETE):
                 cluster.status = str(ClusterStatus.ERROR)
-        event_row(session, cluster, "CLUSTER", str(kind), "FAILED", reason, ERROR)
+        events.record(
+            session,
+            cluster,
+            action=str(kind),
+            status="FAILED",
+            reason=reason,
+            level=ERROR,
+            operation=op,
+        )
 
 
 class ContainerNodeReconciler:
@@ -139,7 +162,15 @@ class ContainerNodeReconciler:
         node: m.ContainerNode = subject
         op.outputs = dict(outcome or {})
         if ActionName(op.kind) is ActionName.NODE_DELETE:
-            event_row(session, node, "NODE", op.kind, "DELETED", "Node deleted.", 20)
+            events.record(
+                session,
+                node,
+                action=op.kind,
+                status="DELETED",
+                reason="Node deleted.",
+                level=20,
+                operation=op,
+            )
             _forget(session, node)
             session.delete(node)
 
@@ -147,7 +178,9 @@ class ContainerNodeReconciler:
         node: m.ContainerNode = subject
         node.status = str(NodeStatus.ERROR)
         node.status_reason = f"{_VERB[ActionName(op.kind)]} failed: {reason}"
-        event_row(session, node, "NODE", op.kind, "FAILED", reason, ERROR)
+        events.record(
+            session, node, action=op.kind, status="FAILED", reason=reason, level=ERROR, operation=op
+        )
 
 
 def _forget(session: Session, subject: m.ContainerCluster | m.ContainerNode) -> None:

@@ -18,6 +18,7 @@ from cove.db import models
 from cove.db.session import transaction
 from cove.domain.clustering.statuses import ClusterStatus, NodeStatus, eval_status
 from cove.drivers.base import StepFailed
+from cove.services.clustering import events
 
 # Senlin's event levels are Python's logging levels.
 INFO, WARNING, ERROR = 20, 30, 40
@@ -243,14 +244,23 @@ class Store:
             if physical_id is not None:
                 node.physical_id = physical_id
             if action is not None:
-                event_row(session, node, "NODE", action, str(status), reason, level)
+                events.record(
+                    session, node, action=action, status=str(status), reason=reason, level=level
+                )
 
     def delete_nodes(self, node_uuids: Iterable[str], action: str) -> None:
         with transaction(self.factory) as session:
             for uuid in node_uuids:
                 node = _node_row(session, uuid)
                 if node is not None:
-                    event_row(session, node, "NODE", action, "DELETED", "Node deleted.", INFO)
+                    events.record(
+                        session,
+                        node,
+                        action=action,
+                        status="DELETED",
+                        reason="Node deleted.",
+                        level=INFO,
+                    )
                     session.delete(node)
 
     def detach_nodes(self, node_uuids: Iterable[str], action: str) -> None:
@@ -260,7 +270,14 @@ class Store:
                 node = _node_row(session, uuid)
                 if node is not None:
                     node.cluster_id, node.index, node.role = None, -1, ""
-                    event_row(session, node, "NODE", action, node.status, "Node left.", INFO)
+                    events.record(
+                        session,
+                        node,
+                        action=action,
+                        status=node.status,
+                        reason="Node left.",
+                        level=INFO,
+                    )
 
     def adopt_nodes(self, cluster_id: int, node_uuids: Iterable[str]) -> None:
         with transaction(self.factory) as session:
@@ -321,10 +338,6 @@ class Store:
             if cluster is not None:
                 cluster.status, cluster.status_reason = str(status), reason
 
-    def event(self, obj: Any, obj_type: str, action: str, status: str, reason: str) -> None:
-        with transaction(self.factory) as session:
-            event_row(session, obj, obj_type, action, status, reason, INFO)
-
 
 def settle(session: Session, cluster: m.ContainerCluster, operation: str) -> None:
     """The cluster's status from its ACTIVE nodes against its sizes (Senlin's eval_status)."""
@@ -349,38 +362,6 @@ def _node_name(config: dict[str, Any], index: int, uuid: str) -> str:
     if not fmt:
         return f"node-{uuid[:8]}"
     return fmt.replace("$nI", str(index)).replace("$nR", uuid[:8]).replace("$I", str(index))
-
-
-def event_row(
-    session: Session,
-    obj: Any,
-    obj_type: str,
-    action: str,
-    status: str,
-    reason: str,
-    level: int,
-) -> None:
-    cluster_uuid: str | None
-    if isinstance(obj, m.ContainerCluster):
-        cluster_uuid = obj.uuid
-    else:
-        cluster_id = getattr(obj, "cluster_id", None)
-        owner = session.get(m.ContainerCluster, cluster_id) if cluster_id else None
-        cluster_uuid = owner.uuid if owner else None
-    session.add(
-        m.ClusteringEvent(
-            obj_id=obj.uuid,
-            obj_type=obj_type,
-            obj_name=obj.name,
-            cluster_id=cluster_uuid,
-            level=level,
-            action=action,
-            status=status,
-            status_reason=reason,
-            project_id=obj.project_id,
-            user_id=obj.user_id,
-        )
-    )
 
 
 class Bindings:

@@ -5,8 +5,10 @@ the service's cap (``max_nodes_per_cluster``)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 DEFAULT_MAX_NODES = 1000
 
@@ -149,6 +151,19 @@ class Resize:
     max_size: int | None = None
     min_step: int | None = None
     strict: bool = False
+
+    @classmethod
+    def of(cls, inputs: Mapping[str, Any]) -> Resize:
+        """From a resize request's body or its action's inputs (Senlin's default: strict)."""
+        kind = inputs.get("adjustment_type")
+        return cls(
+            adjustment_type=AdjustmentType(kind) if kind is not None else None,
+            number=inputs.get("number"),
+            min_size=inputs.get("min_size"),
+            max_size=inputs.get("max_size"),
+            min_step=inputs.get("min_step"),
+            strict=bool(inputs.get("strict", True)),
+        )
 
 
 @dataclass(frozen=True)

@@ -378,12 +378,7 @@ def plan_action(
             ClusterStatus.UPDATING,
         )
     if action.name == "resize":
-        kind = data.get("adjustment_type")
-        resize = sizes.Resize(
-            adjustment_type=sizes.AdjustmentType(kind) if kind is not None else None,
-            number=data.get("number"), min_size=data.get("min_size"), max_size=data.get("max_size"),
-            min_step=data.get("min_step"), strict=bool(data.get("strict", True)),
-        )  # fmt: skip
+        resize = sizes.Resize.of(data)
         try:
             sizes.parse_resize(current, resize, cap=cap)
         except ValueError as exc:

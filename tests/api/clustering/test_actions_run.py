@@ -296,3 +296,18 @@ def test_a_disabled_health_policy_does_nothing(senlin: Senlin) -> None:
     (victim,) = host(senlin).find_containers({OWNER_LABEL: cluster["id"]})
     host(senlin).kill(victim.node, victim.name)
     assert health_watch(senlin).tick() == 0
+
+
+def test_a_node_created_into_a_cluster_is_placed_and_grows_it(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=2)
+    profile = cluster["profile_id"]
+    r = senlin.post(
+        "/nodes",
+        json={"node": {"name": "extra", "profile_id": profile, "cluster_id": cluster["id"]}},
+    )
+    assert r.status_code == 202, r.text
+    senlin.api.settle()
+    node = senlin.get("/nodes/extra").json()["node"]
+    assert node["status"] == "ACTIVE" and node["cluster_id"] == cluster["id"]
+    assert senlin.get(f"/clusters/{cluster['id']}").json()["cluster"]["desired_capacity"] == 3
+    assert sum(placed(senlin, cluster["id"]).values()) == 3

@@ -1,0 +1,284 @@
+"""End-to-end: container clusters (Senlin's clustering API) on a real swarm-mode cluster of
+one manager and three workers made by a real ``cove serve``. The containers run on the
+nodes' engines; every check reads what the engines and the balancer really do.
+
+The checks share one container cluster and run in order: spread by load, balanced, scaled
+out by a webhook, a killed container recreated by the health policy, a killed host node's
+containers placed elsewhere, the deletion policy's victims, and a delete that leaves no
+container. Waits are bounded and name what they waited for."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import docker
+from tests.e2e.test_swarm_cluster import CREATE_TIMEOUT, TEMPLATE, Cove
+
+pytestmark = pytest.mark.e2e
+
+T = TypeVar("T")
+SENLIN = {"OpenStack-API-Version": "clustering 1.14", "X-Auth-Token": "e2e"}
+ACTION_TIMEOUT = 90.0
+OWNER = "cove.clustering.cluster"
+# Each member answers HTTP with its own hostname (the container's short id).
+SERVE = 'while true; do printf "HTTP/1.0 200 OK\\r\\n\\r\\n%s\\n" "$(hostname)" | nc -l -p 80; done'
+
+
+def until(check: Callable[[], T | None], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    delay = 0.1
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:.0f} s")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 1.0)
+
+
+@dataclass
+class Clustering:
+    url: str
+
+    def call(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        return httpx.request(
+            method, f"{self.url}/clustering/v1{path}", headers=SENLIN, timeout=30, **kw
+        )
+
+    def ok(self, method: str, path: str, status: int, **kw: Any) -> dict[str, Any]:
+        r = self.call(method, path, **kw)
+        assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text}"
+        return dict(r.json()) if r.content else {}
+
+    def cluster(self, ident: str) -> dict[str, Any]:
+        return dict(self.ok("GET", f"/clusters/{ident}", 200)["cluster"])
+
+    def members(self, ident: str) -> list[dict[str, Any]]:
+        nodes = self.ok("GET", f"/nodes?cluster_id={ident}", 200)["nodes"]
+        return [self.ok("GET", f"/nodes/{n['id']}", 200)["node"] for n in nodes]
+
+    def action(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Start an action and wait for its end; return the action."""
+        r = self.call("POST", path, json=body)
+        assert r.status_code == 202, f"POST {path}: {r.status_code} {r.text}"
+        action_id = r.headers["Location"].rsplit("/", 1)[1]
+        return self.finished(action_id)
+
+    def finished(self, action_id: str) -> dict[str, Any]:
+        def done() -> dict[str, Any] | None:
+            action = self.ok("GET", f"/actions/{action_id}", 200)["action"]
+            return action if action["status"] in ("SUCCEEDED", "FAILED", "CANCELLED") else None
+
+        action = until(done, ACTION_TIMEOUT, f"action {action_id}")
+        assert action["status"] == "SUCCEEDED", action
+        return action
+
+
+@dataclass
+class Setup:
+    api: Clustering
+    host: str  # the cove cluster's uuid
+    cluster: str  # the container cluster's uuid
+
+
+def placement(member: dict[str, Any]) -> str:
+    return str(member["data"]["placement"]["host_node"])
+
+
+def running_on(node: str, cluster: str) -> list[str]:
+    """Names of the cluster's running containers on a node, from its own engine."""
+    out = subprocess.run(
+        ["docker", "exec", node, "docker", "ps", "--filter", f"label={OWNER}={cluster}",
+         "--format", "{{.Names}}"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    return out.stdout.split() if out.returncode == 0 else []
+
+
+def ask(address: str, port: int) -> str | None:
+    try:
+        with socket.create_connection((address, port), timeout=3) as conn:
+            conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            data = b""
+            while chunk := conn.recv(4096):
+                data += chunk
+    except OSError:
+        return None
+    text = data.decode(errors="replace")
+    return text.rsplit("\n", 2)[-2].strip() if "200 OK" in text else None
+
+
+def through_balancer(setup: Setup, requests: int) -> Counter[str]:
+    data = setup.api.cluster(setup.cluster)["data"]
+    (endpoint,) = data["loadbalancers"].values()
+    answers: Counter[str] = Counter()
+    for _ in range(requests):
+        answer = until(
+            lambda: ask(endpoint["vip_address"], endpoint["vip_port"]), 15, "the balancer"
+        )
+        answers[answer] += 1
+    return answers
+
+
+def hostnames(setup: Setup) -> set[str]:
+    """Each member's container hostname (Docker's short id)."""
+    return {m["physical_id"][:12] for m in setup.api.members(setup.cluster)}
+
+
+@pytest.fixture(scope="module")
+def setup(cove: Cove, busybox_image: str) -> Iterator[Setup]:
+    doc = cove.create("hc", TEMPLATE, 1, 3)
+    cove.wait_status(doc["uuid"], "CREATE_COMPLETE", CREATE_TIMEOUT)
+    api = Clustering(cove.server.url)
+    spec = {
+        "type": "container.dockerinc.docker",
+        "version": "1.0",
+        "properties": {
+            "image": busybox_image,
+            "command": f"sh -c '{SERVE}'",
+            "host_cluster": "hc",
+            "ports": [{"container_port": 80}],
+            "restart_policy": "no",
+        },
+    }
+    api.ok("POST", "/profiles", 201, json={"profile": {"name": "web", "spec": spec}})
+    r = api.call(
+        "POST",
+        "/clusters",
+        json={"cluster": {"name": "web", "profile_id": "web", "desired_capacity": 6}},
+    )
+    assert r.status_code == 202, r.text
+    cluster = r.json()["cluster"]["id"]
+    api.finished(r.headers["Location"].rsplit("/", 1)[1])
+    try:
+        yield Setup(api, doc["uuid"], cluster)
+    finally:  # a failed check must not keep the host cluster from being deleted
+        if api.call("GET", f"/clusters/{cluster}").status_code == 200:
+            r = api.call("DELETE", f"/clusters/{cluster}?force=true")
+            if r.status_code == 202:
+                api.finished(r.headers["Location"].rsplit("/", 1)[1])
+
+
+def test_six_containers_are_spread_over_the_four_nodes(setup: Setup) -> None:
+    members = setup.api.members(setup.cluster)
+    assert len(members) == 6 and {m["status"] for m in members} == {"ACTIVE"}
+    counts = Counter(placement(m) for m in members)
+    assert len(counts) == 4 and max(counts.values()) - min(counts.values()) <= 1, counts
+    for node, count in counts.items():  # the engines agree with the records
+        assert len(running_on(node, setup.cluster)) == count
+
+
+def test_the_balancer_answers_from_every_member(setup: Setup) -> None:
+    spec = {
+        "type": "senlin.policy.loadbalance",
+        "version": "1.1",
+        "properties": {
+            "pool": {"protocol": "HTTP", "protocol_port": 80},
+            "vip": {"protocol": "HTTP", "protocol_port": 80},
+            "health_monitor": {"type": "HTTP", "delay": 1, "timeout": 1, "max_retries": 1},
+        },
+    }
+    setup.api.ok("POST", "/policies", 201, json={"policy": {"name": "lb", "spec": spec}})
+    setup.api.action(f"/clusters/{setup.cluster}/actions", {"policy_attach": {"policy_id": "lb"}})
+    assert set(through_balancer(setup, 24)) == hostnames(setup)
+
+
+def test_a_webhook_scales_in_and_the_balancer_follows(setup: Setup) -> None:
+    receiver = setup.api.ok(
+        "POST",
+        "/receivers",
+        201,
+        json={
+            "receiver": {
+                "name": "down",
+                "type": "webhook",
+                "cluster_id": setup.cluster,
+                "action": "CLUSTER_SCALE_IN",
+                "params": {"count": "2"},
+            }
+        },
+    )["receiver"]
+    fired = httpx.post(receiver["channel"]["alarm_url"], timeout=30)  # no credentials
+    assert fired.status_code == 202, fired.text
+    setup.api.finished(fired.json()["action"])
+    remaining = hostnames(setup)
+    assert len(remaining) == 4
+    assert set(through_balancer(setup, 16)) == remaining
+
+
+def test_the_health_policy_recreates_a_killed_container(setup: Setup) -> None:
+    spec = {
+        "type": "senlin.policy.health",
+        "version": "1.1",
+        "properties": {
+            "detection": {"detection_modes": [{"type": "NODE_STATUS_POLLING"}], "interval": 1},
+            "recovery": {"actions": [{"name": "RECREATE"}]},
+        },
+    }
+    setup.api.ok("POST", "/policies", 201, json={"policy": {"name": "health", "spec": spec}})
+    setup.api.action(
+        f"/clusters/{setup.cluster}/actions", {"policy_attach": {"policy_id": "health"}}
+    )
+    victim = setup.api.members(setup.cluster)[0]
+    node, container = placement(victim), victim["data"]["placement"]["container"]
+    docker("exec", node, "docker", "kill", container)
+
+    def recreated() -> bool:
+        member = setup.api.ok("GET", f"/nodes/{victim['id']}", 200)["node"]
+        return member["status"] == "ACTIVE" and container in running_on(node, setup.cluster)
+
+    until(recreated, 30, f"member {victim['name']} recreated")
+
+
+def test_a_killed_host_node_has_its_containers_placed_elsewhere(setup: Setup) -> None:
+    members = setup.api.members(setup.cluster)
+    lost = Counter(placement(m) for m in members).most_common(1)[0][0]
+    docker("kill", lost)
+
+    def moved() -> list[dict[str, Any]] | None:
+        now = setup.api.members(setup.cluster)
+        ok = len(now) == 4 and all(m["status"] == "ACTIVE" and placement(m) != lost for m in now)
+        return now if ok else None
+
+    until(moved, 60, f"members off the killed node {lost}")
+    assert set(through_balancer(setup, 16)) == hostnames(setup)
+
+
+def test_the_deletion_policy_removes_the_youngest(setup: Setup) -> None:
+    spec = {
+        "type": "senlin.policy.deletion",
+        "version": "1.1",
+        "properties": {"criteria": "YOUNGEST_FIRST"},
+    }
+    setup.api.ok("POST", "/policies", 201, json={"policy": {"name": "young", "spec": spec}})
+    setup.api.action(
+        f"/clusters/{setup.cluster}/actions", {"policy_attach": {"policy_id": "young"}}
+    )
+    before = {m["id"] for m in setup.api.members(setup.cluster)}
+    out = setup.api.action(f"/clusters/{setup.cluster}/actions", {"scale_out": {"count": 2}})
+    added = set(out["outputs"]["nodes_added"])
+    assert len(added) == 2 and not added & before
+    setup.api.action(f"/clusters/{setup.cluster}/actions", {"scale_in": {"count": 2}})
+    assert {m["id"] for m in setup.api.members(setup.cluster)} == before
+
+
+def test_delete_leaves_no_container_and_no_balancer(setup: Setup) -> None:
+    r = setup.api.call("DELETE", f"/clusters/{setup.cluster}?force=true")
+    assert r.status_code == 202, r.text
+    setup.api.finished(r.headers["Location"].rsplit("/", 1)[1])
+    assert setup.api.call("GET", f"/clusters/{setup.cluster}").status_code == 404
+    nodes = docker("ps", "--filter", f"label=cove.cluster={setup.host}", "--format", "{{.Names}}")
+    for node in nodes.split():
+        assert running_on(node, setup.cluster) == []
+    leftovers = docker("ps", "-a", "--filter", f"label={OWNER}={setup.cluster}", "-q")
+    assert leftovers.strip() == ""

@@ -34,6 +34,7 @@ class Rules:
     host_node: str | None = None  # the profile's host_node: only that node
     anti_affinity: bool = False  # at most one member per node …
     enforce: bool = True  # … refused when impossible (else only preferred)
+    affinity: bool = False  # every member on the node that already has the most
     spread_nodegroups: bool = False  # balance members over node groups first
 
 
@@ -68,6 +69,9 @@ class Placer:
                     f"({len(candidates)} nodes)."
                 )
             candidates = free or candidates
+        if self.rules.affinity and any(self.members[n.name] for n in candidates):
+            most = max(self.members[n.name] for n in candidates)
+            candidates = [n for n in candidates if self.members[n.name] == most]
         if self.rules.spread_nodegroups:
             per_group = Counter[str]()
             for node in self.nodes:

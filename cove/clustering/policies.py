@@ -156,19 +156,17 @@ def victims(members: Sequence[Member], count: int, criteria: str) -> list[str]:
 
 
 def placement_rules(policies: Sequence[Bound], host_node: str | None) -> Rules:
-    """The affinity policy, read for containers: ``servergroup.policies`` anti-affinity
-    (one member per host node; ``enforce`` false only prefers it) and ``spread_nodegroups``
-    (balance over the host cluster's node groups, as availability zones)."""
+    """The affinity policy, read for containers: ``servergroup.policies`` anti-affinity (at
+    most one member per host node, refused when impossible, as Nova's hard group) or
+    affinity (members together on one node); ``spread: node_group`` balances members over
+    the host cluster's node groups first (as availability zones)."""
     for policy in enabled(policies, "affinity"):
         props = policy.properties
-        group = props.get("servergroup") or {}
-        wanted = group.get("policies", "anti-affinity")
-        if isinstance(wanted, list):
-            wanted = wanted[0] if wanted else "anti-affinity"
+        wanted = (props.get("servergroup") or {}).get("policies", "anti-affinity")
         return Rules(
             host_node=host_node,
             anti_affinity=wanted == "anti-affinity",
-            enforce=bool(props.get("enforce", True)),
-            spread_nodegroups=bool(props.get("spread_nodegroups", False)),
+            affinity=wanted == "affinity",
+            spread_nodegroups=props.get("spread") == "node_group",
         )
     return Rules(host_node=host_node)

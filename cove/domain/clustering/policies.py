@@ -178,7 +178,7 @@ BATCH = {
 }
 
 AFFINITY = {
-    "servers_group": Prop(
+    "servergroup": Prop(
         "Map",
         "How containers spread (cove: over the host cluster's nodes or node groups).",
         default={},

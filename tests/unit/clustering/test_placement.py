@@ -85,3 +85,10 @@ def test_spread_over_node_groups_first() -> None:
     placer = Placer(hosts, {n.name: idle() for n in hosts}, rules=Rules(spread_nodegroups=True))
     first_two = {placer.place(), placer.place()}
     assert "b1" in first_two and len(first_two & {"a1", "a2"}) == 1
+
+
+def test_affinity_keeps_members_together() -> None:
+    hosts = nodes("a", "b", "c")
+    placer = Placer(hosts, {n.name: idle() for n in hosts}, rules=Rules(affinity=True))
+    first = placer.place()
+    assert {placer.place() for _ in range(3)} == {first}

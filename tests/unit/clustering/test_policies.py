@@ -120,14 +120,13 @@ def test_deletion_policy_defaults_and_values() -> None:
 
 
 def test_affinity_policy_becomes_placement_rules() -> None:
-    bound = Bound(
-        "a",
-        "aff",
-        "senlin.policy.affinity-1.0",
-        {"servergroup": {"policies": "anti-affinity"}, "enforce": False},
-        True,
-        {},
-    )
-    rules = policies.placement_rules([bound], "node-x")
-    assert rules.anti_affinity and not rules.enforce and rules.host_node == "node-x"
-    assert not policies.placement_rules([], None).anti_affinity
+    def bound(**props: object) -> Bound:
+        return Bound("a", "aff", "senlin.policy.affinity-1.0", props, True, {})
+
+    anti = policies.placement_rules([bound(servergroup={"policies": "anti-affinity"})], "n")
+    assert anti.anti_affinity and anti.enforce and anti.host_node == "n"
+    together = policies.placement_rules([bound(servergroup={"policies": "affinity"})], None)
+    assert together.affinity and not together.anti_affinity
+    spread = policies.placement_rules([bound(spread="node_group")], None)
+    assert spread.spread_nodegroups and spread.anti_affinity  # anti-affinity is the default
+    assert policies.placement_rules([], None) == policies.Rules()

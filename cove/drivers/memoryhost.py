@@ -19,7 +19,14 @@ What a test adds:
   containers are gone; ``stop_node(name)``: its engine stops answering (not ready);
 - ``add_container(node, name, labels)``: a container cove did not make;
 - ``events``: ``(action, node, container)``: create, start, die, pause, unpause, destroy,
-  load (an image streamed to a node).
+  load (an image streamed to a node); a balancer's are ``(lb-create|lb-reload|lb-remove,
+  "", name)``;
+- ``balancer(name)``: the spec a balancer serves now (its backends), ``None`` when absent;
+  ``add_host_container(name)``: a container on the host engine cove did not make.
+
+Balancers keep the real host's semantics too: the spec is checked as the real one renders
+it (``cove.drivers.balancerconfig``), the same spec again does nothing, a changed one is a
+reload (the same balancer, the same port), a changed listening port recreates it.
 
 Thread-safe: one lock guards the state.
 """
@@ -32,7 +39,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from cove.drivers import balancerconfig
 from cove.drivers.containerhost import (
+    BalancerRecord,
+    BalancerSpec,
     ContainerRecord,
     ContainerSpec,
     HostNode,
@@ -50,6 +60,8 @@ HOST_METHODS = (
     "restart_container",
     "pause_container",
     "unpause_container",
+    "ensure_balancer",
+    "remove_balancer",
 )
 
 
@@ -118,6 +130,13 @@ class MemoryNode:
     next_port: int = 32768
 
 
+@dataclass
+class MemoryBalancer:
+    spec: BalancerSpec
+    port: int  # published on 127.0.0.1
+    config: str  # what haproxy would run
+
+
 class MemoryContainerHost:
     """A cluster's nodes and their containers in memory (see the module)."""
 
@@ -137,6 +156,9 @@ class MemoryContainerHost:
         self.host_images: set[str] = set(host_images)
         self._ids = itertools.count(1)
         self._nodes: dict[str, MemoryNode] = {}
+        self._balancers: dict[str, MemoryBalancer] = {}
+        self._host_containers: set[str] = set()  # names on the host engine, not cove's
+        self._next_host_port = 40000
         for index, (name, role, group) in enumerate(nodes):
             self.add_node(name, role, group, address=f"10.0.0.{index + 2}")
 
@@ -246,6 +268,38 @@ class MemoryContainerHost:
             if self._existing(host, name).state == "paused":
                 self._set(host, name, "running", "unpause")
 
+    def ensure_balancer(self, spec: BalancerSpec) -> BalancerRecord:
+        with self._lock:
+            self.faults.check("ensure_balancer", spec)
+            try:
+                config = balancerconfig.render(spec)
+            except balancerconfig.BalancerSpecError as exc:
+                raise HostRefused(f"balancer {spec.name}: {exc}") from None
+            found = self._balancers.get(spec.name)
+            if spec.name in self._host_containers or (
+                found is not None
+                and any(found.spec.labels.get(k) != v for k, v in spec.labels.items())
+            ):
+                raise HostRefused(f"container {spec.name} already exists and is not this balancer")
+            if found is not None and found.spec.port != spec.port:
+                del self._balancers[spec.name]
+                self.events.append(("lb-remove", "", spec.name))
+                found = None
+            if found is None:
+                port, self._next_host_port = self._next_host_port, self._next_host_port + 1
+                found = self._balancers[spec.name] = MemoryBalancer(spec, port, config)
+                self.events.append(("lb-create", "", spec.name))
+            elif found.config != config:
+                found.spec, found.config = spec, config
+                self.events.append(("lb-reload", "", spec.name))
+            return BalancerRecord(spec.name, "127.0.0.1", found.port)
+
+    def remove_balancer(self, name: str) -> None:
+        with self._lock:
+            self.faults.check("remove_balancer", name)
+            if self._balancers.pop(name, None) is not None:
+                self.events.append(("lb-remove", "", name))
+
     # -- what tests do behind cove's back ------------------------------------------------------
 
     def add_node(
@@ -296,6 +350,20 @@ class MemoryContainerHost:
             )
             self._nodes[node].containers[name] = record
             return record
+
+    def add_host_container(self, name: str) -> None:
+        with self._lock:
+            self._host_containers.add(name)
+
+    def balancer(self, name: str) -> BalancerSpec | None:
+        with self._lock:
+            found = self._balancers.get(name)
+            return found.spec if found else None
+
+    def balancer_config(self, name: str) -> str | None:
+        with self._lock:
+            found = self._balancers.get(name)
+            return found.config if found else None
 
     def container(self, node: str, name: str) -> ContainerRecord | None:
         with self._lock:

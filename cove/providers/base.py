@@ -116,6 +116,9 @@ class ServiceSpec:
     host_ip: str = ""
     files: Mapping[str, bytes] = field(default_factory=dict)  # written before the first start
     volumes: Mapping[str, str] = field(default_factory=dict)  # volume name -> mount path
+    # More labels (a container cluster's balancer names its owner); the ownership labels
+    # cove.cluster and cove.service are always set and win.
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ class ServiceRecord:
     address: str | None  # on the cluster network
     running: bool
     host_ports: Mapping[int, int] = field(default_factory=dict)  # container port -> host port
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,8 @@ class NodeStats:
 
 class Provider(Protocol):
     name: str
+    # The host address node and service ports are published on.
+    publish_address: str
 
     def ensure_network(self, spec: NetworkSpec) -> str:
         """Find the cluster's network by label or make it; return its name."""
@@ -196,6 +202,11 @@ class Provider(Protocol):
 
     def find_services(self, cluster_uuid: str) -> list[ServiceRecord]:
         """Every service container labelled with the cluster, running or not."""
+        ...
+
+    def delete_service(self, name: str) -> None:
+        """Remove the service container and its anonymous volumes; succeeds when it is
+        already gone. Raises ProviderConflict for a container that is not a service's."""
         ...
 
     def delete_cluster(self, cluster_uuid: str) -> None:

@@ -65,6 +65,7 @@ PROVIDER_METHODS = (
     "delete_node",
     "ensure_service",
     "find_services",
+    "delete_service",
     "delete_cluster",
     "exec",
     "put_files",
@@ -140,6 +141,7 @@ class MemoryContainer:
             address=self.address if self.running else None,
             running=self.running,
             host_ports=dict(self.host_ports) if self.running else {},
+            labels=dict(self.labels),
         )
 
 
@@ -364,7 +366,7 @@ class MemoryProvider:
         """
         with self._lock:
             self.faults.check("ensure_service", spec)
-            labels = {LABEL_CLUSTER: spec.cluster_uuid, LABEL_SERVICE: spec.kind}
+            labels = {**spec.labels, LABEL_CLUSTER: spec.cluster_uuid, LABEL_SERVICE: spec.kind}
             container = self._adopt_or_create(
                 spec.name, spec.cluster_uuid, labels, spec.image, spec.network, spec.ports
             )
@@ -380,6 +382,21 @@ class MemoryProvider:
         with self._lock:
             self.faults.check("find_services", cluster_uuid)
             return [c.service_record() for c in self._labelled(cluster_uuid, LABEL_SERVICE)]
+
+    def delete_service(self, name: str) -> None:
+        """Remove the service container; succeeds when it is already gone.
+
+        Raises:
+            ProviderConflict: a container of that name exists but is not a cove service's.
+        """
+        with self._lock:
+            self.faults.check("delete_service", name)
+            container = self._containers.get(name)
+            if container is None:
+                return
+            if LABEL_CLUSTER not in container.labels or LABEL_SERVICE not in container.labels:
+                raise ProviderConflict(f"container {name} is not a cove service; not removing it")
+            self._destroy(container)
 
     def delete_cluster(self, cluster_uuid: str) -> None:
         """Remove every container, then network, then volume labelled with the cluster."""

@@ -24,6 +24,8 @@ import docker.errors
 from cove.drivers.base import ClusterSpec
 from cove.drivers.containerhost import (
     OWNER_LABEL,
+    BalancerRecord,
+    BalancerSpec,
     ContainerRecord,
     ContainerSpec,
     HostNode,
@@ -32,6 +34,7 @@ from cove.drivers.containerhost import (
 from cove.drivers.fleet import parallel
 from cove.drivers.swarm_mode import containerspecs as specs
 from cove.drivers.swarm_mode import nodeengines
+from cove.drivers.swarm_mode.balancers import Balancers
 from cove.drivers.swarm_mode.nodeengines import EngineRefused, EngineUnavailable, engine_errors
 from cove.providers.base import NodeRecord, Provider
 
@@ -48,6 +51,7 @@ class SwarmContainerHost:
         self._clients: dict[tuple[str, str], docker.APIClient] = {}
         self._image_locks: dict[tuple[str, str], threading.Lock] = {}
         self._samples: dict[str, dict[str, specs.CpuSample]] = {}  # node -> container -> last
+        self._balancers = Balancers(provider, cluster)
 
     # -- nodes -----------------------------------------------------------------------------
 
@@ -149,6 +153,16 @@ class SwarmContainerHost:
 
     def unpause_container(self, node: str, name: str) -> None:
         self._act(node, name, "unpausing", lambda api: api.unpause(name), done="is not paused")
+
+    # -- balancers (run by the host engine, not on the nodes: see ``balancers``) -------------
+
+    def ensure_balancer(self, spec: BalancerSpec) -> BalancerRecord:
+        self._balancers.cluster = self.cluster
+        return self._balancers.ensure(spec)
+
+    def remove_balancer(self, name: str) -> None:
+        self._balancers.cluster = self.cluster
+        self._balancers.remove(name)
 
     def close(self) -> None:
         with self._lock:

@@ -157,6 +157,15 @@ class DockerProvider:
         """
         return services.find_services(self.client, cluster_uuid)
 
+    def delete_service(self, name: str) -> None:
+        """Remove the service container; succeeds when it is already gone.
+
+        Raises:
+            ProviderConflict: a container of that name exists but is not a cove service's.
+            ProviderUnavailable: the engine could not be reached or failed (5xx).
+        """
+        services.delete_service(self.client, name)
+
     def delete_cluster(self, cluster_uuid: str) -> None:
         """Remove every container, then network, then volume labelled with the cluster.
         Found by server-side label filters; what is already gone is success; a network cove

@@ -79,4 +79,5 @@ def service_record(attrs: Mapping[str, Any]) -> ServiceRecord:
         address=node_address(attrs),
         running=bool((attrs.get("State") or {}).get("Running")),
         host_ports=host_ports((attrs.get("NetworkSettings") or {}).get("Ports")),
+        labels=dict(labels),
     )

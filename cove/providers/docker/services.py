@@ -17,13 +17,16 @@ from cove.providers.base import (
     DEFAULT_PUBLISH_ADDRESS,
     LABEL_CLUSTER,
     LABEL_SERVICE,
+    ProviderConflict,
     ServiceRecord,
     ServiceSpec,
 )
 from cove.providers.docker.errors import map_docker_errors
 from cove.providers.docker.nodes import (
     adopt_or_create,
+    find_container,
     list_labelled,
+    remove_container,
 )
 from cove.providers.docker.records import service_record
 
@@ -31,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 def service_labels(spec: ServiceSpec) -> dict[str, str]:
-    return {LABEL_CLUSTER: spec.cluster_uuid, LABEL_SERVICE: spec.kind}
+    return {**spec.labels, LABEL_CLUSTER: spec.cluster_uuid, LABEL_SERVICE: spec.kind}
 
 
 def _create(client: docker.DockerClient, spec: ServiceSpec, publish_address: str) -> Container:
@@ -101,3 +104,21 @@ def find_services(client: docker.DockerClient, cluster_uuid: str) -> list[Servic
     with map_docker_errors():
         containers = list_labelled(client, cluster_uuid, LABEL_SERVICE)
         return sorted((service_record(c.attrs) for c in containers), key=lambda r: r.name)
+
+
+def delete_service(client: docker.DockerClient, name: str) -> None:
+    """Remove the service container and its anonymous volumes (its named volumes go with
+    the cluster); succeeds when it is already gone.
+
+    Raises:
+        ProviderConflict: a container of that name exists but is not a cove service's.
+        ProviderUnavailable: the engine could not be reached or failed (5xx).
+    """
+    with map_docker_errors():
+        container = find_container(client, name)
+        if container is None:
+            return
+        if LABEL_CLUSTER not in container.labels or LABEL_SERVICE not in container.labels:
+            raise ProviderConflict(f"container {name} is not a cove service; not removing it")
+        remove_container(client, container.id)
+        log.info("removed service container %s", name)

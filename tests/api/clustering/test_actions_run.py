@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from cove.clustering.balancing import balancer_name
 from cove.conductor.clustering.health import ContainerHealth
 from cove.conductor.kinds import every_reconciler
 from cove.db import models
@@ -311,3 +312,59 @@ def test_a_node_created_into_a_cluster_is_placed_and_grows_it(senlin: Senlin) ->
     assert node["status"] == "ACTIVE" and node["cluster_id"] == cluster["id"]
     assert senlin.get(f"/clusters/{cluster['id']}").json()["cluster"]["desired_capacity"] == 3
     assert sum(placed(senlin, cluster["id"]).values()) == 3
+
+
+def lb_policy(senlin: Senlin, name: str = "lb", port: int = 80) -> None:
+    spec = {
+        "type": "senlin.policy.loadbalance",
+        "version": 1.1,
+        "properties": {"pool": {"protocol_port": port}, "vip": {"protocol_port": 8080}},
+    }
+    r = senlin.post("/policies", json={"policy": {"name": name, "spec": spec}})
+    assert r.status_code == 201, r.text
+
+
+def test_the_balancer_follows_the_members(senlin: Senlin) -> None:
+    profile = senlin.profile(name="web-lb", ports=[{"container_port": 80}])
+    cluster = senlin.cluster(name="lb", profile=profile["id"], desired_capacity=2)
+    senlin.api.settle()
+    lb_policy(senlin)
+    attach = act(senlin, cluster["id"], {"policy_attach": {"policy_id": "lb"}})
+    assert attach["status"] == "SUCCEEDED", attach["status_reason"]
+    data = senlin.get(f"/clusters/{cluster['id']}").json()["cluster"]["data"]
+    ((policy, endpoint),) = data["loadbalancers"].items()
+    name = balancer_name(cluster["id"], policy)
+    balancer = host(senlin).balancer(name)
+    assert balancer is not None and balancer.port == 8080 and len(balancer.backends) == 2
+    assert endpoint["vip_port"] and sorted(endpoint["members"]) == sorted(
+        b.name for b in balancer.backends
+    )
+    act(senlin, cluster["id"], {"scale_out": {"count": 1}})
+    balancer = host(senlin).balancer(name)
+    assert balancer is not None
+    assert {b.name for b in balancer.backends} == {n["id"] for n in members(senlin, cluster["id"])}
+    assert len(balancer.backends) == 3
+    act(senlin, cluster["id"], {"policy_detach": {"policy_id": "lb"}})
+    assert host(senlin).balancer(name) is None
+    assert "loadbalancers" not in senlin.get(f"/clusters/{cluster['id']}").json()["cluster"]["data"]
+
+
+def test_a_balancer_needs_the_pool_port_published(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=1)
+    lb_policy(senlin)
+    attach = act(senlin, cluster["id"], {"policy_attach": {"policy_id": "lb"}})
+    assert attach["status"] == "FAILED" and "publishes no port 80" in attach["status_reason"]
+
+
+def test_deleting_a_balanced_cluster_removes_its_balancer(senlin: Senlin) -> None:
+    profile = senlin.profile(name="web-lb2", ports=[{"container_port": 80}])
+    cluster = senlin.cluster(name="lb2", profile=profile["id"], desired_capacity=1)
+    senlin.api.settle()
+    lb_policy(senlin)
+    act(senlin, cluster["id"], {"policy_attach": {"policy_id": "lb"}})
+    data = senlin.get(f"/clusters/{cluster['id']}").json()["cluster"]["data"]
+    (policy,) = data["loadbalancers"]
+    assert host(senlin).balancer(balancer_name(cluster["id"], policy)) is not None
+    assert senlin.delete(f"/clusters/{cluster['id']}?force=true").status_code == 202
+    senlin.api.settle()
+    assert host(senlin).balancer(balancer_name(cluster["id"], policy)) is None

@@ -19,6 +19,7 @@ from cove.cli import completion, doctor, quickstart
 from cove.cli import keys as keys_commands
 from cove.cli.client import DEFAULT_URL, token_option
 from cove.cli.commands import catalog, certificates, clusters, nodegroups, quotas, templates
+from cove.cli.commands.containers import containers
 from cove.cli.waiting import Interrupted
 
 if TYPE_CHECKING:
@@ -319,6 +320,7 @@ catalog.add_image_commands(image)
 for group in (
     templates.template,
     clusters.cluster,
+    containers,
     nodegroups.nodegroup,
     certificates.ca,
     quotas.quota,

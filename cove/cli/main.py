@@ -135,9 +135,10 @@ class CoveGroup(click.Group):
 def cli(ctx: click.Context, config: Path | None, url: str, token: str | None) -> None:
     """cove: container clusters behind OpenStack Magnum's v1 API.
 
-    Run the service with `cove serve`; manage templates, clusters and the rest with the
-    client commands, which talk to it at --url. Every client command takes -f json or
-    -f yaml for scripts; objects are named by name or uuid.
+    Run the service with `cove serve`; manage templates, clusters, container clusters on
+    their nodes (`cove containers`) and the rest with the client commands, which talk to it
+    at --url. Every client command takes -f json or -f yaml for scripts; objects are named
+    by name or uuid.
     """
     ctx.obj = {"config": config, "url": url, "token": token}
 

@@ -4,6 +4,7 @@ the actions in its conductor, on the instant driver's in-memory engines."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from tests.cli.conftest import Cove, Result, unique
+from tests.cli.test_clusters import Lines
 
 SENLIN = {"OpenStack-API-Version": "clustering 1.14"}
 
@@ -163,8 +165,10 @@ def test_resize_by_capacity_adjustment_and_percentage(cove: Cove, profile: str) 
     refused = cove(f"containers resize {name} --capacity 9", code=1)
     (line,) = refused.error_lines()
     assert "max_size (8)" in line
-    assert "one of --capacity" in cove(f"containers resize {name} --capacity 1 --adjust 1",
-                                      code=2).stderr  # fmt: skip
+    assert (
+        "one of --capacity"
+        in cove(f"containers resize {name} --capacity 1 --adjust 1", code=2).stderr
+    )
     cove(f"containers delete {name}")
 
 
@@ -271,9 +275,7 @@ def test_events_of_a_cluster(cove: Cove, profile: str) -> None:
     assert {e["otype"] for e in found} >= {"CLUSTER", "NODE"}
     assert all(e["cluster_id"] for e in found)
     lines = cove(f"containers events {name}").stdout.splitlines()
-    assert lines[0].split() == [
-        "timestamp", "otype", "oname", "action", "status", "status_reason"
-    ]  # fmt: skip
+    assert lines[0].split() == ["timestamp", "otype", "oname", "action", "status", "status_reason"]
     cove(f"containers delete {name}")
 
 
@@ -283,3 +285,38 @@ def test_help_says_what_it_is(cove: Cove) -> None:
     assert "clustering API" in out and "openstack cluster" in out
     for command in ("create", "scale-out", "resize", "profile", "policy", "webhook", "events"):
         assert f"\n  {command} " in out
+
+
+def test_events_follow_prints_as_they_come_and_ends_with_the_cluster(
+    cove: Cove, profile: str
+) -> None:
+    name = unique("cc")
+    cove(f"containers create {name} --profile {profile} --size 1")
+    with cove.popen(f"containers events {name} --follow -f json") as proc:
+        assert proc.stdout is not None
+        lines = Lines(proc, proc.stdout)
+        lines.until('"CLUSTER_CREATE"')
+        cove(f"containers scale-out {name}")
+        lines.until('"CLUSTER_SCALE_OUT"')
+        cove(f"containers delete {name}")
+        proc.wait(timeout=20)
+        assert proc.stderr is not None
+        assert f"cluster {name} no longer exists" in proc.stderr.read()
+    followed = [json.loads(line) for line in lines.rest().splitlines()]
+    assert "CLUSTER_DELETE" in [e["action"] for e in followed]
+    assert proc.returncode == 0
+
+
+def test_container_cluster_names_complete(cove: Cove, profile: str) -> None:
+    name = unique("cc")
+    cove(f"containers create {name} --profile {profile} --size 1 --no-wait")
+    env = {
+        "_COVE_COMPLETE": "bash_complete",
+        "COMP_WORDS": f"cove containers show {name[:5]}",
+        "COMP_CWORD": "3",
+    }
+    assert f"plain,{name}" in cove([], env=env).stdout.splitlines()
+    env["COMP_WORDS"] = f"cove containers create x --profile {profile[:5]}"
+    env["COMP_CWORD"] = "5"
+    assert f"plain,{profile}" in cove([], env=env).stdout.splitlines()
+    cove(f"containers delete {name}")

@@ -75,12 +75,16 @@ def base_url(url: str) -> str:
 
 
 def error_message(response: httpx.Response) -> str:
-    """The one line to show for an error response: Magnum's ``errors[0].detail`` or title."""
+    """The one line to show for an error response: Magnum's ``errors[0].detail`` or title,
+    or Senlin's ``error.message`` (the clustering API's fault body)."""
     try:
         body = response.json()
     except ValueError:
         body = None
     if isinstance(body, dict):
+        fault = body.get("error")
+        if isinstance(fault, dict) and fault.get("message"):
+            return str(fault["message"]).strip()
         entries = body.get("errors")
         if isinstance(entries, list) and entries and isinstance(entries[0], dict):
             text = entries[0].get("detail") or entries[0].get("title")
@@ -92,14 +96,23 @@ def error_message(response: httpx.Response) -> str:
 
 
 class CoveClient:
-    """Synchronous calls to ``<url>/v1``. Paths are relative to ``/v1``."""
+    """Synchronous calls to ``<url>/v1`` (or another of cove's APIs: ``prefix`` and the
+    microversion it is asked for). Paths are relative to the prefix."""
 
-    def __init__(self, url: str, token: str | None = None, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        timeout: float = TIMEOUT,
+        *,
+        prefix: str = "/v1",
+        api_version: str = API_VERSION,
+    ) -> None:
         self.url = base_url(url)
-        headers = {"OpenStack-API-Version": API_VERSION, "Accept": "application/json"}
+        headers = {"OpenStack-API-Version": api_version, "Accept": "application/json"}
         if token:
             headers["X-Auth-Token"] = token
-        self._http = httpx.Client(base_url=f"{self.url}/v1", headers=headers, timeout=timeout)
+        self._http = httpx.Client(base_url=f"{self.url}{prefix}", headers=headers, timeout=timeout)
 
     @classmethod
     def from_env(cls, url: str | None, timeout: float = TIMEOUT) -> CoveClient:

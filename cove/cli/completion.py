@@ -1,6 +1,7 @@
 """Shell completion: ``cove completion bash|zsh|fish`` prints click's script (it calls
-``cove`` back with ``_COVE_COMPLETE`` set), and cluster and template names are completed
-from the API when it answers quickly."""
+``cove`` back with ``_COVE_COMPLETE`` set), and the names of clusters, templates, and
+container clusters, profiles and policies are completed from the API when it answers
+quickly."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ NAME_TIMEOUT = 1.0  # a slow or absent server must not hang the shell
 
 
 def _names(
-    collection: str,
+    collection: str, **api: str
 ) -> Callable[[click.Context, click.Parameter, str], list[CompletionItem]]:
+    """Names of ``collection``'s items; ``api``: another of cove's APIs (CoveClient's
+    ``prefix`` and ``api_version``)."""
+
     def complete(
         ctx: click.Context, param: click.Parameter, incomplete: str
     ) -> list[CompletionItem]:
@@ -27,7 +31,10 @@ def _names(
         params = ctx.find_root().params
         try:
             client = CoveClient(
-                params.get("url") or DEFAULT_URL, params.get("token") or None, NAME_TIMEOUT
+                params.get("url") or DEFAULT_URL,
+                params.get("token") or None,
+                NAME_TIMEOUT,
+                **api,
             )
             try:
                 items = client.get(collection).get(collection, [])
@@ -43,6 +50,11 @@ def _names(
 
 clusters = _names("clusters")
 templates = _names("clustertemplates")
+# The clustering API's (``cove containers``).
+_CLUSTERING = {"prefix": "/clustering/v1", "api_version": "clustering 1.14"}
+container_clusters = _names("clusters", **_CLUSTERING)
+container_profiles = _names("profiles", **_CLUSTERING)
+container_policies = _names("policies", **_CLUSTERING)
 
 
 @click.command("completion")

@@ -19,6 +19,7 @@ from cove.cli import completion, doctor, quickstart
 from cove.cli import keys as keys_commands
 from cove.cli.client import DEFAULT_URL, token_option
 from cove.cli.commands import catalog, certificates, clusters, nodegroups, quotas, templates
+from cove.cli.commands.containers import containers
 from cove.cli.waiting import Interrupted
 
 if TYPE_CHECKING:
@@ -134,9 +135,10 @@ class CoveGroup(click.Group):
 def cli(ctx: click.Context, config: Path | None, url: str, token: str | None) -> None:
     """cove: container clusters behind OpenStack Magnum's v1 API.
 
-    Run the service with `cove serve`; manage templates, clusters and the rest with the
-    client commands, which talk to it at --url. Every client command takes -f json or
-    -f yaml for scripts; objects are named by name or uuid.
+    Run the service with `cove serve`; manage templates, clusters, container clusters on
+    their nodes (`cove containers`) and the rest with the client commands, which talk to it
+    at --url. Every client command takes -f json or -f yaml for scripts; objects are named
+    by name or uuid.
     """
     ctx.obj = {"config": config, "url": url, "token": token}
 
@@ -319,6 +321,7 @@ catalog.add_image_commands(image)
 for group in (
     templates.template,
     clusters.cluster,
+    containers,
     nodegroups.nodegroup,
     certificates.ca,
     quotas.quota,

@@ -75,7 +75,11 @@ def _label_value(value: Any) -> Any:
     raise ValueError("A label value is text, a number or a boolean")
 
 
-LabelValue = Annotated[str | int | bool | float, BeforeValidator(_label_value)]
+# ``fields.check_label_names`` bounds a value's text, naming the label; the document says so.
+LabelValue = Annotated[
+    Annotated[str, Field(json_schema_extra={"maxLength": LABEL_VALUE_MAX})] | int | bool | float,
+    BeforeValidator(_label_value),
+]
 
 
 def _labels(field: str) -> Any:

@@ -17,7 +17,7 @@ envelope on every 4xx (the document only says ``errors: [object]``). Schema-vali
 still be refused where only Magnum's semantics explain it: ``REFUSALS`` lists those, per
 operation, with the reason. The conductor then runs what the request queued.
 
-Budget: ``COVE_FUZZ_EXAMPLES`` fuzzed examples per operation (default 80), on top of the
+Budget: ``COVE_FUZZ_EXAMPLES`` fuzzed examples per operation (default 50), on top of the
 coverage phase's cases. Generation is derandomised (the same run every time) unless
 ``COVE_FUZZ_RANDOM=1``.
 """
@@ -59,7 +59,7 @@ from tests.support.drivers import InstantDriver
 
 pytestmark = pytest.mark.fuzz
 
-MAX_EXAMPLES = int(os.environ.get("COVE_FUZZ_EXAMPLES", "80"))
+MAX_EXAMPLES = int(os.environ.get("COVE_FUZZ_EXAMPLES", "50"))
 DERANDOMIZE = os.environ.get("COVE_FUZZ_RANDOM", "") != "1"
 LATEST = {"OpenStack-API-Version": "container-infra latest"}
 

@@ -13,6 +13,10 @@ from cove.api.microversions import Version
 from cove.identity import Caller
 from cove.settings import AuthMode
 
+# What the caller is read from (keystonemiddleware's names, lower-cased as ASGI gives them).
+IDENTITY_HEADERS = frozenset(
+    {"x-project-id", "x-tenant-id", "x-user-id", "x-user", "x-roles", "x-identity-status"}
+)
 NOAUTH_PROJECT = "admin"
 NOAUTH_USER = "admin"
 NOAUTH_ROLES = ("admin", "member", "reader")

@@ -4,7 +4,7 @@ query parameters, microversion gates and pagination parameters."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cove import errors
 from cove.api import microversions
 from cove.api.context import RequestContext, context_from_request
-from cove.services.pagination import PageRequest
+from cove.services.pagination import PageRequest, sortable_keys
 from cove.settings import Settings
 
 
@@ -68,15 +68,26 @@ def min_version(minimum: str, maximum: str | None = None) -> Callable[[Request],
     return check
 
 
-def list_params(
-    # At least 1 ("Limit must be positive", as Magnum says); more than the maximum is clamped.
-    limit: Annotated[int | None, Query(ge=1)] = None,
-    marker: Annotated[str | None, Query()] = None,
-    sort_key: Annotated[str, Query()] = "id",
-    sort_dir: Annotated[Literal["asc", "desc"], Query()] = "asc",
-) -> PageRequest:
-    return PageRequest(limit, marker, sort_key, sort_dir)
+def list_params_for(model: type[Any], *, marker: str = "uuid") -> Callable[..., PageRequest]:
+    """Pagination parameters of a listing of ``model``: the document names the sort keys the
+    server takes (the model's columns) and the marker's form (a uuid, or an integer id)."""
+    marker_schema: dict[str, Any] = (
+        {"format": "uuid"} if marker == "uuid" else {"pattern": "^[0-9]{1,18}$"}
+    )
+    sort_keys: dict[str, Any] = {"enum": sortable_keys(model)}
+
+    def params(
+        # At least 1 ("Limit must be positive", as Magnum says); more than the maximum is
+        # clamped.
+        limit: int | None = Query(None, ge=1),
+        # Defaults, not ``Annotated``: the annotations are strings this closure cannot resolve.
+        marker: str | None = Query(None, json_schema_extra=marker_schema),
+        sort_key: str = Query("id", json_schema_extra=sort_keys),
+        sort_dir: Literal["asc", "desc"] = Query("asc"),
+    ) -> PageRequest:
+        return PageRequest(limit, marker, sort_key, sort_dir)
+
+    return params
 
 
-ListParamsDep = Annotated[PageRequest, Depends(list_params)]
 LIST_QUERY = ("limit", "marker", "sort_key", "sort_dir")

@@ -101,14 +101,18 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (Starlette names only the first route's),
-    read from the OpenAPI document's path templates."""
-    methods: set[str] = set()
+    """Every method the document gives this path (Starlette names only the first route's):
+    the methods of its most literal matching path templates."""
     path = request.url.path
+    matches: list[tuple[int, set[str]]] = []
     for template, item in request.app.openapi().get("paths", {}).items():
         pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
         if re.fullmatch(pattern, path):
-            methods |= {m.upper() for m in item if m in _METHODS}
+            matches.append((template.count("{"), {m.upper() for m in item if m in _METHODS}))
+    # The most literal templates name the resource (``/v1/clusters/detail`` is not a cluster
+    # called "detail"), as the document does.
+    fewest = min((params for params, _ in matches), default=0)
+    methods = set().union(*(found for params, found in matches if params == fewest))
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods)

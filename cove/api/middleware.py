@@ -3,8 +3,8 @@
 1. path normalisation: unversioned paths (``/clusters``) go to v1, as Magnum routes them and
    OSC relies on; a trailing slash is dropped (clients send ``/v1/clusters/?limit=2``);
 2. request id: ``x-openstack-request-id`` on every response;
-3. refusal of control characters (NUL above all: PostgreSQL cannot store it) in the path and
-   the query, 400 naming the parameter;
+3. refusal of control characters (NUL above all: PostgreSQL cannot store it) in the path, the
+   query and the identity headers, 400 naming the parameter or header;
 4. microversion negotiation for ``/v1`` paths, with the version headers on every answer;
 5. the request body bounded (``max_body_bytes``): a larger one is refused with 413 before it
    is read whole; the body is read here and replayed to the app;
@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cove import errors
 from cove.api import microversions
+from cove.api.context import IDENTITY_HEADERS
 from cove.api.errors import error_body, unsupported_version_body
 from cove.domain import fields
 
@@ -62,7 +63,7 @@ class MagnumProtocol:
         versioned = path.startswith("/v1")
         extra: list[tuple[bytes, bytes]] = [(b"x-openstack-request-id", request_id.encode())]
 
-        refused = _bad_characters(path, scope.get("query_string", b""))
+        refused = _bad_characters(path, scope.get("query_string", b"")) or _bad_identity(scope)
         if refused is not None:
             await _reply(send, 400, error_body(400, refused), extra, None, with_versions=False)
             return
@@ -159,6 +160,22 @@ def _bad_characters(path: str, query: bytes) -> str | None:
                     f"{errors.quote(value)}. Control character "
                     f"{fields.describe_character(char)} is not allowed."
                 )
+    return None
+
+
+def _bad_identity(scope: Scope) -> str | None:
+    """A message naming the identity header holding a C0 control character or DEL, if any:
+    the caller's project and user ids are stored. Bytes, so UTF-8 text is never misread."""
+    for key, value in scope.get("headers", []):
+        name = key.decode("latin-1").lower()
+        if name not in IDENTITY_HEADERS:
+            continue
+        bad = next((b for b in value if b < 32 or b == 127), None)
+        if bad is not None:
+            return (
+                f"Invalid header {name}: control character "
+                f"{fields.describe_character(chr(bad))} is not allowed."
+            )
     return None
 
 

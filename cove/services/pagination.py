@@ -1,14 +1,14 @@
 """Magnum's pagination: ``limit`` (default and cap ``max_limit``), ``marker`` (the last item's
-UUID), ``sort_key`` (any column, ``id`` as tie-breaker), ``sort_dir``; ``next`` is returned
-exactly when a page is full. One query per page, whatever its size. The API layer renders a
-page with its ``next`` link."""
+UUID), ``sort_key`` (any column but JSON ones, ``id`` as tie-breaker), ``sort_dir``; ``next``
+is returned exactly when a page is full. One query per page, whatever its size. The API layer
+renders a page with its ``next`` link."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import JSON, Select, and_, literal, or_
 from sqlalchemy.orm import Session
 
 from cove import errors
@@ -31,6 +31,13 @@ class Page(Generic[T]):
     next_marker: str | None
 
 
+def sortable_keys(model: type[Any]) -> list[str]:
+    """The ``sort_key`` values a listing of ``model`` takes: its columns, but the JSON ones
+    (PostgreSQL has no order for ``json``)."""
+    columns = model.__table__.columns
+    return sorted(c.key for c in columns if not isinstance(c.type, JSON))
+
+
 def paginate(
     session: Session,
     stmt: Select[Any],
@@ -46,8 +53,7 @@ def paginate(
     if limit <= 0:
         raise errors.InvalidRequest("Limit must be positive")
     limit = min(limit, max_limit)
-    columns = table.__table__.columns
-    if params.sort_key not in columns:
+    if params.sort_key not in sortable_keys(model):
         raise errors.InvalidRequest(
             f'The sort_key value "{params.sort_key}" is an invalid field for sorting'
         )
@@ -55,19 +61,10 @@ def paginate(
     descending = params.sort_dir == "desc"
     if params.marker is not None:
         marker_row = _marker_row(session, stmt, table, params.marker, marker_field, not_found)
-        marker_value = getattr(marker_row, params.sort_key)
-        if descending:
-            after = or_(
-                sort_col < marker_value, and_(sort_col == marker_value, table.id < marker_row.id)
-            )
-        else:
-            after = or_(
-                sort_col > marker_value, and_(sort_col == marker_value, table.id > marker_row.id)
-            )
-        if params.sort_key == "id":
-            after = table.id < marker_row.id if descending else table.id > marker_row.id
-        stmt = stmt.where(after)
-    order = [sort_col.desc() if descending else sort_col.asc()]
+        stmt = stmt.where(_after(table, sort_col, marker_row, params.sort_key, descending))
+    # Nulls sort first ascending and last descending on both databases (their defaults
+    # differ), so that ``_after`` can place a marker whose value is null.
+    order = [sort_col.desc().nulls_last()] if descending else [sort_col.asc().nulls_first()]
     if params.sort_key != "id":
         order.append(table.id.desc() if descending else table.id.asc())
     items: list[T] = list(session.scalars(stmt.order_by(*order).limit(limit)))
@@ -75,6 +72,21 @@ def paginate(
     if len(items) == limit:
         next_marker = str(getattr(items[-1], marker_field))
     return Page(items, next_marker)
+
+
+def _after(table: Any, column: Any, marker_row: Any, sort_key: str, descending: bool) -> Any:
+    """The rows after the marker's in the page order (``id`` breaks ties)."""
+    if sort_key == "id":
+        return table.id < marker_row.id if descending else table.id > marker_row.id
+    value = getattr(marker_row, sort_key)
+    later_id = table.id < marker_row.id if descending else table.id > marker_row.id
+    if value is None:
+        tie = and_(column.is_(None), later_id)
+        return tie if descending else or_(tie, column.is_not(None))
+    bound = literal(value, column.type)  # SQLAlchemy refuses ``column > True`` itself
+    beyond = column < bound if descending else column > bound
+    after = or_(beyond, and_(column == bound, later_id))
+    return or_(after, column.is_(None)) if descending else after
 
 
 def _marker_row(

@@ -18,12 +18,15 @@ class ClusterStats:
     nodes: int
 
 
+STATS_TYPES = ("cluster",)
+
+
 def cluster_stats(
     session: Session, caller: Caller, project_id: str | None, kind: str
 ) -> ClusterStats:
     policy.enforce(caller, "stats:get_all")
-    if kind != "cluster":
-        raise errors.InvalidField("type", kind, "Unsupported stats type.", ["cluster"])
+    if kind not in STATS_TYPES:
+        raise errors.InvalidField("type", kind, "Unsupported stats type.", list(STATS_TYPES))
     if not caller.is_admin:
         if project_id is not None and project_id != caller.project_id:
             raise errors.Forbidden("Not authorized.")

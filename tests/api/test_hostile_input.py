@@ -370,3 +370,98 @@ def test_a_template_patch_may_send_an_integer_as_text_as_the_clients_do(
     response = api.patch(f"{TEMPLATES}/swarm-tpl", json=patch)
     assert response.status_code == 200, response.text
     assert response.json()["docker_volume_size"] == 5
+
+
+# -- the server does what the OpenAPI document says ---------------------------------------------
+
+
+def test_whole_number_floats_are_integers_as_in_json_schema(
+    api: Api, catalog: dict[str, Any]
+) -> None:
+    flavor = api.post("/v1/flavors", json={"name": "f9", "vcpus": 2.0, "ram": 64.0, "disk": 0.0})
+    assert flavor.status_code == 201, flavor.text
+    assert [flavor.json()[k] for k in ("vcpus", "ram", "disk")] == [2, 64, 0]
+    _template(api)
+    body = {"name": "c1", "cluster_template_id": "swarm-tpl", "node_count": 2.0}
+    assert api.post("/v1/clusters", json=body).status_code == 202
+    api.settle()
+    patch = [{"op": "replace", "path": "/node_count", "value": 3.0}]
+    assert api.patch("/v1/clusters/c1", json=patch).status_code == 202
+    api.settle()
+    assert api.get("/v1/clusters/c1").json()["node_count"] == 3
+    for value in (2.5, True, "2"):
+        body = {"name": "f8", "vcpus": value, "ram": 64, "disk": 0}
+        _refused(api.post("/v1/flavors", json=body), "vcpus")
+
+
+def test_numbers_are_not_booleans_but_boolean_words_are(api: Api) -> None:
+    for value in (0, 1, 1.0):
+        image = {"name": "i9", "os_distro": "instant", "public": value}
+        _refused(api.post("/v1/images", json=image), "public")
+    _refused(api.post("/v1/networks", json={"name": "n9", "shared": 0}), "shared")
+    image = {"name": "i9", "os_distro": "instant", "public": "Yes"}
+    assert api.post("/v1/images", json=image).json()["public"] is True
+
+
+IDENTITY_HEADERS = ["X-Project-Id", "X-Tenant-Id", "X-User-Id", "X-User", "X-Roles"]
+
+
+@pytest.mark.parametrize("header", [*IDENTITY_HEADERS, "X-Identity-Status"])
+@pytest.mark.parametrize("bad", ["a\x00b", "a\x1bb", "a\x7fb"])
+def test_control_characters_in_identity_headers_are_a_400_naming_the_header(
+    api: Api, header: str, bad: str
+) -> None:
+    before = _count(api, "keypairs")
+    response = api.post("/v1/keypairs", json={"name": "k9"}, headers={header: bad})
+    entry = _refused(response, header.lower(), f"U+{ord(bad[1]):04X}")
+    assert entry["code"] == "client"
+    assert _count(api, "keypairs") == before
+    _still_answers(api)
+
+
+def test_allow_names_the_methods_the_document_gives_the_path(api: Api) -> None:
+    detail = api.request("OPTIONS", "/v1/clusters/detail")
+    _refused(detail, status=405)
+    assert detail.headers["Allow"] == "GET, HEAD"
+    one = api.request("OPTIONS", "/v1/clusters/c1")
+    assert one.headers["Allow"] == "DELETE, GET, HEAD, PATCH"
+
+
+def _walk(api: Api, path: str, query: dict[str, Any]) -> list[Any]:
+    """Every item of a listing, page by page through ``next``."""
+    response = api.get(path, params=query)
+    seen: list[Any] = []
+    while True:
+        assert response.status_code == 200, (path, query, response.text)
+        body = response.json()
+        seen += [item.get("uuid", item.get("id")) for item in _items(body)]
+        if not body.get("next"):
+            return seen
+        response = api.get(body["next"])
+
+
+def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return next(v for k, v in body.items() if isinstance(v, list))
+
+
+def test_every_documented_sort_key_sorts_and_pages(api: Api, catalog: dict[str, Any]) -> None:
+    _template(api)
+    _template(api, name="bare", labels={}, dns_nameserver=None)
+    for name in ("c1", "c2", "c3"):
+        body = {"name": name, "cluster_template_id": "swarm-tpl", "labels": {"k": name}}
+        assert api.post("/v1/clusters", json=body).status_code == 202
+    for project in ("p1", "p2", "p3"):
+        api.post("/v1/quotas", json={"project_id": project, "hard_limit": 2})
+    api.settle()
+    document = api.get("/openapi.json").json()
+    for path, item in document["paths"].items():
+        parameters = {p["name"]: p for p in item.get("get", {}).get("parameters", [])}
+        if "sort_key" not in parameters:
+            continue
+        path = path.replace("{cluster_ident}", "c1")
+        everything = sorted(map(str, _walk(api, path, {})))
+        for key in parameters["sort_key"]["schema"]["enum"]:
+            for direction in ("asc", "desc"):
+                query = {"sort_key": key, "sort_dir": direction, "limit": 1}
+                walked = _walk(api, path, query)
+                assert sorted(map(str, walked)) == everything, (path, key, direction)

@@ -11,8 +11,9 @@ from pydantic import Field, StringConstraints
 
 from cove.api.deps import ContextDep, SessionDep, strict_query
 from cove.api.links import links
-from cove.api.schemas.common import Count, Int, NodeLabels, Strict, Text, timestamp
+from cove.api.schemas.common import WHOLE, Bool, NodeLabels, Strict, timestamp
 from cove.db import models
+from cove.domain.fields import INT32_MAX
 from cove.services import catalog
 
 router = APIRouter(tags=["catalog"], dependencies=[Depends(strict_query())])
@@ -25,7 +26,7 @@ class ImageBody(Strict):
     os_distro: Name
     node_image: Name | None = None
     properties: NodeLabels | None = None
-    public: bool = False
+    public: Bool = False
 
     def to_command(self) -> catalog.NewImage:
         return catalog.NewImage(
@@ -35,19 +36,30 @@ class ImageBody(Strict):
 
 class FlavorBody(Strict):
     name: Name
-    vcpus: Annotated[Int, Field(ge=1, le=256)]
-    ram: Annotated[Int, Field(ge=64, description="MiB")]
-    disk: Annotated[Count, Field(description="GiB")]
+    vcpus: Annotated[int, Field(strict=True, ge=1, le=256), WHOLE]
+    ram: Annotated[int, Field(strict=True, ge=64, le=INT32_MAX, description="MiB"), WHOLE]
+    disk: Annotated[int, Field(strict=True, ge=0, le=INT32_MAX, description="GiB"), WHOLE]
 
     def to_command(self) -> catalog.NewFlavor:
         return catalog.NewFlavor(self.name, self.vcpus, self.ram, self.disk)
+
+
+# An OpenSSH public key as ``catalog.fingerprint`` reads it: a key type, then base64 in whole
+# quanta, then an optional comment; no control character but tabs and line breaks.
+_BASE64 = "(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)"
+OPENSSH_PUBLIC_KEY = (
+    r"^[ \t\r\n]*[^\s\x00-\x1f\x7f-\x9f]+[ \t]+"
+    + _BASE64
+    + r"(?:[ \t\r\n][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*)?$"
+)
+PublicKey = Annotated[str, StringConstraints(max_length=65536, pattern=OPENSSH_PUBLIC_KEY)]
 
 
 class KeypairBody(Strict):
     multiline = frozenset({"public_key"})
 
     name: Name
-    public_key: Text | None = None
+    public_key: PublicKey | None = None
 
     def to_command(self) -> catalog.NewKeypair:
         return catalog.NewKeypair(self.name, self.public_key)
@@ -60,8 +72,8 @@ class Subnet(Strict):
 
 class NetworkBody(Strict):
     name: Name
-    external: bool = False
-    shared: bool = False
+    external: Bool = False
+    shared: Bool = False
     subnets: Annotated[list[Subnet], Field(max_length=100)] = []
 
     def to_command(self) -> catalog.NewNetwork:

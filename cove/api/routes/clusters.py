@@ -3,7 +3,7 @@ conductor moves the status on."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -15,9 +15,9 @@ from cove.api.context import RequestContext
 from cove.api.deps import (
     LIST_QUERY,
     ContextDep,
-    ListParamsDep,
     SessionDep,
     SettingsDep,
+    list_params_for,
     min_version,
     strict_query,
 )
@@ -33,8 +33,11 @@ from cove.api.schemas.clusters import (
     parse_changes,
 )
 from cove.api.schemas.common import PatchItem
+from cove.db import models
 from cove.services import catalog, clusters
 from cove.services.pagination import PageRequest
+
+ClusterPageDep = Annotated[PageRequest, Depends(list_params_for(models.Cluster))]
 
 router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
 # Magnum dropped bays at 1.11, but python-magnumclient <= 3.7 sends `latest`: cove keeps
@@ -97,14 +100,14 @@ def _refuse_rollback_before_1_3(request: Request, ctx: RequestContext) -> None:
 
 @router.get("", dependencies=[Depends(strict_query(*LIST_QUERY))])
 def list_clusters(
-    session: SessionDep, ctx: ContextDep, params: ListParamsDep, settings: SettingsDep
+    session: SessionDep, ctx: ContextDep, params: ClusterPageDep, settings: SettingsDep
 ) -> dict[str, Any]:
     return _list(session, ctx, params, settings.max_limit, detail=False, bay=False)
 
 
 @router.get("/detail", dependencies=[Depends(strict_query(*LIST_QUERY))])
 def detail_clusters(
-    session: SessionDep, ctx: ContextDep, params: ListParamsDep, settings: SettingsDep
+    session: SessionDep, ctx: ContextDep, params: ClusterPageDep, settings: SettingsDep
 ) -> dict[str, Any]:
     return _list(session, ctx, params, settings.max_limit, detail=True, bay=False)
 
@@ -201,14 +204,14 @@ def upgrade_cluster(
 
 @bays.get("", dependencies=[Depends(strict_query(*LIST_QUERY))])
 def list_bays(
-    session: SessionDep, ctx: ContextDep, params: ListParamsDep, settings: SettingsDep
+    session: SessionDep, ctx: ContextDep, params: ClusterPageDep, settings: SettingsDep
 ) -> dict[str, Any]:
     return _list(session, ctx, params, settings.max_limit, detail=False, bay=True)
 
 
 @bays.get("/detail", dependencies=[Depends(strict_query(*LIST_QUERY))])
 def detail_bays(
-    session: SessionDep, ctx: ContextDep, params: ListParamsDep, settings: SettingsDep
+    session: SessionDep, ctx: ContextDep, params: ClusterPageDep, settings: SettingsDep
 ) -> dict[str, Any]:
     return _list(session, ctx, params, settings.max_limit, detail=True, bay=True)
 

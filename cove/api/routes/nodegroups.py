@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from cove.api.deps import (
     ContextDep,
-    ListParamsDep,
     SessionDep,
     SettingsDep,
+    list_params_for,
     min_version,
     strict_query,
 )
 from cove.api.pagination import collection
 from cove.api.schemas.common import PatchItem
 from cove.api.schemas.nodegroups import NodeGroupCreate, nodegroup_view, parse_changes
+from cove.db import models
 from cove.services import nodegroups
+from cove.services.pagination import PageRequest
+
+NodeGroupPageDep = Annotated[PageRequest, Depends(list_params_for(models.NodeGroup))]
 
 router = APIRouter(
     prefix="/v1/clusters/{cluster_ident}/nodegroups",
@@ -34,7 +38,7 @@ def list_nodegroups(
     cluster_ident: str,
     session: SessionDep,
     ctx: ContextDep,
-    params: ListParamsDep,
+    params: NodeGroupPageDep,
     settings: SettingsDep,
     role: str | None = Query(None),
 ) -> dict[str, Any]:

@@ -4,30 +4,36 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import StringConstraints
 
-from cove.api.deps import ContextDep, ListParamsDep, SessionDep, SettingsDep, strict_query
+from cove.api.deps import ContextDep, SessionDep, SettingsDep, list_params_for, strict_query
 from cove.api.pagination import collection
-from cove.api.schemas.common import Count, Strict, timestamp
+from cove.api.schemas.common import Count, Int, Str255, Strict, timestamp
 from cove.db import models
 from cove.services import quotas
 from cove.services.mservices import ServiceState, list_services
-from cove.services.stats import cluster_stats
+from cove.services.pagination import PageRequest
+from cove.services.stats import STATS_TYPES, cluster_stats
+
+QuotaPageDep = Annotated[PageRequest, Depends(list_params_for(models.Quota, marker="id"))]
 
 router = APIRouter(tags=["quotas"])
 
 ProjectId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+# The service refuses other resources naming the allowed ones; the document lists them.
+Resource = Annotated[str, Path(json_schema_extra={"enum": list(quotas.RESOURCES)})]
 
 
 class QuotaBody(Strict):
     project_id: ProjectId
     resource: Literal["Cluster"] = "Cluster"
     hard_limit: Count = 1
-    id: Any = None
-    created_at: Any = None
-    updated_at: Any = None
+    # Shown in a quota, accepted back and ignored.
+    id: Int | None = None
+    created_at: Str255 | None = None
+    updated_at: Str255 | None = None
 
     def to_command(self) -> quotas.NewQuota:
         return quotas.NewQuota(self.project_id, self.resource, self.hard_limit)
@@ -68,7 +74,7 @@ def mservice_view(state: ServiceState) -> dict[str, Any]:
 def list_quotas(
     session: SessionDep,
     ctx: ContextDep,
-    params: ListParamsDep,
+    params: QuotaPageDep,
     settings: SettingsDep,
     all_tenants: bool = Query(False),
 ) -> dict[str, Any]:
@@ -81,7 +87,7 @@ def list_quotas(
 
 @router.get("/v1/quotas/{project_id}/{resource}", dependencies=[Depends(strict_query())])
 def show_quota(
-    project_id: str, resource: str, session: SessionDep, ctx: ContextDep, settings: SettingsDep
+    project_id: str, resource: Resource, session: SessionDep, ctx: ContextDep, settings: SettingsDep
 ) -> dict[str, Any]:
     quota = quotas.show_quota(
         session, ctx.caller, project_id, resource, default=settings.max_clusters_per_project
@@ -99,7 +105,7 @@ def create_quota(body: QuotaBody, session: SessionDep, ctx: ContextDep) -> JSONR
     "/v1/quotas/{project_id}/{resource}", status_code=202, dependencies=[Depends(strict_query())]
 )
 def update_quota(
-    project_id: str, resource: str, body: QuotaBody, session: SessionDep, ctx: ContextDep
+    project_id: str, resource: Resource, body: QuotaBody, session: SessionDep, ctx: ContextDep
 ) -> dict[str, Any]:
     quota = quotas.update_quota(session, ctx.caller, project_id, resource, body.hard_limit)
     return quota_view(quota)
@@ -108,7 +114,9 @@ def update_quota(
 @router.delete(
     "/v1/quotas/{project_id}/{resource}", status_code=204, dependencies=[Depends(strict_query())]
 )
-def delete_quota(project_id: str, resource: str, session: SessionDep, ctx: ContextDep) -> Response:
+def delete_quota(
+    project_id: str, resource: Resource, session: SessionDep, ctx: ContextDep
+) -> Response:
     quotas.delete_quota(session, ctx.caller, project_id, resource)
     return Response(status_code=204)
 
@@ -118,7 +126,7 @@ def stats(
     session: SessionDep,
     ctx: ContextDep,
     project_id: str | None = Query(None),
-    type: str = Query("cluster"),
+    type: Annotated[str, Query(json_schema_extra={"enum": list(STATS_TYPES)})] = "cluster",
 ) -> dict[str, int]:
     counts = cluster_stats(session, ctx.caller, project_id, type)
     return {"clusters": counts.clusters, "nodes": counts.nodes}

@@ -1,7 +1,7 @@
 """/v1/clustertemplates and the legacy /v1/baymodels (microversions below 1.11): one set of
 handlers, two names."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -10,9 +10,9 @@ from cove.api import warnings
 from cove.api.deps import (
     LIST_QUERY,
     ContextDep,
-    ListParamsDep,
     SessionDep,
     SettingsDep,
+    list_params_for,
     strict_query,
 )
 from cove.api.pagination import collection
@@ -27,6 +27,9 @@ from cove.api.schemas.templates import (
 from cove.db import models
 from cove.drivers.registry import DriverRegistry
 from cove.services import templates
+from cove.services.pagination import PageRequest
+
+TemplatePageDep = Annotated[PageRequest, Depends(list_params_for(models.ClusterTemplate))]
 
 
 def make_router(coll: str, rule: str, fields: type[TemplateFields], *, bay: bool) -> APIRouter:
@@ -41,7 +44,7 @@ def make_router(coll: str, rule: str, fields: type[TemplateFields], *, bay: bool
     def listing(
         session: SessionDep,
         ctx: ContextDep,
-        params: ListParamsDep,
+        params: TemplatePageDep,
         settings: SettingsDep,
         *,
         detail: bool,
@@ -55,7 +58,7 @@ def make_router(coll: str, rule: str, fields: type[TemplateFields], *, bay: bool
 
     @router.get("", dependencies=[Depends(strict_query(*LIST_QUERY))], operation_id=f"list_{coll}")
     def list_all(
-        session: SessionDep, ctx: ContextDep, params: ListParamsDep, settings: SettingsDep
+        session: SessionDep, ctx: ContextDep, params: TemplatePageDep, settings: SettingsDep
     ) -> dict[str, Any]:
         return listing(session, ctx, params, settings, detail=False)
 
@@ -63,7 +66,7 @@ def make_router(coll: str, rule: str, fields: type[TemplateFields], *, bay: bool
         "/detail", dependencies=[Depends(strict_query(*LIST_QUERY))], operation_id=f"detail_{coll}"
     )
     def detail(
-        session: SessionDep, ctx: ContextDep, params: ListParamsDep, settings: SettingsDep
+        session: SessionDep, ctx: ContextDep, params: TemplatePageDep, settings: SettingsDep
     ) -> dict[str, Any]:
         return listing(session, ctx, params, settings, detail=True)
 

@@ -11,7 +11,8 @@ from pydantic import Field, StringConstraints
 from cove.api.links import links
 from cove.api.microversions import Version
 from cove.api.schemas.common import (
-    Count,
+    WHOLE,
+    Bool,
     Labels,
     Positive,
     Str255,
@@ -24,6 +25,7 @@ from cove.api.schemas.common import (
     timestamp,
 )
 from cove.db import models
+from cove.domain.coes import MAX_MASTERS, MAX_NODES
 from cove.domain.statuses import FAILED, HealthStatus
 from cove.services.clusters import ClusterChanges, NewCluster, Resize, Upgrade
 
@@ -49,6 +51,12 @@ READ_ONLY = frozenset(
     }
 )
 CREATE_TIMEOUT_MAX = 525600  # a year, in minutes
+# The counts the services accept (a node group of at most MAX_NODES, at most MAX_MASTERS).
+NodeCount = Annotated[int, Field(strict=True, ge=0, le=MAX_NODES), WHOLE]
+BayNodeCount = Annotated[int, Field(strict=True, ge=1, le=MAX_NODES), WHOLE]
+MasterCount = Annotated[int, Field(strict=True, ge=1, le=MAX_MASTERS), WHOLE]
+# Minutes; a deadline past a year is no deadline (and overflowed dates before).
+Timeout = Annotated[int, Field(strict=True, ge=0, le=CREATE_TIMEOUT_MAX), WHOLE]
 # Accepted and ignored, as Magnum does (they are status, set by the conductor).
 IGNORED = ("status", "status_reason", "health_status", "health_status_reason", "faults")
 
@@ -57,26 +65,25 @@ class ClusterCreate(Strict):
     cluster_template_id: Str255
     name: ClusterName | None = None
     keypair: Str255 | None = None
-    node_count: Count | None = None
-    master_count: Positive | None = None
+    node_count: NodeCount | None = None
+    master_count: MasterCount | None = None
     docker_volume_size: Positive | None = None
     labels: Labels | None = None
     master_flavor_id: Str255 | None = None
     flavor_id: Str255 | None = None
-    # Minutes; a deadline past a year is no deadline (and overflowed dates before).
-    create_timeout: Annotated[Count, Field(le=CREATE_TIMEOUT_MAX)] | None = None
+    create_timeout: Timeout | None = None
     discovery_url: Text | None = None
     fixed_network: Str255 | None = None
     fixed_subnet: Str255 | None = None
-    floating_ip_enabled: bool | None = None
-    master_lb_enabled: bool | None = None
-    merge_labels: bool | None = None
+    floating_ip_enabled: Bool | None = None
+    master_lb_enabled: Bool | None = None
+    merge_labels: Bool | None = None
     uuid: Str255 | None = None
-    status: Any = None
-    status_reason: Any = None
-    health_status: Any = None
-    health_status_reason: Any = None
-    faults: Any = None
+    status: Text | None = None
+    status_reason: Text | None = None
+    health_status: Text | None = None
+    health_status_reason: dict[str, Text] | None = None
+    faults: dict[str, Text] | None = None
 
     _read_only = refuse_read_only(READ_ONLY)
 
@@ -87,21 +94,21 @@ class ClusterCreate(Strict):
 class BayCreate(Strict):
     baymodel_id: Str255
     name: ClusterName | None = None
-    node_count: Positive | None = None
-    master_count: Positive | None = None
+    node_count: BayNodeCount | None = None
+    master_count: MasterCount | None = None
     docker_volume_size: Positive | None = None
     labels: StrLabels | None = None
     master_flavor_id: Str255 | None = None
     flavor_id: Str255 | None = None
-    bay_create_timeout: Annotated[Count, Field(le=CREATE_TIMEOUT_MAX)] | None = None
+    bay_create_timeout: Timeout | None = None
     discovery_url: Text | None = None
     fixed_network: Str255 | None = None
     fixed_subnet: Str255 | None = None
-    floating_ip_enabled: bool | None = None
-    master_lb_enabled: bool | None = None
-    status: Any = None
-    status_reason: Any = None
-    bay_faults: Any = None
+    floating_ip_enabled: Bool | None = None
+    master_lb_enabled: Bool | None = None
+    status: Text | None = None
+    status_reason: Text | None = None
+    bay_faults: dict[str, Text] | None = None
 
     _read_only = refuse_read_only(READ_ONLY)
 
@@ -116,7 +123,7 @@ class BayCreate(Strict):
 class ClusterPatchable(Strict):
     """What a cluster PATCH may change, after the patch is applied (Magnum's rule)."""
 
-    node_count: Count
+    node_count: NodeCount
     health_status: HealthStatus | None = None
     health_status_reason: dict[str, Text] | None = None
 
@@ -128,7 +135,7 @@ def parse_changes(document: dict[str, Any]) -> ClusterChanges:
 
 
 class ResizeBody(Strict):
-    node_count: Count
+    node_count: NodeCount
     nodes_to_remove: list[Str255] | None = None
     nodegroup: Str255 | None = None
 
@@ -171,7 +178,7 @@ def cluster_view(
     version: Version,
     template_labels: dict[str, str] | None = None,
     *,
-    trimmed: bool = False,
+    trimmed: Bool = False,
 ) -> dict[str, Any]:
     view: dict[str, Any] = {
         "uuid": c.uuid,

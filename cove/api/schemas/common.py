@@ -13,8 +13,10 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
+from pydantic.json_schema import JsonDict
 
 from cove import errors
 from cove.api.errors import describe
@@ -22,11 +24,45 @@ from cove.domain import fields
 from cove.domain.fields import INT32_MAX, LABEL_NAME_MAX, LABEL_VALUE_MAX, LABELS_MAX
 from cove.domain.jsonpatch import PatchOp
 
+
+def whole_number(value: Any) -> Any:
+    """JSON does not tell ``3`` from ``3.0``, and JSON Schema's "integer" takes both: so does
+    cove. A fraction, a boolean or a string is still refused by the strict type after it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 # Integers as their columns hold them (32-bit on PostgreSQL); a JSON boolean or string is
-# refused (``"hard_limit": false`` is not 0). Narrow further with ``Annotated[Int, Field(..)]``.
-Int = Annotated[int, Field(strict=True, ge=-INT32_MAX - 1, le=INT32_MAX)]
-Count = Annotated[Int, Field(ge=0)]
-Positive = Annotated[Int, Field(ge=1)]
+# refused (``"hard_limit": false`` is not 0). Narrow with ``Annotated[int, Field(strict=True,
+# ge=.., le=..), WHOLE]``: bounds after the validator would not reach the document.
+WHOLE = BeforeValidator(whole_number)
+Int = Annotated[int, Field(strict=True, ge=-INT32_MAX - 1, le=INT32_MAX), WHOLE]
+Count = Annotated[int, Field(strict=True, ge=0, le=INT32_MAX), WHOLE]
+Positive = Annotated[int, Field(strict=True, ge=1, le=INT32_MAX), WHOLE]
+
+# Magnum's booleans take the words too ("yes", "0", "False" …, in any case), not numbers.
+TRUE_WORDS = frozenset({"1", "on", "t", "true", "y", "yes"})
+FALSE_WORDS = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def _boolean(value: Any) -> Any:
+    if isinstance(value, str) and value.lower() in TRUE_WORDS | FALSE_WORDS:
+        return value.lower() in TRUE_WORDS
+    return value  # anything else but a JSON boolean is refused by the strict type
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+_WORDS_PATTERN = "^(?:" + "|".join(_any_case(w) for w in sorted(TRUE_WORDS | FALSE_WORDS)) + ")$"
+Bool = Annotated[
+    bool,
+    Field(strict=True),
+    BeforeValidator(_boolean),
+    WithJsonSchema({"anyOf": [{"type": "boolean"}, {"type": "string", "pattern": _WORDS_PATTERN}]}),
+]
 # Names and identifiers stored in a 255-character column.
 Str255 = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 # Free text with no column bound (a discovery URL, a CSR): bounded all the same.
@@ -39,7 +75,11 @@ def _label_value(value: Any) -> Any:
     raise ValueError("A label value is text, a number or a boolean")
 
 
-LabelValue = Annotated[str | int | bool | float, BeforeValidator(_label_value)]
+# ``fields.check_label_names`` bounds a value's text, naming the label; the document says so.
+LabelValue = Annotated[
+    Annotated[str, Field(json_schema_extra={"maxLength": LABEL_VALUE_MAX})] | int | bool | float,
+    BeforeValidator(_label_value),
+]
 
 
 def _labels(field: str) -> Any:
@@ -69,6 +109,9 @@ def forbid_controls(node: Any, pattern: str = NO_CONTROLS) -> None:
         return
     if node.get("type") == "string" and not {"pattern", "enum", "const", "format"} & node.keys():
         node["pattern"] = pattern
+    if isinstance(node.get("additionalProperties"), dict) and "propertyNames" not in node:
+        # ``Strict`` refuses a control character in a key too (tabs and line breaks included).
+        node["propertyNames"] = {"pattern": NO_CONTROLS}
     for key in ("anyOf", "oneOf", "allOf", "items", "additionalProperties", "propertyNames"):
         if key in node:
             forbid_controls(node[key], pattern)
@@ -156,18 +199,28 @@ def refuse_read_only(names: frozenset[str]) -> Any:
 
 
 def _patch_value(value: Any) -> Any:
-    if value is None or isinstance(value, str | int):
+    value = whole_number(value)
+    if value is None or isinstance(value, str | int):  # a bool is an int
         if isinstance(value, str) and len(value) > 65536:
             raise ValueError("A patch value has at most 65536 characters")
         return value
-    raise ValueError("A patch value is text or an integer")
+    raise ValueError("A patch value is text, a boolean or an integer")
+
+
+# Magnum's rule, in the document: ``add`` and ``replace`` need a value (null is one).
+_VALUE_NEEDED: JsonDict = {
+    "if": {"properties": {"op": {"enum": ["add", "replace"]}}},
+    "then": {"required": ["value"]},
+}
 
 
 class PatchItem(Strict):
+    model_config = ConfigDict(json_schema_extra=_VALUE_NEEDED)
+
     op: Literal["add", "replace", "remove"]
     path: Annotated[str, Field(pattern=r"^(/[\w-]+)+$")]
-    # Magnum takes text or integers (a bool passes as an integer).
-    value: Annotated[str | int | None, BeforeValidator(_patch_value)] = None
+    # Magnum takes text or integers; a boolean stays one, for the boolean attributes.
+    value: Annotated[str | bool | int | None, BeforeValidator(_patch_value)] = None
 
     def to_op(self) -> PatchOp:
         return PatchOp(self.op, self.path, self.value, "value" in self.model_fields_set)

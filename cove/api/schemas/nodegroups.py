@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints
 from cove.api.links import links
 from cove.api.schemas.clusters import label_diff
 from cove.api.schemas.common import (
+    Bool,
     Count,
     Labels,
     NodeLabels,
@@ -59,7 +60,7 @@ class NodeGroupCreate(Strict):
     flavor_id: Str255 | None = None
     docker_volume_size: Positive | None = None
     labels: Labels | None = None
-    merge_labels: bool | None = None
+    merge_labels: Bool | None = None
     node_labels: NodeLabels | None = None
     node_taints: Annotated[list[Taint], Field(max_length=100)] | None = None
 
@@ -124,7 +125,7 @@ def nodegroup_view(
     cluster: models.Cluster,
     base_url: str,
     *,
-    trimmed: bool = False,
+    trimmed: Bool = False,
 ) -> dict[str, Any]:
     own = stringify_labels(ng.labels)
     parent = stringify_labels(cluster.labels)

@@ -9,6 +9,8 @@ from pydantic import UUID4, Field, StringConstraints
 
 from cove.api.links import links
 from cove.api.schemas.common import (
+    WHOLE,
+    Bool,
     Labels,
     Positive,
     Str255,
@@ -23,13 +25,17 @@ from cove.domain.coes import Coe, ServerType
 from cove.services.templates import ParseSpec, TemplateSpec, template_values
 
 PATCHED_INTEGERS = ("docker_volume_size", "apiserver_port")
+# UUID4's canonical form, for the document (its format "uuid4" is no JSON Schema format).
+UUID4_PATTERN = (
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
+)
 READ_ONLY = frozenset({"id", "project_id", "user_id", "created_at", "updated_at", "links"})
 
 
 class TemplateFields(Strict):
     """Every writable attribute. Nulls mean "not set" (OSC sends every key)."""
 
-    uuid: UUID4 | None = None
+    uuid: Annotated[UUID4, Field(json_schema_extra={"pattern": UUID4_PATTERN})] | None = None
     name: Str255 | None = None
     coe: Coe
     image_id: Str255
@@ -42,19 +48,19 @@ class TemplateFields(Strict):
     network_driver: Str255 | None = None
     volume_driver: Str255 | None = None
     dns_nameserver: Str255 | None = None
-    apiserver_port: Annotated[Positive, Field(ge=1024, le=65535)] | None = None
+    apiserver_port: Annotated[int, Field(strict=True, ge=1024, le=65535), WHOLE] | None = None
     docker_volume_size: Positive | None = None
     docker_storage_driver: Str255 | None = None
     http_proxy: Str255 | None = None
     https_proxy: Str255 | None = None
     no_proxy: Str255 | None = None
     insecure_registry: Str255 | None = None
-    registry_enabled: bool | None = None
-    tls_disabled: bool | None = None
-    public: bool | None = None
-    hidden: bool | None = None
-    master_lb_enabled: bool | None = None
-    floating_ip_enabled: bool | None = None
+    registry_enabled: Bool | None = None
+    tls_disabled: Bool | None = None
+    public: Bool | None = None
+    hidden: Bool | None = None
+    master_lb_enabled: Bool | None = None
+    floating_ip_enabled: Bool | None = None
     server_type: ServerType | None = None
     labels: Labels | None = None
     tags: Annotated[str, StringConstraints(max_length=255)] | None = None
@@ -69,6 +75,13 @@ class BaymodelFields(TemplateFields):
     keypair_id: Str255  # mandatory for baymodels
 
     _read_only = refuse_read_only(READ_ONLY | {"driver"})
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        """A baymodel has no driver attribute: the document does not offer one."""
+        schema = super().__get_pydantic_json_schema__(core_schema, handler)
+        handler.resolve_ref_schema(schema).get("properties", {}).pop("driver", None)
+        return schema
 
 
 def to_spec(body: TemplateFields) -> TemplateSpec:

@@ -48,7 +48,8 @@ def container_name(spec: Mapping[str, Any], node_name: str, node_uuid: str) -> s
     """The profile's ``name`` (with the node's short id, so several members can share a
     host node), else the node's name with its short id."""
     base = (spec.get("properties") or {}).get("name") or node_name
-    return f"{base}-{node_uuid[:8]}"
+    short = node_uuid[:8]
+    return base if base.endswith(short) else f"{base}-{short}"
 
 
 def container_spec(

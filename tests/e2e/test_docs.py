@@ -49,6 +49,7 @@ PAGES = (
     "production.md",
     "openstack-client.md",
     "cli.md",
+    "container-clusters.md",
 )
 # `<!-- not run: ... -->` blocks over all pages: set-up a reader does once, used rarely.
 MAX_NOT_RUN = 5

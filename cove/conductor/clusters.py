@@ -8,8 +8,8 @@ observed; only a failed resize restores the previous count, as Magnum does."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -28,6 +28,26 @@ from cove.services import operations
 log = logging.getLogger(__name__)
 
 
+class Hosted(Protocol):
+    """What other services run on a cluster's nodes (container clusters)."""
+
+    def evacuate(self, cluster_uuid: str, nodes: Sequence[str]) -> None:
+        """Move it off ``nodes`` before they are removed."""
+        ...
+
+    def recheck(self, cluster_id: int) -> None:
+        """After nodes were replaced or removed: look again, recover what was lost."""
+        ...
+
+
+class NothingHosted:
+    def evacuate(self, cluster_uuid: str, nodes: Sequence[str]) -> None:
+        return None
+
+    def recheck(self, cluster_id: int) -> None:
+        return None
+
+
 class ClusterReconciler:
     subject_kind = models.Cluster.SUBJECT_KIND
 
@@ -37,9 +57,12 @@ class ClusterReconciler:
         registry: DriverRegistry,
         *,
         after_success: Callable[[int], object] | None = None,
+        hosted: Hosted | None = None,
     ) -> None:
         self.factory = factory
         self.registry = registry
+        # What runs on the cluster's nodes for other services (container clusters).
+        self.hosted = hosted or NothingHosted()
         # Called with the cluster's id once an operation other than delete has succeeded
         # and been committed (the conductor checks its health at once).
         self.after_success = after_success
@@ -67,7 +90,15 @@ class ClusterReconciler:
         if kind is Operation.ROTATE_CA:
             op.steps.run("new-ca", lambda: self._new_ca_generation(op.subject_id))
         spec = self._snapshot(op.subject_id, op.params.get("cluster_template"))
-        driver_op = OperationInput(str(kind), spec, op.params, op.steps, op.deadline, op.event)
+        driver_op = OperationInput(
+            str(kind),
+            spec,
+            op.params,
+            op.steps,
+            op.deadline,
+            op.event,
+            evacuate=lambda nodes: self.hosted.evacuate(spec.uuid, nodes),
+        )
         return _call(driver, kind, driver_op)
 
     def _driver_key(self, cluster_id: int) -> tuple[DriverKey, str | None]:
@@ -127,8 +158,12 @@ class ClusterReconciler:
 
     def completed(self, subject_id: int, kind: str) -> None:
         """After the success of ``kind`` was committed."""
-        if self.after_success is not None and kind != Operation.DELETE:
+        if kind == Operation.DELETE:
+            return
+        if self.after_success is not None:
             self.after_success(subject_id)
+        if kind != Operation.CREATE:  # nodes may have been replaced or removed
+            self.hosted.recheck(subject_id)
 
     def failed(self, session: Session, op: models.Operation, subject: Any, reason: str) -> None:
         cluster: models.Cluster = subject

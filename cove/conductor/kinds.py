@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from cove.conductor.clustering.hosted import HostedContainers
 from cove.conductor.clustering.reconcilers import (
     ContainerClusterReconciler,
     ContainerNodeReconciler,
@@ -30,7 +31,12 @@ def every_reconciler(
     containers = ContainerClusterReconciler(factory, drivers, clock=clock)
     registry = Registry(
         [
-            ClusterReconciler(factory, drivers, after_success=after_success),
+            ClusterReconciler(
+                factory,
+                drivers,
+                after_success=after_success,
+                hosted=HostedContainers(factory, containers.actions),
+            ),
             containers,
             ContainerNodeReconciler(factory, containers.actions),
         ]

@@ -13,7 +13,7 @@ Drivers are given their provider; they never import a concrete one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -95,6 +95,9 @@ class OperationInput:
     steps: Steps = field(default_factory=offline)
     deadline: datetime | None = None
     event: Callable[[str], None] = lambda _message: None
+    # Called with the nodes an operation is about to remove, once the nodes that replace
+    # them are up: what runs on them for other services (container clusters) moves first.
+    evacuate: Callable[[Sequence[str]], None] = lambda _nodes: None
 
 
 @dataclass

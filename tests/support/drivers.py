@@ -41,6 +41,15 @@ class InstantDriver:
         return self._report(op)
 
     def update_cluster(self, op: OperationInput) -> ClusterReport:
+        """Nodes named in ``nodes_to_remove`` are evacuated, then gone from the cluster's
+        container host (the rest of a resize is instant)."""
+        removed = [str(n) for n in op.params.get("nodes_to_remove") or []]
+        if removed:
+            op.evacuate(removed)
+            host = InstantDriver.hosts.get(op.cluster.uuid)
+            for name in removed:
+                if host is not None and name in {n.name for n in host.nodes()}:
+                    host.lose_node(name)
         return self._report(op)
 
     def upgrade_cluster(self, op: OperationInput) -> ClusterReport:

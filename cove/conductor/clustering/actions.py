@@ -224,7 +224,7 @@ class Actions:
         host_uuid, host = self.hosts.resolve(view.project_id, host_of(view.profile_spec))
         return {
             "host_cluster": host_uuid,
-            "host_node": self._placer(view, host).place(),
+            "host_node": self.placer(view, host).place(),
             "container": container_name(node.profile_spec, node.name, node.uuid),
         }
 
@@ -332,13 +332,13 @@ class Actions:
             return earlier
         ref = host_of(view.profile_spec)
         host_uuid, host = self.hosts.resolve(view.project_id, ref)
-        placer = self._placer(view, host)
+        placer = self.placer(view, host)
         placements = []
         for _ in range(count):
             placements.append({"host_cluster": host_uuid, "host_node": placer.place()})
         return self.store.plan_nodes(view.id, op.id, placements)
 
-    def _placer(self, view: ClusterView, host: ContainerHost) -> Placer:
+    def placer(self, view: ClusterView, host: ContainerHost) -> Placer:
         ref = host_of(view.profile_spec)
         cpus, memory = resources(view.profile_spec)
         members = Counter(n.host_node for n in view.nodes if n.host_node)
@@ -353,7 +353,7 @@ class Actions:
         if node is None:  # deleted meanwhile
             return Made(node_uuid)
         try:
-            record = self._ensure(node)
+            record = self.ensure(node)
         except Exception as exc:
             if not is_permanent(exc):
                 return Made(node_uuid, exc)
@@ -370,8 +370,8 @@ class Actions:
         )
         return Made(node_uuid)
 
-    def _ensure(self, node: NodeView) -> ContainerRecord:
-        host = self._host_of(node)
+    def ensure(self, node: NodeView) -> ContainerRecord:
+        host = self.host_of_node(node)
         name = node.container or container_name(node.profile_spec, node.name, node.uuid)
         if node.container is None:
             self.store.place(node.uuid, {**node.placement, "container": name})
@@ -385,7 +385,7 @@ class Actions:
         assert node.host_node is not None
         return host.ensure_container(node.host_node, spec)
 
-    def _host_of(self, node: NodeView) -> ContainerHost:
+    def host_of_node(self, node: NodeView) -> ContainerHost:
         ref = host_of(node.profile_spec)
         cluster = node.placement.get("host_cluster")
         if cluster:
@@ -423,7 +423,9 @@ class Actions:
         if node.host_node and node.container:
             # StepFailed: the host cluster is gone, and its containers with it.
             with contextlib.suppress(StepFailed):
-                self._host_of(node).remove_container(node.host_node, node.container, grace=grace)
+                self.host_of_node(node).remove_container(
+                    node.host_node, node.container, grace=grace
+                )
 
     def _remove_all(self, view: ClusterView) -> None:
         parallel(lambda n: self._remove(n, grace=10.0), list(view.nodes))
@@ -458,7 +460,7 @@ class Actions:
                 by_host.setdefault(str(node.placement.get("host_cluster")), []).append(node)
         for group in by_host.values():
             try:
-                host = self._host_of(group[0])
+                host = self.host_of_node(group[0])
                 ready = {n.name for n in host.nodes() if n.ready}
                 records = {
                     r.labels.get(NODE_LABEL): r
@@ -505,13 +507,13 @@ class Actions:
         step = f"re-place {node.uuid}"
         if avoid and not op.steps.done(step):
             try:
-                host = self._host_of(node)
+                host = self.host_of_node(node)
                 if node.container and node.host_node:
                     host.remove_container(node.host_node, node.container, grace=0)
             except Exception as exc:  # the lost node's engine may not answer
                 if is_permanent(exc):
                     raise
-            placer = self._placer(view, host) if view is not None else None
+            placer = self.placer(view, host) if view is not None else None
             target = (
                 placer.place(avoid)
                 if placer is not None
@@ -520,14 +522,14 @@ class Actions:
             op.steps.run(step, lambda: {"host_node": target})
             self.store.place(node.uuid, {**node.placement, "host_node": target})
         elif node.container and node.host_node:
-            self._host_of(node).remove_container(node.host_node, node.container, grace=0)
+            self.host_of_node(node).remove_container(node.host_node, node.container, grace=0)
         made = self._make(node.uuid, "NODE_RECOVER")
         _raise_first([made])
 
     def _operate(self, node: NodeView, operation: str, params: dict[str, Any]) -> None:
         if not node.host_node or not node.container:
             raise StepFailed(f"Node {node.name} has no container to {operation}.")
-        host = self._host_of(node)
+        host = self.host_of_node(node)
         grace = float(params.get("wait_time") or params.get("timeout") or 10)
         if operation == "restart":
             host.restart_container(node.host_node, node.container, grace=grace)

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cove.conductor.clustering.actions import Actions
+from cove.conductor.clustering.hosted import start_recover
 from cove.db import clustering as m
 from cove.db.session import transaction
-from cove.domain.clustering.actions import ActionName
 from cove.domain.clustering.statuses import ClusterStatus, NodeStatus
 from cove.services import operations
 
@@ -111,18 +111,11 @@ class ContainerHealth:
                 select(m.ContainerNode).where(m.ContainerNode.uuid.in_(failed))
             ):
                 node.status, node.status_reason = str(NodeStatus.ERROR), failed[node.uuid].reason
-            op = operations.start(
+            started = start_recover(
                 session,
                 cluster,
-                ActionName.CLUSTER_RECOVER,
-                {"inputs": {"operation": watch.recovery}},
-                timeout_minutes=max(1, cluster.timeout // 60),
+                cause="Health policy",
                 message=f"Health policy: {len(failed)} member(s) failed; recovering.",
+                operation=watch.recovery,
             )
-            op.subject_uuid, op.project_id, op.user_id = (
-                cluster.uuid,
-                cluster.project_id,
-                cluster.user_id,
-            )
-            op.cause = "Health policy"
-        return 1
+        return int(started)

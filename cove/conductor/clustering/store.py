@@ -150,6 +150,15 @@ class Store:
                 policies=tuple(policies),
             )
 
+    def cluster_id(self, cluster_uuid: str) -> int:
+        with transaction(self.factory, write=False) as session:
+            found = session.scalar(
+                select(m.ContainerCluster.id).where(m.ContainerCluster.uuid == cluster_uuid)
+            )
+            if found is None:
+                raise StepFailed(f"The container cluster '{cluster_uuid}' could not be found.")
+            return found
+
     def node(self, node_uuid: str) -> NodeView | None:
         with transaction(self.factory, write=False) as session:
             node = session.scalar(select(m.ContainerNode).where(m.ContainerNode.uuid == node_uuid))

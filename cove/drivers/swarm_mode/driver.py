@@ -9,6 +9,7 @@ acts and is simply done again. Steps, in order:
 
 - create: ``network``, ``nodes``, ``engines``, ``swarm``;
 - resize and node groups: ``network``, ``plan``, ``nodes``, ``engines``, ``swarm``,
+  ``evacuate`` (containers of container clusters moved off the nodes to remove),
   ``remove:<node>`` per node removed;
 - upgrade: ``network``, ``nodes``, ``engines``, ``swarm``, ``surge-plan:<manager>`` and
   ``upgrade:<node>`` per node replaced;
@@ -85,6 +86,7 @@ class SwarmModeDriver:
         if plan["add"]:
             op.event(f"Added {len(plan['add'])} node(s): {', '.join(plan['add'])}.")
         if remove:
+            op.steps.run("evacuate", lambda: op.evacuate(remove))
             swarm = Swarm(self.provider, cluster)
             for name in remove:
                 op.steps.run(f"remove:{name}", partial(self._remove, swarm, name))

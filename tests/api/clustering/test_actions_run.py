@@ -368,3 +368,41 @@ def test_deleting_a_balanced_cluster_removes_its_balancer(senlin: Senlin) -> Non
     assert senlin.delete(f"/clusters/{cluster['id']}?force=true").status_code == 202
     senlin.api.settle()
     assert host(senlin).balancer(balancer_name(cluster["id"], policy)) is None
+
+
+def test_resizing_the_host_with_nodes_to_remove_moves_members_first(senlin: Senlin) -> None:
+    cluster = made(senlin, nodes=3)
+    leaving = senlin.node(1)  # the host cluster's second worker
+    before = placed(senlin, cluster["id"])
+    assert before[leaving] >= 1
+    ng = senlin.api.get(f"/v1/clusters/{senlin.host}/nodegroups").json()["nodegroups"]
+    worker = next(g for g in ng if g["role"] == "worker")
+    r = senlin.api.post(
+        f"/v1/clusters/{senlin.host}/actions/resize",
+        json={"node_count": 1, "nodegroup": worker["uuid"], "nodes_to_remove": [leaving]},
+    )
+    assert r.status_code == 202, r.text
+    senlin.api.settle()
+    after = placed(senlin, cluster["id"])
+    assert leaving not in after and sum(after.values()) == 3
+    nodes = members(senlin, cluster["id"])
+    assert {n["status"] for n in nodes} == {"ACTIVE"}
+    moved = [e for e in host(senlin).events if e[0] == "destroy" and e[1] == leaving]
+    assert len(moved) == before[leaving], "the old containers were removed after the move"
+
+
+def test_after_the_host_cluster_changes_lost_members_are_recreated(senlin: Senlin) -> None:
+    """Healing or an upgrade replaces nodes; any change of the host cluster's nodes makes
+    each hosted container cluster check its members and recreate what was lost."""
+    cluster = made(senlin, nodes=3)
+    lost = placed(senlin, cluster["id"]).most_common(1)[0][0]
+    host(senlin).lose_node(lost)
+    r = senlin.api.post(f"/v1/clusters/{senlin.host}/actions/resize", json={"node_count": 3})
+    assert r.status_code == 202, r.text
+    senlin.api.settle()
+    latest = senlin.get(f"/actions?target={cluster['id']}&sort=created_at:desc").json()
+    assert latest["actions"][0]["action"] == "CLUSTER_RECOVER"
+    assert latest["actions"][0]["cause"] == "Host cluster changed"
+    assert latest["actions"][0]["status"] == "SUCCEEDED"
+    assert sum(placed(senlin, cluster["id"]).values()) == 3
+    assert lost not in placed(senlin, cluster["id"])

@@ -344,7 +344,7 @@ def receiver_view(r: db.Receiver, cluster_uuid: str | None) -> dict[str, Any]:
     actor = {k: v for k, v in (r.actor or {}).items() if k in ("user_id", "project_id")}
     return {
         "id": r.uuid, "name": r.name, "type": r.type, "cluster_id": cluster_uuid,
-        "action": r.action, "actor": actor, "params": r.params or {}, "channel": r.channel or {},
+        "action": r.action, "actor": actor, "params": r.params or {}, "channel": {},
         **_owner(r), "created_at": iso(r.created_at), "updated_at": iso(r.updated_at),
     }  # fmt: skip
 

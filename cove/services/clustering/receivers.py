@@ -5,6 +5,8 @@ merged with the caller's."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -15,7 +17,6 @@ from sqlalchemy.orm import Session
 from cove.db import clustering as db
 from cove.db import models
 from cove.db.session import writing
-from cove.domain import identifiers
 from cove.domain.clustering import errors as cerr
 from cove.domain.clustering.actions import RECEIVER_ACTIONS
 from cove.identity import Caller
@@ -47,16 +48,31 @@ def _check_action(action: str | None) -> str:
     return action
 
 
-def _channel(base_url: str, receiver: db.Receiver) -> dict[str, Any]:
-    query = urlencode(
-        [("V", "2"), *sorted((k, str(v)) for k, v in (receiver.params or {}).items())]
-    )
-    return {"alarm_url": f"{base_url}/clustering/v1/webhooks/{receiver.uuid}/trigger?{query}"}
+def _secret() -> tuple[str, str]:
+    """A webhook's secret and the hash kept of it."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def alarm_url(base_url: str, token: str) -> str:
+    """The URL an alarm calls. The receiver's params stay on the server (an update of them
+    applies to the URL already handed out), so the URL holds only the secret."""
+    return f"{base_url}/clustering/v1/webhooks/{token}/trigger?{urlencode([('V', '2')])}"
+
+
+@dataclass(frozen=True)
+class Created:
+    receiver: db.Receiver
+    channel: dict[str, Any]  # with the webhook's secret: for the creator's answer only
 
 
 def create_receiver(
     session: Session, caller: Caller, new: NewReceiver, *, base_url: str
-) -> db.Receiver:
+) -> Created:
     common.enforce(caller, "receivers:create")
     if new.type != "webhook":
         raise cerr.BadRequest(
@@ -76,10 +92,10 @@ def create_receiver(
             actor=_actor(caller, cluster),
             project_id=caller.project_id, user_id=caller.user_id, domain_id=None,
         )  # fmt: skip
+        token, receiver.token_hash = _secret()
         session.add(receiver)
-        session.flush()
-        receiver.channel = _channel(base_url, receiver)
-    return receiver
+    # The URL is shown in this answer only: the database keeps the secret's hash.
+    return Created(receiver, {"alarm_url": alarm_url(base_url, token)})
 
 
 def _actor(caller: Caller, cluster: db.ContainerCluster) -> dict[str, Any]:
@@ -147,7 +163,7 @@ def cluster_uuids(session: Session, receivers: list[db.Receiver]) -> dict[int, s
 
 def update_receiver(
     session: Session, caller: Caller, ident: str, *, name: str | None, action: str | None,
-    params: dict[str, Any] | None, base_url: str,
+    params: dict[str, Any] | None,
 ) -> db.Receiver:  # fmt: skip
     with writing(session):
         receiver = get_receiver(session, caller, ident, "receivers:update")
@@ -157,7 +173,6 @@ def update_receiver(
             receiver.action = _check_action(action)
         if params is not None:
             receiver.params = params
-            receiver.channel = _channel(base_url, receiver)
     return receiver
 
 
@@ -168,15 +183,14 @@ def delete_receiver(session: Session, caller: Caller, ident: str) -> None:
 
 
 def trigger(session: Session, ident: str, params: dict[str, Any], *, cap: int) -> models.Operation:
-    """Run the receiver's action as its actor; an unknown id is 404 whoever asks."""
-    if not identifiers.is_uuid(ident):
-        raise cerr.ResourceNotFound("receiver", ident)
+    """Run the receiver's action as its actor; an unknown secret is 404 whoever asks (the
+    message never repeats it)."""
     with writing(session):
         receiver = session.scalar(
-            select(db.Receiver).where(db.Receiver.uuid == identifiers.normalise_uuid(ident))
+            select(db.Receiver).where(db.Receiver.token_hash == token_hash(ident))
         )
         if receiver is None or receiver.cluster_id is None or receiver.action is None:
-            raise cerr.ResourceNotFound("receiver", ident)
+            raise cerr.ResourceNotFound("webhook", "(secret not shown)")
         actor = receiver.actor or {}
         caller = Caller(
             actor.get("project_id", receiver.project_id),

@@ -286,12 +286,18 @@ def test_receivers_and_webhooks(senlin: Senlin) -> None:
     assert r.status_code == 201, r.text
     receiver = r.json()["receiver"]
     url = receiver["channel"]["alarm_url"]
-    assert url.endswith(f"/clustering/v1/webhooks/{receiver['id']}/trigger?V=2&count=2")
-    assert senlin.get("/receivers/grow").json()["receiver"]["id"] == receiver["id"]
-    assert [x["name"] for x in senlin.get(f"/receivers?cluster_id={cid}").json()["receivers"]] == [
-        "grow"
-    ]
-    # No identity at all: the receiver's id is the credential.
+    secret = url.split("/webhooks/", 1)[1].split("/", 1)[0]
+    assert url.endswith(f"/clustering/v1/webhooks/{secret}/trigger?V=2") and len(secret) >= 40
+    assert secret != receiver["id"]
+    shown = senlin.get("/receivers/grow").json()["receiver"]
+    listed = senlin.get(f"/receivers?cluster_id={cid}").json()["receivers"]
+    assert shown["id"] == receiver["id"] and [x["name"] for x in listed] == ["grow"]
+    # The secret is in the creator's answer only: no later read shows it.
+    for seen in (shown, *listed):
+        assert secret not in str(seen) and seen["channel"] == {}
+    # No identity at all: the secret in the URL is the credential; the id is not.
+    by_id = senlin.api.client.post(f"/clustering/v1/webhooks/{receiver['id']}/trigger?V=2")
+    assert "could not be found" in fault(by_id, 404, "ResourceNotFound")
     anonymous = senlin.api.client.post(
         url.split("testserver", 1)[1], headers={"OpenStack-API-Version": "clustering 1.10"}
     )
@@ -301,10 +307,9 @@ def test_receivers_and_webhooks(senlin: Senlin) -> None:
     action = senlin.get(f"/actions/{action_id}").json()["action"]
     assert action["action"] == "CLUSTER_SCALE_OUT" and action["inputs"] == {"count": 2}
     assert action["user"] == receiver["user"]
-    unknown = senlin.api.client.post(
-        "/clustering/v1/webhooks/00000000-0000-4000-8000-000000000000/trigger?V=2"
-    )
-    assert "The receiver" in fault(unknown, 404, "ResourceNotFound")
+    unknown = senlin.api.client.post(f"/clustering/v1/webhooks/{secret[:-1]}x/trigger?V=2")
+    message = fault(unknown, 404, "ResourceNotFound")
+    assert secret[:-1] not in message, "a refused secret is not echoed"
     fault(senlin.api.client.post("/clustering/v1/webhooks/nope/trigger"), 404)
     bad = [
         ({"name": "r", "cluster_id": cid, "action": "CLUSTER_CREATE"}, "Illegal cluster action"),

@@ -1,4 +1,5 @@
-"""/receivers and the webhook trigger (no authentication: the receiver's id is the key)."""
+"""/receivers and the webhook trigger (no authentication: the secret in its URL, shown once
+when the receiver is created, is the key)."""
 
 from __future__ import annotations
 
@@ -41,11 +42,8 @@ def list_receivers(request: Request, session: SessionDep, ctx: ContextDep) -> di
 def create_receiver(body: ReceiverCreate, session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
     b = body.receiver
     new = receivers.NewReceiver(b.name, b.type, b.cluster_id, b.action, b.params)
-    return {
-        "receiver": render(
-            session, [receivers.create_receiver(session, ctx.caller, new, base_url=ctx.base_url)]
-        )[0]
-    }
+    created = receivers.create_receiver(session, ctx.caller, new, base_url=ctx.base_url)
+    return {"receiver": {**render(session, [created.receiver])[0], "channel": created.channel}}
 
 
 @router.get("/receivers/{receiver_id}", dependencies=[Depends(no_query)])
@@ -68,7 +66,6 @@ def update_receiver(
         name=b.name,
         action=b.action,
         params=b.params,
-        base_url=ctx.base_url,
     )
     return {"receiver": render(session, [receiver])[0]}
 
@@ -79,9 +76,9 @@ def delete_receiver(receiver_id: str, session: SessionDep, ctx: ContextDep) -> R
     return Response(status_code=204)
 
 
-@router.post("/webhooks/{receiver_id}/trigger", status_code=202)
+@router.post("/webhooks/{secret}/trigger", status_code=202)
 def trigger(
-    receiver_id: str, request: Request, session: SessionDep, body: JsonBody = None
+    secret: str, request: Request, session: SessionDep, body: JsonBody = None
 ) -> JSONResponse:
     params = {k: v for k, v in request.query_params.items() if k != "V"}
     body = {} if body is None else body
@@ -92,7 +89,7 @@ def trigger(
     extra = body.get("params") if version < microversions.Version(1, 10) else body
     if extra is not None and not isinstance(extra, dict):
         raise cerr.BadRequest("The value for 'params' must be a map.")
-    op = receivers.trigger(session, receiver_id, {**params, **(extra or {})}, cap=cap(request))
+    op = receivers.trigger(session, secret, {**params, **(extra or {})}, cap=cap(request))
     request.app.state.wakeup()
     location = f"{base_url(request)}/clustering/v1/actions/{op.uuid}"
     return JSONResponse({"action": op.uuid}, status_code=202, headers={"Location": location})

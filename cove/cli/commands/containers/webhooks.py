@@ -17,7 +17,7 @@ ACTIONS = (
     "CLUSTER_CHECK",
     "CLUSTER_RECOVER",
 )
-LIST_COLUMNS = ("id", "name", "cluster_id", "action", "url")
+LIST_COLUMNS = ("id", "name", "cluster_id", "action", "params")
 
 
 def _with_url(receiver: dict[str, object]) -> dict[str, object]:
@@ -64,7 +64,10 @@ def create(
     fmt: str,
     columns: tuple[str, ...],
 ) -> None:
-    """Create webhook NAME; print its URL (-f json or yaml: the whole receiver)."""
+    """Create webhook NAME; print its URL (-f json or yaml: the whole receiver).
+
+    The URL holds the webhook's secret and is shown this once: keep it (anyone who has it
+    can run the action); to change it, delete the webhook and make it again."""
     inputs: dict[str, str] = {}
     for item in params:
         key, sep, value = item.partition("=")
@@ -90,9 +93,9 @@ def create(
 @webhook.command("list")
 @output_options
 def list_(fmt: str, columns: tuple[str, ...]) -> None:
-    """List webhooks, with their URLs."""
+    """List webhooks (their URLs are shown only when they are created)."""
     found = api.collect(api.client(), "receivers", "receivers", type="webhook")
-    print_list([_with_url(r) for r in found], LIST_COLUMNS, fmt, columns)
+    print_list(found, LIST_COLUMNS, fmt, columns)
 
 
 @webhook.command("delete")

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -178,13 +179,54 @@ def stamp(value: str) -> float:
     return parsed.timestamp() + float(f"0.{frac or 0}")
 
 
-def cove_round(api: Senlin, cluster: str, nodes: Sequence[str], count: int) -> Round:
+class Spy:
+    """py-spy attached to ``cove serve`` around each measured scale-out only (not the
+    verification, the scale-in or the raw side); the stacks of every window, collected."""
+
+    def __init__(self, binary: str, pid: int, folder: Path) -> None:
+        self.binary, self.pid, self.folder = binary, pid, folder
+        self.stacks: list[str] = []
+        self.seconds = 0.0
+        self._proc: subprocess.Popen[str] | None = None
+        self._out = folder / "spy.txt"
+        self._began = 0.0
+
+    def __enter__(self) -> Spy:
+        self._proc = subprocess.Popen(
+            [self.binary, "record", "--pid", str(self.pid), "--format", "raw", "--threads",
+             "--idle", "--rate", str(PROFILE_RATE), "--output", str(self._out)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:  # sampling starts once it says so (on stdout)
+            if "Sampling process" in line:
+                break
+        self._began = now()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._proc is not None
+        self.seconds += now() - self._began
+        self._proc.send_signal(signal.SIGINT)
+        self._proc.communicate(timeout=60)
+        if self._out.exists():
+            self.stacks += self._out.read_text().splitlines()
+            self._out.unlink()
+        self._proc = None
+
+
+def cove_round(
+    api: Senlin, cluster: str, nodes: Sequence[str], count: int, spy: Spy | None = None
+) -> Round:
     before = {m["id"] for m in api.members(cluster)}
-    t0 = now()
-    action = api.start("POST", f"/clusters/{cluster}/actions", json={"scale_out": {"count": count}})
-    post = now() - t0
-    done = api.finished(action)
-    active = now() - t0
+    with spy if spy is not None else contextlib.nullcontext():
+        t0 = now()
+        action = api.start(
+            "POST", f"/clusters/{cluster}/actions", json={"scale_out": {"count": count}}
+        )
+        post = now() - t0
+        done = api.finished(action)
+        active = now() - t0
     seen = running(nodes, f"{OWNER}={cluster}")
     ran = now() - t0
     members = [m for m in api.members(cluster) if m["id"] not in before]
@@ -235,6 +277,23 @@ def raw_round(image: str, nodes: Sequence[str], spread: dict[str, int], index: i
     return Round("raw", active, ran, dict(spread), t0, 0.0, phases["created"], phases["began"])
 
 
+def stats_probe(nodes: Sequence[str], times: int = 5) -> list[float]:
+    """Seconds of one-shot stats of a node container from the host engine, the call cove's
+    placement makes for every node (``cove.providers.docker.stats.StatsReader.sample``)."""
+    import docker as docker_sdk
+
+    api = docker_sdk.APIClient(version="auto")
+    out = []
+    try:
+        for i in range(times):
+            started = time.perf_counter()
+            api.stats(nodes[i % len(nodes)], stream=False, one_shot=True)
+            out.append(time.perf_counter() - started)
+    finally:
+        api.close()
+    return out
+
+
 def py_spy() -> str | None:
     """``COVE_BENCH_PY_SPY``, else py-spy on PATH, else beside the interpreter."""
     found = (
@@ -249,7 +308,6 @@ def run(args: argparse.Namespace, res: Results, meta: dict[str, Any]) -> None:
     state_dir = Path(tempfile.mkdtemp(prefix="cove-bench-"))
     serve: Serve | None = None
     cove: Cove | None = None
-    profiler: subprocess.Popen[str] | None = None
     try:
         image = busybox_image()
         meta["image"] = image
@@ -302,24 +360,19 @@ def run(args: argparse.Namespace, res: Results, meta: dict[str, Any]) -> None:
         meta["load_start"], meta["waited"] = wait_for_quiet(args.load_limit, args.max_wait)
         meta["started"] = dt.datetime.now(dt.UTC)
         meta["uptime_start"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout
-        if args.profile and serve is not None:
-            spy = py_spy()
-            if spy is None:
+        spy: Spy | None = None
+        if args.profile:
+            binary = py_spy()
+            if binary is None:
                 res.notes.append("--profile: py-spy is not installed; no profile")
             else:
-                meta["profile_file"] = str(state_dir / "profile.txt")
-                profiler = subprocess.Popen(
-                    [spy, "record", "--pid", str(serve.proc.pid), "--format", "raw",
-                     "--threads", "--idle", "--rate", "200",
-                     "--output", meta["profile_file"]],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                )  # fmt: skip
+                spy = Spy(binary, serve.proc.pid, state_dir)
         loads: list[float] = []
         for i in range(1, args.repeat + 1):
             for side in ("cove", "raw") if i % 2 else ("raw", "cove"):
                 loads.append(load1())
                 if side == "cove":
-                    got = cove_round(api, cluster, nodes, args.count)
+                    got = cove_round(api, cluster, nodes, args.count, spy)
                     spread = got.spread
                 else:
                     got = raw_round(image, nodes, spread, i)
@@ -327,12 +380,12 @@ def run(args: argparse.Namespace, res: Results, meta: dict[str, Any]) -> None:
                 log(f"round {i} {side}: active {got.active:.2f}s running {got.running:.2f}s "
                     f"{got.spread}")  # fmt: skip
         meta["loads"] = loads
+        meta["stats_probe"] = stats_probe(nodes)
         meta["finished"] = dt.datetime.now(dt.UTC)
         meta["uptime_end"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout
-        if profiler is not None:
-            profiler.send_signal(signal.SIGINT)
-            profiler.wait(timeout=60)
-            profiler = None
+        if spy is not None:
+            res.profile = spy.stacks
+            meta["profiled"] = spy.seconds
         res.events = [line for line in serve.log if "clustering" in line or "container" in line][
             -40:
         ]
@@ -340,8 +393,6 @@ def run(args: argparse.Namespace, res: Results, meta: dict[str, Any]) -> None:
         api.finished(response.headers["Location"].rsplit("/", 1)[1])
         meta["cluster_left"] = leftovers(f"{OWNER}={cluster}")
     finally:
-        if profiler is not None:
-            profiler.kill()
         if serve is not None:
             serve.stop()
             meta["serve_errors"] = serve.grep(r" (ERROR|CRITICAL) ")
@@ -352,8 +403,6 @@ def run(args: argparse.Namespace, res: Results, meta: dict[str, Any]) -> None:
         labels += [f"{COVE_LABEL_CLUSTER}={u}" for u in (cove.uuids if cove else [])]
         meta["swept"] = sweep(labels)
         meta["left"] = sum(len(leftovers(label)) for label in labels)
-        if meta.get("profile_file") and Path(meta["profile_file"]).exists():
-            res.profile = Path(meta["profile_file"]).read_text().splitlines()
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
@@ -374,19 +423,53 @@ def p50(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def top_frames(raw: Sequence[str], limit: int = 25) -> list[tuple[str, float]]:
-    """Self time per function from py-spy's raw (collapsed) stacks, busy threads only."""
-    own: collections.Counter[str] = collections.Counter()
-    total = 0
+PROFILE_RATE = 200
+
+
+def cove_inclusive(raw: Sequence[str], limit: int = 30) -> list[tuple[str, float]]:
+    """Seconds of wall time (samples / rate) spent in or under each of cove's functions,
+    summed over the threads that were in it: py-spy's raw (collapsed) stacks, idle threads
+    included, so a function waiting on the engine counts as long as it waits."""
+    inclusive: collections.Counter[str] = collections.Counter()
     for line in raw:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
+        mine = set()
+        for frame in stack.split(";"):
+            match = re.match(r"(.+?) \((?:.*/)?(cove/[^:]+)(?::\d+)?\)$", frame)
+            if match:
+                mine.add(f"{match.group(2)}:{match.group(1)}")
+        for name in mine:
+            inclusive[name] += int(count)
+    return [(f, n / PROFILE_RATE) for f, n in inclusive.most_common(limit)]
+
+
+BREAKDOWN = (
+    "Actions._plan",
+    "SwarmContainerHost.loads",
+    "Actions._make",
+    "SwarmContainerHost.ensure_container",
+    "SwarmContainerHost._node",
+)
+
+
+def children(raw: Sequence[str], parent: str) -> list[tuple[str, float]]:
+    """Wall seconds (summed over threads) of what ``parent`` (``Class.function``) calls
+    directly, from py-spy's collapsed stacks."""
+    out: collections.Counter[str] = collections.Counter()
+    for line in raw:
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
         frames = stack.split(";")
-        leaf = frames[-1]
-        total += int(count)
-        own[leaf] += int(count)
-    return [(f, n / total) for f, n in own.most_common(limit)] if total else []
+        at = next((i for i, f in enumerate(frames) if f.startswith(f"{parent} (")), None)
+        if at is None:
+            continue
+        child = frames[at + 1] if at + 1 < len(frames) else "(itself)"
+        match = re.match(r"(.+?) \((?:.*/)?([^/:]+)(?::\d+)?\)$", child)
+        out[f"{match.group(2)}:{match.group(1)}" if match else child] += int(count)
+    return [(f, n / PROFILE_RATE) for f, n in out.most_common(8)]
 
 
 def render(res: Results, meta: dict[str, Any], args: argparse.Namespace) -> str:
@@ -436,6 +519,10 @@ def render(res: Results, meta: dict[str, Any], args: argparse.Namespace) -> str:
                    f"| {rng(c)} | {rng(w)} |")  # fmt: skip
     c = [r.ended for r in cove]
     out.append(f"| call -> action end_time (cove's record) | {p50(c):.2f} | - | - | {rng(c)} | - |")
+    probe = meta.get("stats_probe") or []
+    if probe:
+        out.append(f"| host engine: one-shot stats of one node container (5 calls) "
+                   f"| {p50(probe):.2f} | - | - | {rng(probe)} | - |")  # fmt: skip
     c_rate = [n / r.running for r in cove]
     w_rate = [n / r.running for r in raw]
     out.append(
@@ -466,12 +553,20 @@ def render(res: Results, meta: dict[str, Any], args: argparse.Namespace) -> str:
     out += ["", "Warm-up (not counted): "
             + "; ".join(f"{r.side} {r.running:.2f} s" for r in res.warmup)]  # fmt: skip
     if res.profile:
-        out += ["", "py-spy (`record --idle --threads`, 200 Hz) of `cove serve` during the "
-                "measured rounds; self time of the busiest leaf functions over all samples "
-                "(idle threads included, so waits show as their blocking call):", "",
-                "| share | function |", "|---:|---|"]  # fmt: skip
-        for frame, share in top_frames(res.profile):
-            out.append(f"| {share:.1%} | `{frame}` |")
+        out += ["", f"py-spy (`record --idle --threads`, {PROFILE_RATE} Hz) of `cove serve` "
+                f"during the measured scale-outs only ({meta.get('profiled', 0):.1f} s "
+                "sampled over the cove rounds; py-spy slows the server it samples, so these "
+                "rounds' times are not the committed ones): "
+                "wall seconds in or under each of cove's functions, summed over threads "
+                "(parallel threads add up; waits count):", "",
+                "| s | function |", "|---:|---|"]  # fmt: skip
+        for frame, seconds in cove_inclusive(res.profile):
+            out.append(f"| {seconds:.2f} | `{frame}` |")
+        out += ["", "What the busiest of them call directly (wall seconds summed over threads):",
+                "", "| caller | callee | s |", "|---|---|---:|"]  # fmt: skip
+        for parent in BREAKDOWN:
+            for callee, seconds in children(res.profile, parent):
+                out.append(f"| `{parent}` | `{callee}` | {seconds:.2f} |")
     out += [
         "",
         f"Cleanup: swept {meta.get('swept', '?')} objects, {meta.get('left', '?')} left; "
@@ -490,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=8, help="containers per scale-out")
     parser.add_argument("--repeat", type=int, default=5, help="rounds per side (default 5)")
     parser.add_argument("--profile", action="store_true", help="py-spy cove serve meanwhile")
+    parser.add_argument("--stacks", type=Path, help="with --profile: keep py-spy's stacks here")
     parser.add_argument("--load-limit", type=float, default=1.5)
     parser.add_argument("--max-wait", type=float, default=120)
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -500,6 +596,8 @@ def main(argv: list[str] | None = None) -> int:
     meta: dict[str, Any] = {}
     started = now()
     run(args, res, meta)
+    if args.stacks and res.profile:
+        args.stacks.write_text("\n".join(res.profile) + "\n")
     report = render(res, meta, args)
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -103,7 +104,6 @@ class Results:
     rounds: list[Round] = field(default_factory=list)
     warmup: list[Round] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    events: list[str] = field(default_factory=list)
     profile: list[str] = field(default_factory=list)
 
 
@@ -345,7 +345,7 @@ def run(args: argparse.Namespace, res: Results, meta: dict[str, Any]) -> None:
         # Warm-up, not counted: streams the image to the nodes (cove's first placement on a
         # node loads it from the host engine), opens cove's engine clients, warms both sides.
         res.warmup.append(cove_round(api, cluster, nodes, args.count))
-        have = {n for n, imgs in running_images(nodes, image).items() if imgs}
+        have = {n for n, imgs in images_on(nodes, image).items() if imgs}
         missing = sorted(set(nodes) - have)
         if missing:  # the raw side needs the image on every node it uses
             res.notes.append(f"image absent after the warm-up on {missing}; loaded by hand")
@@ -386,9 +386,6 @@ def run(args: argparse.Namespace, res: Results, meta: dict[str, Any]) -> None:
         if spy is not None:
             res.profile = spy.stacks
             meta["profiled"] = spy.seconds
-        res.events = [line for line in serve.log if "clustering" in line or "container" in line][
-            -40:
-        ]
         response = api.ok("DELETE", f"/clusters/{cluster}?force=true", 202)
         api.finished(response.headers["Location"].rsplit("/", 1)[1])
         meta["cluster_left"] = leftovers(f"{OWNER}={cluster}")
@@ -396,7 +393,6 @@ def run(args: argparse.Namespace, res: Results, meta: dict[str, Any]) -> None:
         if serve is not None:
             serve.stop()
             meta["serve_errors"] = serve.grep(r" (ERROR|CRITICAL) ")
-            meta["serve_log"] = serve.log
         if cove is not None:
             cove.http.close()
         labels = [f"{LABEL}={RUN_ID}"]
@@ -406,7 +402,7 @@ def run(args: argparse.Namespace, res: Results, meta: dict[str, Any]) -> None:
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
-def running_images(nodes: Sequence[str], image: str) -> dict[str, list[str]]:
+def images_on(nodes: Sequence[str], image: str) -> dict[str, list[str]]:
     def has(node: str) -> list[str]:
         out = docker("exec", node, "docker", "images", "-q", image, check=False)
         return out.stdout.split()
@@ -418,8 +414,6 @@ def running_images(nodes: Sequence[str], image: str) -> dict[str, list[str]]:
 
 
 def p50(values: Sequence[float]) -> float:
-    import statistics
-
     return statistics.median(values) if values else float("nan")
 
 

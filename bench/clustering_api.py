@@ -337,6 +337,22 @@ def operations(
     }
 
 
+def interleaved(
+    api: Callable[[int], None], base: Callable[[int], None], count: int, row: Row
+) -> None:
+    """``count`` rounds of one API request and its baseline, alternating which goes first,
+    so that both see the same interference from the rest of the machine. Warm-up rounds
+    (indexes -1..-WARMUP) are not recorded."""
+    for i in range(-WARMUP, count):
+        pair = [(api, row.api), (base, row.baseline)]
+        for fn, samples in pair if i % 2 else pair[::-1]:
+            start = time.perf_counter()
+            fn(i)
+            elapsed = time.perf_counter() - start
+            if i >= 0:
+                samples.append(elapsed)
+
+
 # -- statement counts --------------------------------------------------------------------------
 
 
@@ -413,9 +429,10 @@ def run_backend(
                     ops = operations(client, Baseline(engine), node_ids, cluster_ids)
                     for op, (api, base) in ops.items():
                         row = Row(name, size, op)
-                        if base is not None:
-                            row.baseline = timed(base, args.requests)
-                        row.api = timed(api, args.requests)
+                        if base is None:
+                            row.api = timed(api, args.requests)
+                        else:
+                            interleaved(api, base, args.requests, row)
                         rows.append(row)
                         print(f"[{name}] {size} {op}: api p50 {p(row.api, 50):.2f} ms",
                               file=sys.stderr)  # fmt: skip
@@ -442,10 +459,12 @@ def render(
         + f". 1-minute load at the end: {os.getloadavg()[0]:.2f}. "
         "Server: `cove api` (uvicorn, one process) on loopback; client: one sequential httpx "
         f"connection with keep-alive, `OpenStack-API-Version: clustering 1.14`. "
-        f"{args.requests} timed requests per row after {WARMUP} warm-up requests. "
+        f"{args.requests} timed rounds per row after {WARMUP} warm-up rounds; a round is one "
+        "API request and its baseline, alternating which goes first, so that both see the "
+        "same interference (the floor row is timed alone, first). "
         f"Container clusters of {args.per_cluster} ACTIVE nodes each. Baseline: SQLAlchemy "
         "Core + json.dumps of the same views in the client process (see bench/README.md). "
-        "Ratio = API / baseline; x floor = API p50 / the floor's p50 in the same block.",
+        "Ratio = API p50 / baseline p50; x floor = API p50 / the floor row's p50.",
         "",
         "| backend | nodes | operation | API p50 ms | API p99 ms | baseline p50 ms "
         "| ratio p50 | x floor |",
@@ -453,16 +472,13 @@ def render(
     ]
     floor = {(r.backend, r.size): p(r.api, 50) for r in rows if r.operation == FLOOR}
     for r in rows:
-        a50, a99 = p(r.api, 50), p(r.api, 99)
-        times = f"{a50 / floor[(r.backend, r.size)]:.1f}x"
-        if not r.baseline:
-            out.append(f"| {r.backend} | {r.size:,} | {r.operation} | {a50:.2f} | {a99:.2f} "
-                       f"| - | - | {times} |")  # fmt: skip
-            continue
-        b50 = p(r.baseline, 50)
+        a50, a99, f50 = p(r.api, 50), p(r.api, 99), floor[(r.backend, r.size)]
+        base = (
+            f"{p(r.baseline, 50):.2f} | {a50 / p(r.baseline, 50):.1f}x" if r.baseline else "- | -"
+        )
         out.append(
-            f"| {r.backend} | {r.size:,} | {r.operation} | {a50:.2f} | {a99:.2f} | {b50:.2f} "
-            f"| {a50 / b50:.1f}x | {times} |"
+            f"| {r.backend} | {r.size:,} | {r.operation} | {a50:.2f} | {a99:.2f} | {base} "
+            f"| {a50 / f50:.1f}x |"
         )
     out += [
         "",

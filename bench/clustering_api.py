@@ -177,6 +177,25 @@ def picks(engine: Engine, count: int, rng: random.Random) -> tuple[list[str], li
     return [rng.choice(nodes) for _ in range(count)], [rng.choice(clusters) for _ in range(count)]
 
 
+def order_cost(engine: Engine, runs: int = 300) -> tuple[float, float]:
+    """p50 ms of the node list's first-page query alone (ids of 50 rows, no JSON), in the
+    list's default order (``init_at``, ``id``) and in ``id`` order: what the sort costs."""
+    n = cdb.ContainerNode.__table__.c
+    out = []
+    for order in ((n.init_at, n.id), (n.id,)):
+        stmt = select(n.id).where(n.project_id == PROJECT).order_by(*order).limit(50)
+        with engine.connect() as conn:
+            for _ in range(WARMUP):
+                conn.execute(stmt).all()
+            samples = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                conn.execute(stmt).all()
+                samples.append(time.perf_counter() - started)
+        out.append(p(samples, 50))
+    return out[0], out[1]
+
+
 # -- the baseline ------------------------------------------------------------------------------
 
 
@@ -406,7 +425,11 @@ def statement_counts(url: str, backend: str, size: int, per_cluster: int) -> lis
 
 
 def run_backend(
-    name: str, args: argparse.Namespace, rows: list[Row], statements: list[Statements]
+    name: str,
+    args: argparse.Namespace,
+    rows: list[Row],
+    statements: list[Statements],
+    orders: list[tuple[str, int, float, float]],
 ) -> str:
     with BACKENDS[name]() as backend, tempfile.TemporaryDirectory() as state_dir:
         engine = make_engine(backend.url)
@@ -418,6 +441,7 @@ def run_backend(
                 print(f"[{name}] {size} nodes filled in {time.perf_counter() - started:.1f}s",
                       file=sys.stderr)  # fmt: skip
                 statements.extend(statement_counts(backend.url, name, size, args.per_cluster))
+                orders.append((name, size, *order_cost(engine)))
                 node_ids, cluster_ids = picks(
                     engine, args.requests + WARMUP, random.Random(f"{name}-{size}")
                 )
@@ -442,7 +466,11 @@ def run_backend(
 
 
 def render(
-    rows: list[Row], statements: list[Statements], versions: list[str], args: argparse.Namespace
+    rows: list[Row],
+    statements: list[Statements],
+    orders: list[tuple[str, int, float, float]],
+    versions: list[str],
+    args: argparse.Namespace,
 ) -> str:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
@@ -499,6 +527,16 @@ def render(
         )
     if not all(st.equal for st in statements):
         out += ["", "**Statement check failed**: the count grows with the page size."]
+    out += [
+        "",
+        "The node list's first-page query alone (`SELECT id … WHERE project_id = … LIMIT 50`, "
+        "no JSON, 300 runs on one connection in the benchmark process), p50 ms: in the list's "
+        "default order and by id.",
+        "",
+        "| backend | nodes | ORDER BY init_at, id | ORDER BY id |",
+        "|---|---:|---:|---:|",
+    ]
+    out += [f"| {b} | {n:,} | {a:.3f} | {i:.3f} |" for b, n, a, i in orders]
     return "\n".join(out) + "\n"
 
 
@@ -522,8 +560,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--per-cluster must be between 1 and 1000")
     rows: list[Row] = []
     statements: list[Statements] = []
-    versions = [run_backend(b, args, rows, statements) for b in args.backends]
-    report = render(rows, statements, versions, args)
+    orders: list[tuple[str, int, float, float]] = []
+    versions = [run_backend(b, args, rows, statements, orders) for b in args.backends]
+    report = render(rows, statements, orders, versions, args)
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)

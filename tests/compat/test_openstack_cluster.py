@@ -129,7 +129,8 @@ def test_openstack_cluster_commands(
     cluster = cli.json(
         f"cluster create --profile {renamed} --desired-capacity 1 --max-size 3 {cname}"
     )
-    assert cluster["status"] == "INIT" and cluster["desired_capacity"] == 1
+    # The client shows the cluster it reads back: the conductor may have started on it.
+    assert cluster["status"] in ("INIT", "CREATING", "ACTIVE") and cluster["desired_capacity"] == 1
     assert cname in {c["name"] for c in cli.json("cluster list")}
     assert cli.json(f"cluster show {cname}")["id"] == cluster["id"]
 
@@ -232,7 +233,7 @@ def test_openstacksdk_clustering(clustering_sdk: Sdk, host: dict[str, str]) -> N
     assert validated == 200
     assert renamed == f"{name}-2"
     assert poltype == "senlin.policy.scaling-1.0"
-    assert status == "INIT" and desired == 1
+    assert status in ("INIT", "CREATING", "ACTIVE") and desired == 1
     assert "/clustering/v1/webhooks/" in url and url.endswith("trigger?V=2")
     assert (
         acts and acts[0][0] == "CLUSTER_CREATE" and acts[0][1] in ("READY", "RUNNING", "SUCCEEDED")

@@ -23,7 +23,9 @@ import pytest
 from tests.e2e.conftest import docker
 from tests.e2e.test_swarm_cluster import CREATE_TIMEOUT, TEMPLATE, Cove
 
-pytestmark = pytest.mark.e2e
+# Checks in order on module-wide clusters; the container e2e modules share one xdist worker
+# (side by side, their clusters starved each other of the machine's two cores).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("containers-e2e")]
 
 T = TypeVar("T")
 SENLIN = {"OpenStack-API-Version": "clustering 1.14", "X-Auth-Token": "e2e"}

@@ -202,10 +202,25 @@ class Store:
     ) -> list[str]:
         """Rows for new members, CREATING, each with its placement; indexes from
         ``next_index``. Names follow the cluster's ``node.name.format`` ($nI index,
-        $nR random) else Senlin's ``node-<8 random>``."""
+        $nR random) else Senlin's ``node-<8 random>``.
+
+        Once per operation whoever asks: with the cluster's row locked, rows this operation
+        planned already are returned instead (a conductor that lost its lease while planning
+        and the one that took the operation over both get the same members)."""
         with transaction(self.factory) as session:
             cluster = session.get(m.ContainerCluster, cluster_id, with_for_update=True)
             assert cluster is not None
+            planned = [
+                n.uuid
+                for n in session.scalars(
+                    select(m.ContainerNode)
+                    .where(m.ContainerNode.cluster_id == cluster_id)
+                    .order_by(m.ContainerNode.id)
+                )
+                if (n.data or {}).get("created_by") == op_id
+            ]
+            if planned:
+                return planned
             made = []
             for placement in placements:
                 index = cluster.next_index

@@ -182,3 +182,33 @@ def test_orphan_node_create_and_delete(senlin: Senlin, point: str) -> None:
         assert [n["status"] for n in nodes] == ["ACTIVE"] and len(containers) == 1
     else:
         assert nodes == [] and containers == []
+
+
+def test_a_conductor_that_lost_its_lease_while_planning_makes_nothing_twice(
+    senlin: Senlin,
+) -> None:
+    """A conductor stalls (its lease runs out) just before it stores its plan of a create;
+    another takes the action over and finishes it; then the first one wakes and carries on.
+    The cluster gets its members once."""
+    memory = host(senlin)
+    factory = senlin.api.client.app.state.session_factory  # type: ignore[attr-defined]
+    other = Runner.standalone(factory, senlin.api.drivers, "other")
+    first = Runner.standalone(factory, senlin.api.drivers, "stalled")
+    store = first.reconcilers["container_cluster"].store  # type: ignore[attr-defined]
+    plan = store.plan_nodes
+
+    def stall_then_plan(*args: Any) -> list[str]:
+        with factory.begin() as session:  # the stalled conductor's lease runs out
+            session.execute(
+                update(models.Operation)
+                .where(models.Operation.state == "running")
+                .values(lease_expires_at=models.utcnow())
+            )
+        assert other.run_one() is True  # the other conductor does the whole action
+        return list(plan(*args))  # and the stalled one goes on as if nothing happened
+
+    store.plan_nodes = stall_then_plan
+    cluster = senlin.cluster(desired_capacity=4)["id"]
+    first.run_one()
+    senlin.api.settle()
+    sound(senlin, cluster, 4, memory)

@@ -16,6 +16,7 @@ from cove.clustering.policies import Bound
 from cove.db import clustering as m
 from cove.db import models
 from cove.db.session import transaction
+from cove.domain.clustering.policies import PRIORITY
 from cove.domain.clustering.statuses import ClusterStatus, NodeStatus, eval_status
 from cove.drivers.base import StepFailed
 from cove.services.clustering import events
@@ -396,57 +397,41 @@ class Bindings:
 
     def attach(self, cluster_id: int, policy_uuid: str, enabled: bool) -> None:
         with transaction(self.factory) as session:
-            policy = _policy(session, policy_uuid)
-            existing = session.scalar(
-                select(m.PolicyBinding).where(
-                    m.PolicyBinding.cluster_id == cluster_id,
-                    m.PolicyBinding.policy_id == policy.id,
-                )
-            )
-            if existing is None:  # attached already when an earlier attempt committed
+            policy, binding = _binding(session, cluster_id, policy_uuid)
+            if binding is None:  # else attached by an earlier attempt that committed
+                family = policy.type.rsplit("-", 1)[0]
                 session.add(
                     m.PolicyBinding(
                         cluster_id=cluster_id,
                         policy_id=policy.id,
                         enabled=enabled,
-                        priority=_PRIORITY.get(policy.type.rsplit("-", 1)[0], 500),
+                        priority=PRIORITY.get(family, 500),
                     )
                 )
 
     def detach(self, cluster_id: int, policy_uuid: str) -> None:
         with transaction(self.factory) as session:
-            policy = _policy(session, policy_uuid)
-            binding = session.scalar(
-                select(m.PolicyBinding).where(
-                    m.PolicyBinding.cluster_id == cluster_id,
-                    m.PolicyBinding.policy_id == policy.id,
-                )
-            )
+            _, binding = _binding(session, cluster_id, policy_uuid)
             if binding is not None:
                 session.delete(binding)
 
     def update(self, cluster_id: int, policy_uuid: str, enabled: bool) -> None:
         with transaction(self.factory) as session:
-            policy = _policy(session, policy_uuid)
-            binding = session.scalar(
-                select(m.PolicyBinding).where(
-                    m.PolicyBinding.cluster_id == cluster_id,
-                    m.PolicyBinding.policy_id == policy.id,
-                )
-            )
+            _, binding = _binding(session, cluster_id, policy_uuid)
             if binding is not None:
                 binding.enabled = enabled
 
 
-# Senlin's policy priorities: lower runs first.
-_PRIORITY = {
-    "senlin.policy.scaling": 100,
-    "senlin.policy.batch": 200,
-    "senlin.policy.affinity": 300,
-    "senlin.policy.deletion": 400,
-    "senlin.policy.loadbalance": 500,
-    "senlin.policy.health": 600,
-}
+def _binding(
+    session: Session, cluster_id: int, policy_uuid: str
+) -> tuple[m.Policy, m.PolicyBinding | None]:
+    policy = _policy(session, policy_uuid)
+    binding = session.scalar(
+        select(m.PolicyBinding).where(
+            m.PolicyBinding.cluster_id == cluster_id, m.PolicyBinding.policy_id == policy.id
+        )
+    )
+    return policy, binding
 
 
 def _policy(session: Session, uuid: str) -> m.Policy:

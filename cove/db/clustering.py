@@ -148,8 +148,8 @@ class Receiver(Timestamps, Owned, Base):
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     actor: Mapped[dict[str, Any]] = mapped_column(default=dict)
     channel: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # SHA-256 of the webhook's secret (0005): the URL carries the secret, shown once at
-    # create; only its hash is kept, so no read of the database or the API reveals it.
+    # SHA-256 of the webhook's secret (0005): the trigger finds the receiver by it. The URL
+    # with the secret is in ``channel``, shown by the owner's show, never in lists.
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 

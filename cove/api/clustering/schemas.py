@@ -340,11 +340,16 @@ def node_view(
     return view
 
 
-def receiver_view(r: db.Receiver, cluster_uuid: str | None) -> dict[str, Any]:
+def receiver_view(
+    r: db.Receiver, cluster_uuid: str | None, *, channel: bool = False
+) -> dict[str, Any]:
+    """``channel`` (the webhook's URL, its secret inside) only where one receiver is shown
+    to a reader of its project, never in lists."""
     actor = {k: v for k, v in (r.actor or {}).items() if k in ("user_id", "project_id")}
     return {
         "id": r.uuid, "name": r.name, "type": r.type, "cluster_id": cluster_uuid,
-        "action": r.action, "actor": actor, "params": r.params or {}, "channel": {},
+        "action": r.action, "actor": actor, "params": r.params or {},
+        "channel": (r.channel or {}) if channel else {},
         **_owner(r), "created_at": iso(r.created_at), "updated_at": iso(r.updated_at),
     }  # fmt: skip
 

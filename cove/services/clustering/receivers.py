@@ -93,9 +93,11 @@ def create_receiver(
             project_id=caller.project_id, user_id=caller.user_id, domain_id=None,
         )  # fmt: skip
         token, receiver.token_hash = _secret()
+        # The owner reads it again with `receiver show` (as Senlin's clients do right after
+        # create); lists never show it; the trigger looks the secret up by its hash.
+        receiver.channel = {"alarm_url": alarm_url(base_url, token)}
         session.add(receiver)
-    # The URL is shown in this answer only: the database keeps the secret's hash.
-    return Created(receiver, {"alarm_url": alarm_url(base_url, token)})
+    return Created(receiver, dict(receiver.channel))
 
 
 def _actor(caller: Caller, cluster: db.ContainerCluster) -> dict[str, Any]:

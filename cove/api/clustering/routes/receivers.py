@@ -48,9 +48,9 @@ def create_receiver(body: ReceiverCreate, session: SessionDep, ctx: ContextDep) 
 
 @router.get("/receivers/{receiver_id}", dependencies=[Depends(no_query)])
 def show_receiver(receiver_id: str, session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
-    return {
-        "receiver": render(session, [receivers.get_receiver(session, ctx.caller, receiver_id)])[0]
-    }
+    receiver = receivers.get_receiver(session, ctx.caller, receiver_id)
+    cluster = receivers.cluster_uuids(session, [receiver]).get(receiver.cluster_id or 0)
+    return {"receiver": receiver_view(receiver, cluster, channel=True)}
 
 
 @router.patch("/receivers/{receiver_id}", dependencies=[Depends(no_query)])

@@ -66,8 +66,9 @@ def create(
 ) -> None:
     """Create webhook NAME; print its URL (-f json or yaml: the whole receiver).
 
-    The URL holds the webhook's secret and is shown this once: keep it (anyone who has it
-    can run the action); to change it, delete the webhook and make it again."""
+    The URL holds the webhook's secret: anyone who has it can run the action (`openstack
+    cluster receiver show` gives it again; lists never do). To change it, delete the
+    webhook and make it again."""
     inputs: dict[str, str] = {}
     for item in params:
         key, sep, value = item.partition("=")
@@ -93,7 +94,7 @@ def create(
 @webhook.command("list")
 @output_options
 def list_(fmt: str, columns: tuple[str, ...]) -> None:
-    """List webhooks (their URLs are shown only when they are created)."""
+    """List webhooks (without their URLs, which hold their secrets)."""
     found = api.collect(api.client(), "receivers", "receivers", type="webhook")
     print_list(found, LIST_COLUMNS, fmt, columns)
 

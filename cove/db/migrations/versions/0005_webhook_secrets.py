@@ -1,8 +1,8 @@
 """webhook receivers get a secret of their own
 
 A webhook's URL named the receiver's id, which every list shows. It now carries a random
-secret, shown once when the receiver is created; only its SHA-256 is stored. Receivers made
-before keep no secret and answer 404 until they are made again.
+secret of its own; the trigger finds the receiver by the secret's SHA-256. Receivers made
+before have no secret and answer 404 until they are made again.
 
 Revision ID: 0005
 Revises: 0004

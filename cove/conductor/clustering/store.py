@@ -186,15 +186,7 @@ class Store:
     def created_by(self, cluster_id: int, op_id: int) -> list[str]:
         """Members an operation planned (found again when it crashed before recording so)."""
         with transaction(self.factory, write=False) as session:
-            return [
-                n.uuid
-                for n in session.scalars(
-                    select(m.ContainerNode)
-                    .where(m.ContainerNode.cluster_id == cluster_id)
-                    .order_by(m.ContainerNode.id)
-                )
-                if (n.data or {}).get("created_by") == op_id
-            ]
+            return _planned(session, cluster_id, op_id)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -211,15 +203,7 @@ class Store:
         with transaction(self.factory) as session:
             cluster = session.get(m.ContainerCluster, cluster_id, with_for_update=True)
             assert cluster is not None
-            planned = [
-                n.uuid
-                for n in session.scalars(
-                    select(m.ContainerNode)
-                    .where(m.ContainerNode.cluster_id == cluster_id)
-                    .order_by(m.ContainerNode.id)
-                )
-                if (n.data or {}).get("created_by") == op_id
-            ]
+            planned = _planned(session, cluster_id, op_id)
             if planned:
                 return planned
             made = []
@@ -376,6 +360,19 @@ def settle(session: Session, cluster: m.ContainerCluster, operation: str) -> Non
         len(active), cluster.desired_capacity, cluster.min_size, cluster.max_size, operation
     )
     cluster.status, cluster.status_reason = str(status), reason
+
+
+def _planned(session: Session, cluster_id: int, op_id: int) -> list[str]:
+    """The members operation ``op_id`` planned for the cluster, oldest first."""
+    return [
+        n.uuid
+        for n in session.scalars(
+            select(m.ContainerNode)
+            .where(m.ContainerNode.cluster_id == cluster_id)
+            .order_by(m.ContainerNode.id)
+        )
+        if (n.data or {}).get("created_by") == op_id
+    ]
 
 
 def _node_row(session: Session, uuid: str) -> m.ContainerNode | None:

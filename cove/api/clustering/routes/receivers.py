@@ -1,5 +1,5 @@
-"""/receivers and the webhook trigger (no authentication: the secret in its URL, shown once
-when the receiver is created, is the key)."""
+"""/receivers and the webhook trigger (no authentication: the secret in its URL, shown at
+create and by the owner's show, never in lists, is the key)."""
 
 from __future__ import annotations
 

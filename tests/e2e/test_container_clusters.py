@@ -210,7 +210,7 @@ def test_a_killed_host_node_has_its_containers_placed_elsewhere(setup: Setup) ->
         ok = len(now) == 4 and all(m["status"] == "ACTIVE" and placement(m) != lost for m in now)
         return now if ok else None
 
-    until(moved, 60, f"members off the killed node {lost}")
+    until(moved, 180, f"members off the killed node {lost}")
 
 
 def test_the_deletion_policy_removes_the_youngest(setup: Setup) -> None:

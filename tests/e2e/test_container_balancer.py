@@ -35,9 +35,8 @@ from cove.providers.base import LABEL_CLUSTER
 from tests.e2e.conftest import docker, label_args
 from tests.e2e.test_container_host import host, node_run  # noqa: F401  (the cluster fixture)
 
-# Checks in order on module-wide clusters; the container e2e modules share one xdist worker
-# (side by side, their clusters starved each other of the machine's two cores).
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("containers-e2e")]
+# Checks in order on module-wide clusters: scripts/test.sh keeps a module on one worker.
+pytestmark = pytest.mark.e2e
 
 OWNER = str(uuid.uuid4())
 PREFIX = f"lb-{OWNER[:6]}"

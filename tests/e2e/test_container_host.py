@@ -35,9 +35,8 @@ from cove.providers.docker import DockerProvider
 from tests.e2e.conftest import sweep_label
 from tests.support.swarm import cluster
 
-# Checks in order on module-wide clusters; the container e2e modules share one xdist worker
-# (side by side, their clusters starved each other of the machine's two cores).
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("containers-e2e")]
+# Checks in order on module-wide clusters: scripts/test.sh keeps a module on one worker.
+pytestmark = pytest.mark.e2e
 
 OWNER = str(uuid.uuid4())
 LIMITS = "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}"

@@ -96,6 +96,7 @@ class Conductor:
             (self._monitor, "conductor-health"),
             (self._check_completed, "conductor-health-now"),
             (self._watch_containers, "conductor-container-health"),
+            (self._sample_loads, "conductor-container-loads"),
         ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -172,6 +173,12 @@ class Conductor:
                     self.wakeup()
             except Exception:
                 log.exception("container health pass failed")
+
+    def _sample_loads(self) -> None:
+        """Keeps the load samples of host clusters in use fresh, so placement does not
+        wait for a Docker engine's stats tick (cove.conductor.clustering.loads)."""
+        while not self._stop.wait(CONTAINER_HEALTH_TICK):
+            self.container_health.actions.hosts.loads.refresh()
 
     def _monitor(self) -> None:
         while not self._stop.wait(self.settings.health_interval):

@@ -303,7 +303,7 @@ class Actions:
         ref = host_of(node.profile_spec)
         rules = policies.placement_rules((), ref.node)
         cpus, memory = resources(node.profile_spec)
-        placer = Placer(host.nodes(), host.loads(), Counter(), rules, cpus, memory)
+        placer = Placer(host.nodes(), self.hosts.loads.of(host), Counter(), rules, cpus, memory)
         target = placer.place()
         self.store.place(
             node.uuid,
@@ -343,7 +343,8 @@ class Actions:
         cpus, memory = resources(view.profile_spec)
         members = Counter(n.host_node for n in view.nodes if n.host_node)
         rules = policies.placement_rules(view.policies, ref.node)
-        return Placer(host.nodes(), host.loads(), Counter(members), rules, cpus, memory)
+        loads = self.hosts.loads.of(host)
+        return Placer(host.nodes(), loads, Counter(members), rules, cpus, memory)
 
     def _materialise(self, node_uuids: Sequence[str], action: str) -> list[Made]:
         return parallel(lambda uuid: self._make(uuid, action), list(node_uuids))
@@ -517,7 +518,7 @@ class Actions:
             target = (
                 placer.place(avoid)
                 if placer is not None
-                else Placer(host.nodes(), host.loads()).place(avoid)
+                else Placer(host.nodes(), self.hosts.loads.of(host)).place(avoid)
             )
             op.steps.run(step, lambda: {"host_node": target})
             self.store.place(node.uuid, {**node.placement, "host_node": target})

@@ -94,7 +94,7 @@ class HostedContainers:
                 )
                 placer = self.actions.placer(view, host)
             else:
-                placer = Placer(host.nodes(), host.loads())
+                placer = Placer(host.nodes(), self.actions.hosts.loads.of(host))
             target = placer.place(avoid=leaving)
             self.actions.store.place(member.uuid, {**member.placement, "moving_to": target})
         old = member.host_node

@@ -1,7 +1,7 @@
 """The engines a profile places containers on: the cove cluster its ``host_cluster`` (or
 ``host_node``) names, through the driver's ``container_host`` capability. Hosts are kept
-per cluster and CA generation, so load samples (CPU is a difference between two) and TLS
-clients live across actions."""
+per cluster and CA generation, so load samples (CPU is a difference between two; recent
+ones kept in ``loads``) and TLS clients live across actions."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cove.clustering.containers import HostRef
 from cove.conductor import snapshot
+from cove.conductor.clustering.loads import HostLoads
 from cove.db import models
 from cove.db.session import transaction
 from cove.domain.statuses import Status
@@ -28,6 +29,7 @@ class Hosts:
         self.drivers = drivers
         self._hosts: dict[tuple[str, str], ContainerHost] = {}
         self._lock = threading.Lock()
+        self.loads = HostLoads()
 
     def resolve(self, project_id: str, ref: HostRef) -> tuple[str, ContainerHost]:
         """The host cluster's uuid and its engines."""

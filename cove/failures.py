@@ -4,7 +4,8 @@ a driver, a provider or a reconciler is either
 - ``Permanent``: retrying cannot help; the operation fails now, its message the reason a
   user reads (``status_reason``) and can act on;
 - ``Temporary``: the world may change (an engine restarting, a node still booting); the
-  operation is retried with backoff (or after ``delay``) until its deadline.
+  operation is retried with backoff (or after ``delay``) until its deadline. ``Pause`` is the
+  temporary that is no error: a wait the user asked for.
 
 Exceptions of neither kind are bugs or surprises: the runner treats them as temporary and logs
 them with their traceback, so a deadline still ends them.
@@ -23,6 +24,14 @@ class Temporary(Exception):
     def __init__(self, reason: str, delay: float | None = None) -> None:
         super().__init__(reason)
         self.delay = delay
+
+
+class Pause(Temporary):
+    """Not a failure: the operation waits ``delay`` seconds on purpose (a batch policy's
+    pause between batches), then goes on from its recorded steps."""
+
+    def __init__(self, reason: str, delay: float) -> None:
+        super().__init__(reason, delay)
 
 
 def is_permanent(exc: BaseException) -> bool:

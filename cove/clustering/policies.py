@@ -1,7 +1,8 @@
 """What attached policies decide for an action, Senlin's way: scaling policies say how many
 nodes a scale-out or scale-in adds or removes (adjustment type, number, min_step,
 best_effort, cooldown), deletion policies which nodes go (criteria) and what happens to them,
-affinity policies where new containers may go. Pure: given the bound policies and the
+affinity policies where new containers may go, batch policies how many members an update
+replaces at once. Pure: given the bound policies and the
 cluster's numbers, return decisions; the reconciler records them as steps."""
 
 from __future__ import annotations
@@ -170,3 +171,29 @@ def placement_rules(policies: Sequence[Bound], host_node: str | None) -> Rules:
             spread_nodegroups=props.get("spread") == "node_group",
         )
     return Rules(host_node=host_node)
+
+
+@dataclass(frozen=True)
+class Batching:
+    size: int  # members replaced together
+    pause: int  # seconds between two batches
+
+
+def batching_of(policies: Sequence[Bound], total: int) -> Batching:
+    """How an update replaces ``total`` members. The batch policy keeps ``min_in_service``
+    members serving (half of them when there are no more than that), replaces at most
+    ``max_batch_size`` at once (-1: no cap) and waits ``pause_time`` seconds between two
+    batches. Without one: one member at a time, no pause, so the others keep serving."""
+    for policy in enabled(policies, "batch"):
+        props = policy.properties
+        keep = int(props.get("min_in_service", 1))
+        cap = int(props.get("max_batch_size", -1))
+        size = total - keep if total > keep else (total + 1) // 2
+        if cap >= 0:
+            size = min(size, cap)
+        return Batching(max(1, size), int(props.get("pause_time", 60)))
+    return Batching(1, 0)
+
+
+def batches(members: Sequence[str], size: int) -> list[list[str]]:
+    return [list(members[i : i + size]) for i in range(0, len(members), max(1, size))]

@@ -19,7 +19,7 @@ from cove.conductor.reconcilers import OperationRun, Reconciler, Registry
 from cove.db import models
 from cove.db.session import transaction
 from cove.drivers.registry import DriverRegistry
-from cove.failures import Temporary, is_permanent
+from cove.failures import Pause, Temporary, is_permanent
 from cove.redact import redact
 from cove.services import operations
 from cove.steps import StepData, Steps
@@ -186,15 +186,19 @@ class Runner:
                 op.state = "pending"
                 op.lease_owner = None
                 op.lease_expires_at = now + timedelta(seconds=wait)
-                op.error = reason
+                paused = isinstance(exc, Pause)
+                op.error = None if paused else reason
                 operations.record_event(
                     session,
                     self._subject(session, reconciler, op),
-                    f"Retrying in {wait:.0f}s: {reason}",
-                    level="warning",
+                    reason if paused else f"Retrying in {wait:.0f}s: {reason}",
+                    level="info" if paused else "warning",
                     operation=op,
                 )
-                log.warning("operation %s failed (%s); retrying in %.1fs", op_id, reason, wait)
+                if paused:
+                    log.info("operation %s pauses %.1fs: %s", op_id, wait, reason)
+                else:
+                    log.warning("operation %s failed (%s); retrying in %.1fs", op_id, reason, wait)
                 return
         self._finish(reconciler, op_id, ok=False, reason=deadline_reason)
 

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from cove.clustering import policies
@@ -30,7 +31,7 @@ from cove.domain.clustering.statuses import NodeStatus
 from cove.drivers.base import StepFailed
 from cove.drivers.containerhost import NODE_LABEL, OWNER_LABEL, ContainerHost, ContainerRecord
 from cove.drivers.fleet import parallel
-from cove.failures import is_permanent
+from cove.failures import Pause, is_permanent
 
 Outputs = dict[str, Any]
 
@@ -191,15 +192,48 @@ class Actions:
     def _cluster_update(
         self, op: OperationRun, view: ClusterView, inputs: dict[str, Any]
     ) -> Outputs:
-        # A new profile replaces each member's container (one at a time keeps the others
-        # serving); name/metadata/timeout changes were applied by the API.
+        """A new profile replaces each member's container, in the batches the batch policy
+        sets (one at a time without one), pausing between batches; the balancer follows
+        each batch. Name/metadata/timeout changes were applied by the API."""
         if not inputs.get("profile_id"):
             return {}
-        stale = [n for n in view.nodes if n.profile_uuid != inputs["profile_id"]]
-        self.store.switch_profile(view.id, str(inputs["profile_id"]))
-        for node in stale:
-            self._recreate(op, node, view, avoid=frozenset())
-        return {"nodes_updated": [n.uuid for n in stale]}
+        profile = str(inputs["profile_id"])
+        plan = op.steps.run("plan", lambda: _update_plan(view, profile))
+        self.store.switch_profile(view.id, profile)
+        groups: list[list[str]] = plan["batches"]
+        for number, batch in enumerate(groups, start=1):
+            update = partial(self._update_batch, op, batch, view, profile)
+            done = op.steps.run(f"batch {number}", update)
+            if number < len(groups):
+                self._pause_after(number, len(groups), str(done["at"]), int(plan["pause"]))
+        return {"nodes_updated": [uuid for batch in groups for uuid in batch], "batches": groups}
+
+    def _update_batch(
+        self, op: OperationRun, batch: list[str], view: ClusterView, profile: str
+    ) -> Outputs:
+        def update(uuid: str) -> None:
+            node = self.store.node(uuid)
+            if node is None:  # deleted meanwhile
+                return
+            if node.profile_uuid != profile:
+                self.store.switch_node_profile(uuid, profile)
+                node = self.store.node(uuid)
+            if node is not None:
+                self._recreate(op, node, view, avoid=frozenset())
+
+        parallel(update, batch)
+        self.balancers.converge(view.id)
+        op.event(f"Updated {len(batch)} member(s) to profile {profile}: {', '.join(batch)}.")
+        return {"at": self.clock().isoformat()}
+
+    def _pause_after(self, number: int, total: int, at: str, pause: int) -> None:
+        left = pause - (self.clock() - datetime.fromisoformat(at)).total_seconds()
+        if left > 0:
+            raise Pause(
+                f"Batch {number} of {total} updated; the next starts in {left:.0f}s "
+                "(batch policy pause_time).",
+                delay=left,
+            )
 
     def _cluster_delete(self, op: OperationRun, view: ClusterView, _: dict[str, Any]) -> Outputs:
         self.balancers.remove_all(view)
@@ -604,3 +638,9 @@ def _raise_first(made: Sequence[Made]) -> None:
         raise temporary[0]
     if errors:
         raise StepFailed(f"Failed in creating {len(errors)} of {len(made)} nodes: {errors[0]}")
+
+
+def _update_plan(view: ClusterView, profile: str) -> dict[str, Any]:
+    stale = [n.uuid for n in view.nodes if n.profile_uuid != profile]
+    batching = policies.batching_of(view.policies, len(view.nodes))
+    return {"batches": policies.batches(stale, batching.size), "pause": batching.pause}

@@ -130,3 +130,27 @@ def test_affinity_policy_becomes_placement_rules() -> None:
     spread = policies.placement_rules([bound(spread="node_group")], None)
     assert spread.spread_nodegroups and spread.anti_affinity  # anti-affinity is the default
     assert policies.placement_rules([], None) == policies.Rules()
+
+
+@pytest.mark.parametrize(
+    ("total", "props", "size"),
+    [
+        (5, {"min_in_service": 2}, 3),
+        (5, {"min_in_service": 2, "max_batch_size": 1}, 1),
+        (2, {"min_in_service": 2}, 1),  # no more members than min_in_service: half of them
+        (3, {"min_in_service": 5}, 2),
+        (1, {"min_in_service": 1}, 1),
+        (4, {"min_in_service": 0, "max_batch_size": -1}, 4),
+        (4, {"min_in_service": 0, "max_batch_size": 0}, 1),
+    ],
+)
+def test_batch_sizes_keep_min_in_service_and_the_cap(
+    total: int, props: dict[str, int], size: int
+) -> None:
+    bound = Bound("b", "batch", "senlin.policy.batch-1.0", props, True, {})
+    assert policies.batching_of([bound], total).size == size
+
+
+def test_without_a_batch_policy_one_member_at_a_time_and_no_pause() -> None:
+    assert policies.batching_of([], 5) == policies.Batching(1, 0)
+    assert policies.batches(["a", "b", "c"], 2) == [["a", "b"], ["c"]]

@@ -153,6 +153,27 @@ def test_recover_off_a_lost_node(senlin: Senlin, point: str) -> None:
         assert where["host_node"] != gone
 
 
+@pytest.mark.parametrize(
+    "point", ["step:plan", "step:batch 1", "remove_container:2", "ensure_container:2"]
+)
+def test_profile_update(senlin: Senlin, point: str) -> None:
+    """Every member ends on the new profile with one container, whichever batch died."""
+    cluster = made(senlin, nodes=3)["id"]
+    new = senlin.profile("web2", image="web:2")["id"]
+    crash_and_resume(
+        senlin,
+        lambda: senlin.patch(f"/clusters/{cluster}", json={"cluster": {"profile_id": new}}),
+        point,
+    )
+    memory = host(senlin)
+    containers = memory.find_containers({OWNER_LABEL: cluster})
+    assert len(containers) == 3 and all(c.state == "running" for c in containers)
+    assert {c.labels["cove.clustering.profile"] for c in containers} == {new}
+    assert {n["profile_id"] for n in members(senlin, cluster)} == {new}
+    last = senlin.get(f"/actions?target={cluster}&sort=created_at:desc").json()["actions"][0]
+    assert last["action"] == "CLUSTER_UPDATE" and last["status"] == "SUCCEEDED", last
+
+
 @pytest.mark.parametrize("point", ["remove_container:1", "remove_container:2", "find_containers:1"])
 def test_delete(senlin: Senlin, point: str) -> None:
     cluster = made(senlin, nodes=3)["id"]

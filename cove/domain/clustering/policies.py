@@ -75,8 +75,11 @@ DELETION_10 = {
 }
 DELETION_11 = {**DELETION_10, "hooks": _HOOKS}
 
-_DETECTION_TYPES_10 = ("NODE_STATUS_POLLING", "LIFECYCLE_EVENTS")
-_DETECTION_TYPES_11 = (*_DETECTION_TYPES_10, "NODE_STATUS_POLL_URL")
+# Both served by one poll of each member's container at the policy's interval (a container
+# has no lifecycle notifications of Nova's kind). Senlin 1.1's NODE_STATUS_POLL_URL is not
+# offered: a member's URL is not reachable from cove by name, and a mode accepted but not
+# run would report healthy members it never looked at.
+_DETECTION_TYPES = ("NODE_STATUS_POLLING", "LIFECYCLE_EVENTS")
 _RECOVERY_ACTIONS = ("RECREATE", "REBOOT")
 
 
@@ -88,19 +91,13 @@ def _health(version: str) -> dict[str, Prop]:
                 "String",
                 "Type of node failure detection.",
                 required=True,
-                allowed=_DETECTION_TYPES_10 if version == "1.0" else _DETECTION_TYPES_11,
+                allowed=_DETECTION_TYPES,
             ),
             "options": Prop(
                 "Map",
                 "Detection options.",
                 default={},
-                schema={
-                    "interval": Prop("Integer", "Polling interval.", minimum=1),
-                    "poll_url": Prop("String", "URL to poll."),
-                    "poll_url_healthy_response": Prop("String", "Healthy answer."),
-                    "poll_url_retry_limit": Prop("Integer", "Retries.", minimum=0),
-                    "poll_url_retry_interval": Prop("Integer", "Seconds.", minimum=1),
-                },
+                schema={"interval": Prop("Integer", "Polling interval.", minimum=1)},
             ),
         },
     )
@@ -111,7 +108,7 @@ def _health(version: str) -> dict[str, Prop]:
                 "String",
                 "Type of node failure detection.",
                 required=True,
-                allowed=_DETECTION_TYPES_10,
+                allowed=_DETECTION_TYPES,
             ),
             "options": Prop(
                 "Map",

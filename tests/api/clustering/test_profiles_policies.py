@@ -208,6 +208,17 @@ def test_policy_types_and_policies(senlin: Senlin) -> None:
             {"type": "senlin.policy.batch", "version": "1.0", "properties": {"pause_time": -1}},
             "properties.pause_time",
         ),
+        (  # a mode cove would not run is refused, not accepted and ignored
+            {
+                "type": "senlin.policy.health",
+                "version": "1.1",
+                "properties": {
+                    "detection": {"detection_modes": [{"type": "NODE_STATUS_POLL_URL"}]},
+                    "recovery": {"actions": [{"name": "RECREATE"}]},
+                },
+            },
+            "NODE_STATUS_POLLING, LIFECYCLE_EVENTS",
+        ),
     ],
 )
 def test_bad_policies(senlin: Senlin, policy_spec: dict[str, Any], needle: str) -> None:

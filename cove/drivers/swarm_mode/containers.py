@@ -123,7 +123,10 @@ class SwarmContainerHost:
         return None if attrs is None else specs.record_from_inspect(node, attrs)
 
     def remove_container(self, node: str, name: str, *, grace: float = 10.0) -> None:
-        if self._node(node, required=False) is None:
+        record = self._node(node, required=False)
+        if record is None or not record.running:
+            # A node's engine keeps its containers on a tmpfs: they went with the node's
+            # stop, so there is nothing to remove (a delete does not wait for a dead node).
             return
         api = self._client(node)
         attrs = self._inspect(api, node, name)

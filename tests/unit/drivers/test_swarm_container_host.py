@@ -128,6 +128,7 @@ def test_an_unknown_node_is_refused_and_a_stopped_one_is_temporary() -> None:
         host.ensure_container(NODE, spec("c1"))
     assert host.inspect_container("cove-nope", "c1") is None
     host.remove_container("cove-nope", "c1")  # gone with its node: done
+    host.remove_container(NODE, "c1")  # a stopped node's engine storage went with it: done
     assert [(n.name, n.ready) for n in host.nodes()] == [(NODE, False)]
 
 

@@ -119,6 +119,7 @@ class Member:
     status: str
     created_at: datetime
     profile_created_at: datetime
+    tainted: bool = False  # marked by ``node update --tainted``: goes first, as a broken one
 
 
 @dataclass(frozen=True)
@@ -142,9 +143,10 @@ def deletion_of(policies: Sequence[Bound]) -> Deletion:
 
 
 def victims(members: Sequence[Member], count: int, criteria: str) -> list[str]:
-    """Which members go: nodes not ACTIVE first (as Senlin), then by the criteria."""
-    broken = [m for m in members if m.status != "ACTIVE"]
-    healthy = [m for m in members if m.status == "ACTIVE"]
+    """Which members go: nodes not ACTIVE or tainted first (as Senlin), then by the
+    criteria."""
+    broken = [m for m in members if m.status != "ACTIVE" or m.tainted]
+    healthy = [m for m in members if m.status == "ACTIVE" and not m.tainted]
     if criteria == "OLDEST_FIRST":
         healthy.sort(key=lambda m: (m.created_at, m.uuid))
     elif criteria == "YOUNGEST_FIRST":

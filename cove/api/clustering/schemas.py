@@ -207,6 +207,7 @@ class NodePatchBody(Strict):
     profile_id: Name | None = None
     role: Text | None = None
     metadata: dict[str, Any] | None = None
+    tainted: bool | None = None  # from 1.13; dropped before, as Senlin drops it
 
 
 class NodePatch(Strict):

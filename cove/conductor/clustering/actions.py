@@ -283,13 +283,20 @@ class Actions:
         return {"operation": inputs.get("operation"), "nodes": [node.uuid]}
 
     def _node_update(self, op: OperationRun, view: ClusterView, inputs: dict[str, Any]) -> Outputs:
-        node = self._member(view, inputs)
+        self._update(op, self._member(view, inputs), view, inputs)
+        return {"node": inputs["node"]}
+
+    def _update(
+        self, op: OperationRun, node: NodeView, view: ClusterView | None, inputs: dict[str, Any]
+    ) -> None:
+        """A new profile remakes the container; the name and the taint are the node's own;
+        the node ends ACTIVE (Senlin's "Update succeeded")."""
         if inputs.get("profile_id") and inputs["profile_id"] != node.profile_uuid:
             self.store.switch_node_profile(node.uuid, str(inputs["profile_id"]))
             fresh = self.store.node(node.uuid)
             assert fresh is not None
             self._recreate(op, fresh, view, avoid=frozenset())
-        return {"node": node.uuid}
+        self.store.updated_node(node.uuid, inputs.get("name"), inputs.get("tainted"))
 
     def _member(self, view: ClusterView, inputs: dict[str, Any]) -> NodeView:
         node = view.node(str(inputs.get("node")))
@@ -320,11 +327,7 @@ class Actions:
             self._operate(node, str(inputs.get("operation", "")), inputs.get("params") or {})
             return {"operation": inputs.get("operation")}
         if kind is ActionName.NODE_UPDATE:
-            if inputs.get("profile_id") and inputs["profile_id"] != node.profile_uuid:
-                self.store.switch_node_profile(node.uuid, str(inputs["profile_id"]))
-                fresh = self.store.node(node.uuid)
-                assert fresh is not None
-                self._recreate(op, fresh, None, avoid=frozenset())
+            self._update(op, node, None, inputs)
             return {"node": node_uuid}
         raise StepFailed(f"{kind} does not apply to a node outside a cluster.")
 
@@ -430,7 +433,10 @@ class Actions:
 
     def _victims(self, view: ClusterView, count: int) -> list[str]:
         deletion = policies.deletion_of(view.policies)
-        members = [Member(n.uuid, n.status, n.created_at, n.profile_created_at) for n in view.nodes]
+        members = [
+            Member(n.uuid, n.status, n.created_at, n.profile_created_at, n.tainted)
+            for n in view.nodes
+        ]
         return policies.victims(members, count, deletion.criteria)
 
     def _shrink(

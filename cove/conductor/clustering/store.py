@@ -39,6 +39,7 @@ class NodeView:
     profile_spec: dict[str, Any]
     profile_created_at: datetime
     cluster_uuid: str | None
+    tainted: bool = False
 
     @property
     def host_node(self) -> str | None:
@@ -87,6 +88,7 @@ def _node_view(node: m.ContainerNode, profile: m.Profile, cluster_uuid: str | No
         profile_spec=dict(profile.spec),
         profile_created_at=profile.created_at,
         cluster_uuid=cluster_uuid,
+        tainted=bool(node.tainted),
     )
 
 
@@ -256,6 +258,21 @@ class Store:
                 events.record(
                     session, node, action=action, status=str(status), reason=reason, level=level
                 )
+
+    def updated_node(self, node_uuid: str, name: str | None, tainted: bool | None) -> None:
+        """The end of a NODE_UPDATE: the new name and taint, ACTIVE again."""
+        with transaction(self.factory) as session:
+            node = _node_row(session, node_uuid)
+            if node is None:
+                return
+            if name is not None:
+                node.name = name
+            if tainted is not None:
+                node.tainted = tainted
+            node.status, node.status_reason = str(NodeStatus.ACTIVE), "Update succeeded"
+            events.record(
+                session, node, action="NODE_UPDATE", status=node.status, reason="Update succeeded"
+            )
 
     def delete_nodes(self, node_uuids: Iterable[str], action: str) -> None:
         with transaction(self.factory) as session:

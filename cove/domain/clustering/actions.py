@@ -22,7 +22,7 @@ Inputs (all validated by the services before the row is written):
 - CLUSTER_UPDATE_POLICY: {"policy_id": uuid, "enabled": bool}
 - CLUSTER_OPERATION: {"operation": name, "params": {}, "nodes": [uuid, …]}
 - NODE_CREATE, NODE_DELETE, NODE_CHECK: {"node": uuid}
-- NODE_UPDATE: {"node": uuid, "name": str?, "profile_id": uuid?}
+- NODE_UPDATE: {"node": uuid, "name": str?, "profile_id": uuid?, "tainted": bool?}
 - NODE_RECOVER: {"node": uuid, "operation": str?, "params": {}}
 - NODE_OPERATION: {"node": uuid, "operation": name, "params": {}}
 """

@@ -39,6 +39,7 @@ class NodeChanges:
     profile_id: str | None = None
     role: str | None = None
     metadata: dict[str, Any] | None = None
+    tainted: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,8 @@ def update_node(session: Session, caller: Caller, ident: str, changes: NodeChang
                 inputs["profile_id"] = profile.uuid
         if changes.name is not None and changes.name != node.name:
             inputs["name"] = changes.name
+        if changes.tainted is not None and changes.tainted != node.tainted:
+            inputs["tainted"] = changes.tainted
         if not inputs and changes.role is None and changes.metadata is None:
             raise cerr.BadRequest("No property needs an update.")
         if changes.role is not None:

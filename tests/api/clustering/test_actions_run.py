@@ -13,7 +13,7 @@ from cove.conductor.kinds import every_reconciler
 from cove.db import models
 from cove.drivers.containerhost import NODE_LABEL, OWNER_LABEL
 from cove.drivers.memoryhost import MemoryContainerHost
-from tests.api.clustering.conftest import Senlin
+from tests.api.clustering.conftest import Senlin, fault
 from tests.support.drivers import InstantDriver
 
 
@@ -406,3 +406,53 @@ def test_after_the_host_cluster_changes_lost_members_are_recreated(senlin: Senli
     assert latest["actions"][0]["status"] == "SUCCEEDED"
     assert sum(placed(senlin, cluster["id"]).values()) == 3
     assert lost not in placed(senlin, cluster["id"])
+
+
+def test_a_node_update_renames_it_and_ends_active(senlin: Senlin) -> None:
+    """``openstack cluster node update --name``: the action applies the name and the node
+    leaves UPDATING (it stayed UPDATING under its old name), in a cluster and outside one."""
+    cluster = made(senlin, nodes=1)
+    member = members(senlin, cluster["id"])[0]
+    orphan = senlin.post(
+        "/nodes", json={"node": {"name": "loner", "profile_id": cluster["profile_id"]}}
+    )
+    assert orphan.status_code == 202, orphan.text
+    senlin.api.settle()
+    for node, name in ((member["id"], "renamed"), ("loner", "loner2")):
+        r = senlin.patch(f"/nodes/{node}", json={"node": {"name": name, "role": "db"}})
+        assert r.status_code == 202, r.text
+        assert r.json()["node"]["status"] == "UPDATING"
+        senlin.api.settle()
+        shown = senlin.get(f"/nodes/{name}").json()["node"]
+        assert (shown["status"], shown["status_reason"]) == ("ACTIVE", "Update succeeded")
+        assert shown["role"] == "db"
+    assert senlin.get(f"/clusters/{cluster['id']}").json()["cluster"]["status"] == "ACTIVE"
+
+
+def test_a_tainted_node_goes_first_on_scale_in(senlin: Senlin) -> None:
+    """Senlin 1.13: ``tainted`` is updatable (``openstack cluster node update --tainted``
+    sends it at 1.14) and a tainted member is the first a scale-in removes."""
+    cluster = made(senlin, nodes=3)
+    oldest = members(senlin, cluster["id"])[0]["id"]
+    newest = members(senlin, cluster["id"])[-1]["id"]
+    r = senlin.patch(f"/nodes/{newest}", json={"node": {"tainted": True}})
+    assert r.status_code == 202, r.text
+    senlin.api.settle()
+    assert senlin.get(f"/nodes/{newest}").json()["node"]["tainted"] is True
+    unchanged = senlin.patch(f"/nodes/{newest}", json={"node": {"tainted": True}})
+    assert "No property needs an update" in fault(unchanged, 400)
+    # Before 1.13 the field is dropped, as Senlin drops it: nothing left to update.
+    old = senlin.patch(
+        f"/nodes/{oldest}",
+        json={"node": {"tainted": True}},
+        headers={"OpenStack-API-Version": "clustering 1.12"},
+    )
+    assert "No property needs an update" in fault(old, 400)
+    policy = {"type": "senlin.policy.deletion", "version": 1.1,
+              "properties": {"criteria": "OLDEST_FIRST"}}  # fmt: skip
+    r = senlin.post("/policies", json={"policy": {"name": "old", "spec": policy}})
+    assert r.status_code == 201, r.text
+    act(senlin, cluster["id"], {"policy_attach": {"policy_id": "old"}})
+    act(senlin, cluster["id"], {"scale_in": {"count": 1}})
+    left = {n["id"] for n in members(senlin, cluster["id"])}
+    assert newest not in left and oldest in left and len(left) == 2

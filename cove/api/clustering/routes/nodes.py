@@ -73,9 +73,9 @@ def update_node(
     node_id: str, body: NodePatch, request: Request, session: SessionDep, ctx: ContextDep
 ) -> JSONResponse:
     b = body.node
-    started = nodes.update_node(
-        session, ctx.caller, node_id, nodes.NodeChanges(b.name, b.profile_id, b.role, b.metadata)
-    )
+    tainted = b.tainted if _tainted(ctx.version) else None
+    changes = nodes.NodeChanges(b.name, b.profile_id, b.role, b.metadata, tainted)
+    started = nodes.update_node(session, ctx.caller, node_id, changes)
     view = render(session, [started.node], tainted=_tainted(ctx.version))[0]
     return accepted(request, ctx, started.action, {"node": view})
 

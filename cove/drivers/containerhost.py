@@ -169,7 +169,7 @@ class ContainerHost(Protocol):
         ...
 
     def find_containers(self, labels: Mapping[str, str]) -> list[ContainerRecord]:
-        """Containers on any node carrying all ``labels``."""
+        """Containers on any node carrying all ``labels`` (every container for none)."""
         ...
 
     def inspect_container(self, node: str, name: str) -> ContainerRecord | None:

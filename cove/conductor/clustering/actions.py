@@ -23,6 +23,7 @@ from cove.clustering.placement import Placer
 from cove.clustering.policies import Member, PolicyRefusal, Sizes
 from cove.conductor.clustering.balancers import Balancers
 from cove.conductor.clustering.hosts import Hosts
+from cove.conductor.clustering.members import containers_of
 from cove.conductor.clustering.store import ERROR, Bindings, ClusterView, NodeView, Store
 from cove.conductor.reconcilers import OperationRun
 from cove.domain.clustering import sizes
@@ -147,7 +148,7 @@ class Actions:
     ) -> Outputs:
         pairs = {str(k): str(v) for k, v in (inputs.get("nodes") or {}).items()}
         old = [k for k in pairs if view.node(k) is not None]
-        self._shrink(op, view, old)
+        self._shrink(op, view, old, destroy=False)  # as Senlin: the replaced stand alone
         self.store.adopt_nodes(view.id, pairs.values())
         return {"nodes_replaced": pairs}
 
@@ -474,9 +475,12 @@ class Actions:
             _, host = self.hosts.resolve(view.project_id, host_of(view.profile_spec))
         except StepFailed:
             return
-        # Whatever a superseded action made after the listing above.
+        # Whatever a superseded action made after the listing above, but not the container
+        # of a node that left for another cluster or stands alone (it keeps this label).
         for leftover in host.find_containers({OWNER_LABEL: view.uuid}):
-            host.remove_container(leftover.node, leftover.name, grace=0)
+            owner = self.store.node(leftover.labels.get(NODE_LABEL, ""))
+            if owner is None or owner.cluster_uuid == view.uuid:
+                host.remove_container(leftover.node, leftover.name, grace=0)
 
     def _check(self, nodes: Sequence[NodeView], action: str) -> list[dict[str, str]]:
         seen = self.observe(nodes)
@@ -491,7 +495,7 @@ class Actions:
 
     def observe(self, nodes: Sequence[NodeView]) -> dict[str, Observation]:
         """Each node's container as its engine reports it: one listing of the host's
-        nodes and one of the containers per host cluster, whatever the number of nodes."""
+        nodes and one of its containers per host cluster, whatever the number of nodes."""
         seen: dict[str, Observation] = {}
         by_host: dict[str, list[NodeView]] = {}
         for node in nodes:
@@ -503,11 +507,7 @@ class Actions:
             try:
                 host = self.host_of_node(group[0])
                 ready = {n.name for n in host.nodes() if n.ready}
-                records = {
-                    r.labels.get(NODE_LABEL): r
-                    for uuid in {n.cluster_uuid for n in group}
-                    for r in host.find_containers({OWNER_LABEL: uuid or ""})
-                }
+                records = containers_of(host, group)
             except StepFailed as exc:
                 seen.update({n.uuid: Observation(NodeStatus.ERROR, str(exc)) for n in group})
                 continue

@@ -8,9 +8,9 @@ from __future__ import annotations
 from cove.clustering.balancing import Member, balancer_name, policies_of, spec_of
 from cove.clustering.containers import host_of
 from cove.conductor.clustering.hosts import Hosts
+from cove.conductor.clustering.members import containers_of
 from cove.conductor.clustering.store import ClusterView, Store
 from cove.domain.clustering.statuses import NodeStatus
-from cove.drivers.containerhost import NODE_LABEL, OWNER_LABEL
 
 DATA_KEY = "loadbalancers"
 
@@ -27,9 +27,7 @@ class Balancers:
             return
         _, host = self.hosts.resolve(view.project_id, host_of(view.profile_spec))
         addresses = {n.name: n.address for n in host.nodes()}
-        records = {
-            r.labels.get(NODE_LABEL): r for r in host.find_containers({OWNER_LABEL: view.uuid})
-        }
+        records = containers_of(host, view.nodes)
         members = [
             Member(n.uuid, addresses.get(n.host_node or "", ""), records.get(n.uuid))
             for n in view.nodes

@@ -111,7 +111,7 @@ class SwarmContainerHost:
         def listed(record: NodeRecord) -> list[ContainerRecord]:
             api = self._client(record.name)
             with engine_errors(record.name, "listing containers"):
-                found = api.containers(all=True, filters={"label": selector})
+                found = api.containers(all=True, filters={"label": selector} if selector else None)
             return [specs.record_from_listing(record.name, c) for c in found]
 
         return [c for batch in parallel(listed, nodes) for c in batch]

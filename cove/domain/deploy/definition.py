@@ -79,7 +79,9 @@ MAX_DEPTH = 32
 MAX_PROBLEMS = 200
 
 
-def _bad_character(value: str, multiline: bool) -> str | None:
+def bad_character(value: str, multiline: bool) -> str | None:
+    """``U+XXXX`` of the first control character, NUL or lone surrogate (no database stores
+    one) in ``value``; tab and line breaks pass in ``multiline`` text. ``None`` if clean."""
     for char in value:
         if multiline and char in "\t\n\r":
             continue
@@ -89,14 +91,14 @@ def _bad_character(value: str, multiline: bool) -> str | None:
 
 
 def _single_line(value: str) -> str:
-    bad = _bad_character(value, multiline=False)
+    bad = bad_character(value, multiline=False)
     if bad:
         raise ValueError(f"control character {bad} is not allowed")
     return value
 
 
 def _multiline(value: str) -> str:
-    bad = _bad_character(value, multiline=True)
+    bad = bad_character(value, multiline=True)
     if bad:
         raise ValueError(f"control character {bad} is not allowed")
     return value
@@ -176,7 +178,7 @@ Owner = Annotated[
 ]
 Port = Annotated[int, Field(ge=1, le=65535)]
 # A shell command line, or the program and its arguments.
-Command = Annotated[str | Annotated[list[Text], Field(min_length=1, max_length=128)], Field()]
+Command = Text | Annotated[list[Text], Field(min_length=1, max_length=128)]
 Scalar = bool | Annotated[int, Field(ge=-(2**53), le=2**53)] | Text
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from jinja2 import (
@@ -166,8 +166,13 @@ class _Sandbox(SandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**", "%"})
 
-    def __init__(self) -> None:
-        super().__init__(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    def __init__(self, finalize: Callable[[Any], Any] | None = None) -> None:
+        super().__init__(
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            finalize=finalize,
+        )
         self.steps = 0
         self.globals.clear()
         self.globals.update(range=self._range, dict=dict, _cove_iterate=self._iterate)
@@ -290,8 +295,14 @@ def parse(source: str) -> tuple[nodes.Template, set[str]]:
     return tree, set(meta.find_undeclared_variables(tree)) - set(env.globals)
 
 
-def render(source: str, variables: Mapping[str, Any], secrets: Collection[str] = ()) -> str:
-    """``source`` rendered with ``variables``; ``secrets`` are values masked in errors.
+def render(
+    source: str,
+    variables: Mapping[str, Any],
+    secrets: Collection[str] = (),
+    finalize: Callable[[Any], Any] | None = None,
+) -> str:
+    """``source`` rendered with ``variables``; ``secrets`` are values masked in errors;
+    ``finalize`` turns each ``{{ }}`` value into its text (a package writes YAML values).
 
     Raises:
         RenderError: syntax, an undefined variable, a refused construct or call, the budget
@@ -300,7 +311,7 @@ def render(source: str, variables: Mapping[str, Any], secrets: Collection[str] =
     tree, _ = parse(source)
     for loop in tree.find_all(nodes.For):
         loop.iter = nodes.Call(nodes.Name("_cove_iterate", "load"), [loop.iter], [], None, None)
-    env = _Sandbox()
+    env = _Sandbox(finalize)
     try:
         template = env.from_string(tree)
         out: list[str] = []

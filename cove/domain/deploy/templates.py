@@ -285,14 +285,16 @@ def parse(source: str) -> tuple[nodes.Template, set[str]]:
     env = _Sandbox()
     try:
         tree = env.parse(source)
+        refused = _refused(tree)
+        if refused is not None:
+            raise RenderError(refused)
+        # Compiles the tree: unknown filters and tests are found here.
+        reads = set(meta.find_undeclared_variables(tree))
     except TemplateSyntaxError as exc:
         raise RenderError(exc.message or "syntax error", exc.lineno) from None
     except RecursionError:
         raise RenderError("nested too deeply") from None
-    refused = _refused(tree)
-    if refused is not None:
-        raise RenderError(refused)
-    return tree, set(meta.find_undeclared_variables(tree)) - set(env.globals)
+    return tree, reads - set(env.globals)
 
 
 def render(

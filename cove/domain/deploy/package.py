@@ -229,24 +229,26 @@ def _option_problem(path: str, error: jsonschema.ValidationError) -> Problem:
         known = set(error.schema.get("properties", {}))
         extra = sorted(str(k)[:40] for k in error.instance if k not in known)
         return Problem(path, f"unknown option(s): {', '.join(extra)}")
-    messages = {
-        "type": f"must be of type {wanted}",
-        "enum": f"must be one of {', '.join(json.dumps(v) for v in wanted)}"[:300],
-        "const": f"must be {json.dumps(wanted)}"[:300],
-        "minimum": f"must be at least {wanted}",
-        "maximum": f"must be at most {wanted}",
-        "exclusiveMinimum": f"must be more than {wanted}",
-        "exclusiveMaximum": f"must be less than {wanted}",
-        "minLength": f"must have at least {wanted} characters",
-        "maxLength": f"must have at most {wanted} characters",
-        "pattern": f"must match {json.dumps(wanted)}"[:300],
-        "minItems": f"must have at least {wanted} items",
-        "maxItems": f"must have at most {wanted} items",
-        "uniqueItems": "must not repeat items",
-        "multipleOf": f"must be a multiple of {wanted}",
-        "format": f"must be a {wanted}",
+    messages: dict[str, Callable[[], str]] = {
+        "type": lambda: f"must be of type {wanted}",
+        "enum": lambda: f"must be one of {', '.join(json.dumps(v) for v in wanted)}"[:300],
+        "const": lambda: f"must be {json.dumps(wanted)}"[:300],
+        "minimum": lambda: f"must be at least {wanted}",
+        "maximum": lambda: f"must be at most {wanted}",
+        "exclusiveMinimum": lambda: f"must be more than {wanted}",
+        "exclusiveMaximum": lambda: f"must be less than {wanted}",
+        "minLength": lambda: f"must have at least {wanted} characters",
+        "maxLength": lambda: f"must have at most {wanted} characters",
+        "pattern": lambda: f"must match {json.dumps(wanted)}"[:300],
+        "minItems": lambda: f"must have at least {wanted} items",
+        "maxItems": lambda: f"must have at most {wanted} items",
+        "uniqueItems": lambda: "must not repeat items",
+        "multipleOf": lambda: f"must be a multiple of {wanted}",
+        "format": lambda: f"must be a {wanted}",
     }
-    return Problem(path, messages.get(str(kind), f"does not satisfy the schema's {kind}"))
+    return Problem(
+        path, messages[str(kind)]() if kind in messages else f"does not satisfy the schema's {kind}"
+    )
 
 
 class _SecretOption:

@@ -106,8 +106,6 @@ def test_failures_name_the_line_and_the_reason(
 )
 def test_work_and_size_are_bounded(source: str, expected: str) -> None:
     started = time.monotonic()
-    with pytest.raises(RenderError, match="would make|more than|above|wider"):
-        templates.render(source, {"s": "a" * 4096})
     with pytest.raises(RenderError) as info:
         templates.render(source, {"s": "a" * 4096})
     assert expected in str(info.value)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up of a development/CI machine: Python virtualenv with cove and its test
-# tools, and a running PostgreSQL for the database tests. Safe to run again at any time.
+# tools, a running PostgreSQL for the database tests, and Debian's etcd (the coordination
+# store deployments gate on; its tests run the real server). Safe to run again at any time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,4 +41,10 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
 fi
 pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not answering on 127.0.0.1:5432" >&2; exit 1; }
+
+if ! command -v etcd >/dev/null; then
+  say "installing etcd"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends etcd-server >/dev/null
+fi
 say "ready"

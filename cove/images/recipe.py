@@ -43,6 +43,14 @@ class ImageRecipe:
     files: tuple[RecipeFile, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     entrypoint: tuple[str, ...] = ()
+    # System users (each with a group of its name) created after the packages are installed,
+    # for services whose Debian package creates none (python3-keystone).
+    users: tuple[str, ...] = ()
+
+
+# Fields added after images were first built enter the hash only when set, so that recipes
+# which do not use them keep their tags (and built images).
+_HASHED_WHEN_SET = ("users",)
 
 
 def content_hash(recipe: ImageRecipe) -> str:
@@ -50,6 +58,9 @@ def content_hash(recipe: ImageRecipe) -> str:
     debootstrap installs a set)."""
     inputs = asdict(recipe)
     del inputs["repository"]
+    for field in _HASHED_WHEN_SET:
+        if not inputs[field]:
+            del inputs[field]
     inputs["packages"] = sorted(recipe.packages)
     inputs["builder"] = BUILDER_VERSION
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()

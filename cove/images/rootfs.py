@@ -1,6 +1,11 @@
 """The root file system of an image: ``debootstrap`` of the recipe's suite and packages on
-this machine's Debian mirror, trimmed, apt's caches emptied, the recipe's directories and
-files written."""
+this machine's Debian mirror, the recipe's users added, trimmed, apt's caches emptied, the
+recipe's directories and files written.
+
+Packages are installed as debootstrap installs them: their dependencies but not their
+recommendations, and with ``/usr/sbin/policy-rc.d`` refusing (exit 101) and a fake
+``start-stop-daemon`` while they are configured, so a server's postinst (mariadb, memcached)
+does not start it inside the build."""
 
 from __future__ import annotations
 
@@ -46,8 +51,33 @@ def debootstrap(recipe: ImageRecipe, rootfs: Path, done: Path, log: Callable[[st
             exc.args = (f"{exc.message}\n{exc.output}",)
         raise
     log(f"debootstrap done in {time.monotonic() - started:.1f}s")
+    add_users(recipe, rootfs)
     lay_over(recipe, rootfs)
     done.touch()
+
+
+def add_users(recipe: ImageRecipe, rootfs: Path) -> None:
+    """Create the recipe's system users (each with its own group, home /var/lib/<name>, no
+    login shell) with the root's own useradd, unless a package already made them."""
+    passwd = rootfs / "etc/passwd"
+    existing = {line.split(":", 1)[0] for line in passwd.read_text().splitlines() if line}
+    for user in recipe.users:
+        if user in existing:
+            continue
+        run_command(
+            [
+                "chroot",
+                str(rootfs),
+                "useradd",
+                "--system",
+                "--user-group",
+                f"--home-dir=/var/lib/{user}",
+                "--no-create-home",
+                "--shell=/usr/sbin/nologin",
+                user,
+            ],
+            what=f"useradd {user}",
+        )
 
 
 def _empty(directory: Path) -> None:

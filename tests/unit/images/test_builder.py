@@ -3,14 +3,15 @@ configuration it imports with, and a cache hit that builds nothing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cove.images import ImageRecipe, RecipeFile, builder, content_hash, ensure_image
+from cove.images import ImageRecipe, RecipeFile, builder, content_hash, ensure_image, rootfs
 from cove.images.docker_cli import DockerCli
-from cove.images.rootfs import lay_over
+from cove.images.rootfs import add_users, lay_over
 
 RECIPE = ImageRecipe(
     repository="cove/test",
@@ -45,6 +46,33 @@ def test_lay_over_trims_cleans_apt_and_writes_the_recipe(tmp_path: Path) -> None
     init = tmp_path / "usr/local/bin/init"
     assert init.read_text() == "#!/bin/sh\n"
     assert init.stat().st_mode & 0o777 == 0o755
+
+
+def test_add_users_creates_only_the_missing_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/passwd").write_text(
+        "root:x:0:0::/root:/bin/sh\netcd:x:100:100::/:/bin/false\n"
+    )
+    calls: list[list[str]] = []
+    monkeypatch.setattr(rootfs, "run_command", lambda argv, **kw: calls.append(list(argv)))
+
+    add_users(replace(RECIPE, users=("etcd", "keystone")), tmp_path)
+
+    assert calls == [
+        [
+            "chroot",
+            str(tmp_path),
+            "useradd",
+            "--system",
+            "--user-group",
+            "--home-dir=/var/lib/keystone",
+            "--no-create-home",
+            "--shell=/usr/sbin/nologin",
+            "keystone",
+        ]
+    ]
 
 
 def test_image_changes_label_and_configure_the_image() -> None:

@@ -58,6 +58,7 @@ def test_repository_names_the_image_but_is_not_content() -> None:
         {"files": (RecipeFile("/usr/bin/init", "#!/bin/sh\n", mode=0o755),)},
         {"env": (("PATH", "/usr/bin:/bin"),)},
         {"entrypoint": ("/bin/sh",)},
+        {"users": ("keystone",)},
     ],
     ids=lambda change: next(iter(change)),
 )
@@ -79,3 +80,17 @@ def test_node_recipe() -> None:
     (init,) = NODE_RECIPE.files
     assert NODE_RECIPE.entrypoint == (init.path,) and init.mode == 0o755
     assert init.content.startswith("#!/bin/sh\n")
+
+
+def test_fields_added_later_leave_unchanged_recipes_their_tags() -> None:
+    """``users`` came after images were built: a recipe without users hashes as before."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    inputs = asdict(RECIPE)
+    del inputs["repository"], inputs["users"]
+    inputs["packages"] = sorted(RECIPE.packages)
+    inputs["builder"] = recipe_module.BUILDER_VERSION
+    before = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
+    assert content_hash(RECIPE) == before

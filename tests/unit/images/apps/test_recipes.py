@@ -1,0 +1,82 @@
+"""The app image registry: every recipe ships cove-start as its entrypoint with python3 and
+Kolla's directories, tags are content hashes (stable, and changed by packages or by the start
+program), and each sample config.json passes cove-start's own validation."""
+
+from __future__ import annotations
+
+import runpy
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from cove.images import content_hash, image_tag
+from cove.images.apps import (
+    APPS,
+    CONFIG_DIR,
+    START_PATH,
+    AppImage,
+    UnknownApp,
+    get_app,
+    start_script,
+)
+from cove.images.apps.recipes import app_recipe
+
+
+@pytest.fixture(params=sorted(APPS))
+def app(request: pytest.FixtureRequest) -> AppImage:
+    return APPS[request.param]
+
+
+def test_the_registry_has_the_services_a_deployment_needs() -> None:
+    assert {"mariadb", "keystone", "memcached", "rabbitmq", "etcd"} <= set(APPS)
+
+
+def test_every_app_starts_through_cove_start(app: AppImage) -> None:
+    recipe = app.recipe
+    (start,) = recipe.files
+    assert (start.path, start.mode, start.content) == (START_PATH, 0o755, start_script())
+    assert start.content.startswith("#!/usr/bin/python3\n")
+    assert recipe.entrypoint == (START_PATH,)
+    assert "python3" in recipe.packages
+    assert CONFIG_DIR in recipe.directories
+    assert dict(recipe.env)["KOLLA_CONFIG_STRATEGY"] == "COPY_ALWAYS"
+    assert (recipe.suite, recipe.variant, recipe.os_distro) == ("bookworm", "minbase", "debian")
+    assert recipe.version_package in recipe.packages
+    assert image_tag(recipe) == f"cove/app-{app.name}:{content_hash(recipe)}"
+
+
+def test_tags_are_stable_and_distinct() -> None:
+    tags = {name: image_tag(app.recipe) for name, app in APPS.items()}
+    again = {name: image_tag(get_app(name).recipe) for name in APPS}
+    assert tags == again
+    assert len(set(tags.values())) == len(tags)
+
+
+def test_the_tag_changes_with_the_packages_and_the_start_program() -> None:
+    base = app_recipe("x", ("etcd-server",), "etcd-server")
+    assert content_hash(app_recipe("x", ("etcd-server",), "etcd-server")) == content_hash(base)
+    assert content_hash(app_recipe("x", ("etcd-server", "jq"), "etcd-server")) != content_hash(base)
+    (start,) = base.files
+    edited = replace(base, files=(replace(start, content=start.content + "\n"),))
+    assert content_hash(edited) != content_hash(base)
+
+
+def test_an_unknown_app_names_the_known_ones() -> None:
+    with pytest.raises(UnknownApp, match="no app image named 'nova'; known: etcd, keystone"):
+        get_app("nova")
+
+
+def test_each_sample_config_is_valid(app: AppImage) -> None:
+    start: dict[str, Any] = runpy.run_path(_script_path())
+    start["validate_config"](app.sample_config, "config.json")
+    for entry in app.sample_config.get("config_files", []):
+        name = entry["source"].removeprefix(f"{CONFIG_DIR}/")
+        assert name in app.sample_files, f"{app.name}: {name} is not a sample file"
+    assert app.health
+
+
+def _script_path() -> str:
+    from cove.images.apps import start
+
+    return start.__file__

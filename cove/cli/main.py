@@ -4,6 +4,7 @@ resource of the API, which talk HTTP to a running cove (``cove/cli/commands/``).
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import signal
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cove import __version__
-from cove.cli import completion, doctor, quickstart
+from cove.cli import completion, doctor, output, quickstart
 from cove.cli import keys as keys_commands
 from cove.cli.client import DEFAULT_URL, token_option
 from cove.cli.commands import catalog, certificates, clusters, nodegroups, quotas, templates
@@ -288,23 +289,37 @@ def keys_generate() -> None:
 
 @cli.group()
 def image() -> None:
-    """Images: the catalog (create, list, show, delete) and the node image (build).
+    """Images: the catalog (create, list, show, delete), the node image (build) and the
+    application images (build --app, apps).
 
     Templates name a catalog image; its os_distro picks the cluster driver. `build` makes
-    the swarm-mode node image from distribution packages and registers it.
+    the swarm-mode node image from distribution packages and registers it; `build --app`
+    makes application images (Kolla's start contract, docs/images.md) instead.
     """
 
 
 @image.command("build")
 @click.option("--force", is_flag=True, help="rebuild even when the image exists")
 @click.option("--db", "url", default=None, help="database URL")
+@click.option(
+    "--app",
+    "apps",
+    multiple=True,
+    metavar="NAME",
+    help="build this application image instead of the node image (repeatable; 'all': every "
+    "one; see `cove image apps`)",
+)
 @click.pass_context
-def image_build(ctx: click.Context, force: bool, url: str | None) -> None:
-    """Build (or find) the swarm-mode node image and register it in the image catalog."""
+def image_build(ctx: click.Context, force: bool, url: str | None, apps: tuple[str, ...]) -> None:
+    """Build (or find) the swarm-mode node image and register it in the image catalog, or,
+    with --app, application images (not registered: deployments name them by tag)."""
     from cove.cli import node_image
     from cove.images import ImageBuildError
 
     settings = _settings(ctx.find_root(), db=url)
+    if apps:
+        _build_app_images(settings, apps, force=force)
+        return
     try:
         node_image.engine_version(settings)
         built = node_image.ensure_node_image(
@@ -315,6 +330,57 @@ def image_build(ctx: click.Context, force: bool, url: str | None) -> None:
     name = node_image.register(settings, built)
     click.echo(f"{'built' if built.created else 'found'} {built.ref} (docker.io {built.version})")
     click.echo(f"registered as image {name!r} (os_distro {built.os_distro})")
+
+
+def _echo_err(prefix: str, line: str) -> None:
+    click.echo(f"{prefix}{line}", err=True)
+
+
+def _build_app_images(settings: Settings, names: tuple[str, ...], *, force: bool) -> None:
+    from cove.images import ImageBuildError
+    from cove.images import apps as app_images
+
+    wanted = sorted(app_images.APPS) if "all" in names else list(dict.fromkeys(names))
+    try:
+        for name in wanted:
+            app_images.get_app(name)  # an unknown name fails before anything is built
+        for name in wanted:
+            built = app_images.ensure_app_image(
+                name,
+                settings.state_dir,
+                docker_host=settings.docker_host,
+                force=force,
+                log=functools.partial(_echo_err, f"{name}: "),
+            )
+            package = app_images.get_app(name).recipe.version_package
+            verb = "built" if built.created else "found"
+            click.echo(f"{verb} {built.ref} ({package} {built.version})")
+    except ImageBuildError as exc:  # UnknownApp; EngineUnavailable names the fix
+        raise click.ClickException(str(exc)) from None
+
+
+@image.command("apps")
+@output.output_options
+@click.pass_context
+def image_apps(ctx: click.Context, fmt: str, columns: tuple[str, ...]) -> None:
+    """The application images cove can build: name, tag, whether cove's engine has it
+    (unknown when no engine answers), and the Debian packages it is made of."""
+    from cove.images import ImageBuildError, image_tag
+    from cove.images import apps as app_images
+
+    settings = _settings(ctx.find_root())
+    rows = []
+    for name, app in sorted(app_images.APPS.items()):
+        try:
+            found = app_images.find_app_image(name, docker_host=settings.docker_host)
+            built: bool | None = found is not None
+        except ImageBuildError:  # no engine answers: say so rather than fail the listing
+            built = None
+        packages = [p for p in app.recipe.packages if p != "python3"]
+        rows.append(
+            {"name": name, "image": image_tag(app.recipe), "built": built, "packages": packages}
+        )
+    output.print_list(rows, ("name", "image", "built", "packages"), fmt, columns)
 
 
 catalog.add_image_commands(image)

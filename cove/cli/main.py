@@ -294,7 +294,7 @@ def image() -> None:
 
     Templates name a catalog image; its os_distro picks the cluster driver. `build` makes
     the swarm-mode node image from distribution packages and registers it; `build --app`
-    makes application images (Kolla's start contract, docs/images.md) instead.
+    makes application images (Kolla's start contract, docs/host.md) instead.
     """
 
 

@@ -212,7 +212,15 @@ KEYSTONE = AppImage(
     name="keystone",
     recipe=app_recipe(
         "keystone",
-        ("python3-keystone", "python3-openstackclient", "uwsgi-core", "uwsgi-plugin-python3"),
+        # python3-ply: debootstrap does not resolve virtual packages, and python3-pycparser
+        # depends on python3-ply-lex-3.10, which only python3-ply provides.
+        (
+            "python3-keystone",
+            "python3-openstackclient",
+            "python3-ply",
+            "uwsgi-core",
+            "uwsgi-plugin-python3",
+        ),
         "python3-keystone",
         directories=("/etc/keystone", "/var/lib/keystone", "/var/log/keystone"),
         users=("keystone",),

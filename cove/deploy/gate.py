@@ -1,3 +1,4 @@
+#!/usr/bin/python3
 """``cove-gate``: the start step of every container cove deploys (``cove.deploy.gating`` is
 the contract). Shipped into app images and run by ``cove-start`` as ``cove-gate COMMAND…``:
 
@@ -5,6 +6,7 @@ the contract). Shipped into app images and run by ``cove-start`` as ``cove-gate 
    (etcd's v3 JSON gateway) once and then following its watch stream: no polling;
 2. a task: takes the task's lock, exits 0 if a previous run is done, else runs the command
    and records ``done`` when it succeeded (so it runs exactly once, whatever the retries);
+   a run longer than ``COVE_TIMEOUT`` seconds is killed and fails (exit 124);
 3. a service: forks a registrar that registers this instance ``running`` at once and
    ``healthy`` when ``COVE_HEALTH`` passes, under a lease kept alive while the container
    lives, then execs the command (signals reach it directly).
@@ -175,7 +177,14 @@ def _keep(store: Store, lease: str, stop: threading.Event) -> None:
             store.keep_alive(lease)
 
 
-def run_task(store: Store, prefix: str, task: str, command: Sequence[str], node: str) -> int:
+def run_task(
+    store: Store,
+    prefix: str,
+    task: str,
+    command: Sequence[str],
+    node: str,
+    timeout: float | None = None,
+) -> int:
     """Runs ``command`` unless a previous run of the task succeeded; one run at a time."""
     lease = store.grant(LEASE_TTL_S)
     stop = threading.Event()
@@ -185,7 +194,11 @@ def run_task(store: Store, prefix: str, task: str, command: Sequence[str], node:
         if store.get(f"{prefix}/tasks/{task}/done") is not None:
             _say(f"task {task} already done; not running it again")
             return 0
-        code = subprocess.call(list(command))
+        try:
+            code = subprocess.run(list(command), timeout=timeout, check=False).returncode
+        except subprocess.TimeoutExpired:
+            _say(f"task {task} did not end within {timeout:.0f}s")
+            code = 124
         if code == 0:
             store.put(f"{prefix}/tasks/{task}/done", {"node": node, "at": time.time()})
         return code
@@ -242,7 +255,8 @@ def main(argv: Sequence[str]) -> int:
     requires = json.loads(os.environ.get("COVE_REQUIRES") or "[]")
     wait(store, prefix, requires, node)
     if os.environ.get("COVE_KIND") == "task":
-        return run_task(store, prefix, element, command, node)
+        timeout = float(os.environ["COVE_TIMEOUT"]) if os.environ.get("COVE_TIMEOUT") else None
+        return run_task(store, prefix, element, command, node, timeout)
     health = json.loads(os.environ["COVE_HEALTH"]) if os.environ.get("COVE_HEALTH") else None
     key = f"{prefix}/services/{element}/{socket.gethostname()}"
     if os.fork() == 0:  # the registrar; the command goes on in this process's place

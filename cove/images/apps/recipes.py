@@ -22,7 +22,7 @@ SUITE = "bookworm"
 OS_DISTRO = "debian"
 REPOSITORY_PREFIX = "cove/app-"
 START_PATH = "/usr/local/bin/cove-start"
-GATE_PATH = "/usr/local/bin/cove-gate"  # installed by a later deployment step, not here
+GATE_PATH = "/usr/local/bin/cove-gate"  # cove.deploy.gate: cove-start runs commands through it
 CONFIG_DIR = "/var/lib/kolla/config_files"
 CONFIG_FILE = f"{CONFIG_DIR}/config.json"
 PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -36,6 +36,11 @@ BASE_DIRECTORIES = (CONFIG_DIR, "/var/log/kolla")
 def start_script() -> str:
     """The source of ``cove-start`` (this package's ``start.py``)."""
     return resources.files(__package__).joinpath("start.py").read_text(encoding="utf-8")
+
+
+def gate_script() -> str:
+    """The source of ``cove-gate`` (``cove.deploy.gate``, standard library only)."""
+    return resources.files("cove.deploy").joinpath("gate.py").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,10 @@ def app_recipe(
         os_distro=OS_DISTRO,
         version_package=version_package,
         directories=(*BASE_DIRECTORIES, *directories),
-        files=(RecipeFile(START_PATH, start_script(), mode=0o755),),
+        files=(
+            RecipeFile(START_PATH, start_script(), mode=0o755),
+            RecipeFile(GATE_PATH, gate_script(), mode=0o755),
+        ),
         env=(("PATH", PATH_ENV), ("KOLLA_CONFIG_STRATEGY", DEFAULT_STRATEGY)),
         entrypoint=(START_PATH,),
         users=users,

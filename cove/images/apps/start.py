@@ -30,14 +30,13 @@ On start it:
    ``exclude`` lists regular expressions of paths to leave alone). Modes are ``640``, ``0640``
    or ``0o640``; a directory readable by someone is searchable by them too.
 
-3. runs the gate hook ``/usr/local/bin/cove-gate`` (``COVE_GATE`` names another) if it exists
-   and is executable, with the command's words as its arguments; a non-zero exit stops the
-   start with that exit status. The images ship no gate: a later deployment step installs one
-   (waiting for what the service needs, for example).
-
-4. execs the command (split like a shell would, ``shlex``, but with no shell): the service
-   replaces this process, so ``docker stop``'s signal reaches it. Commands drop privileges
-   themselves (``mysqld --user=mysql``, ``setpriv --reuid=etcd ...``), as Kolla's do with USER.
+3. execs the command (split like a shell would, ``shlex``, but with no shell) through the
+   gate ``/usr/local/bin/cove-gate`` (``COVE_GATE`` names another) when it exists and is
+   executable: ``cove-gate COMMAND…`` waits until what the container needs holds, then runs
+   a one-time task under its lock or execs a service (``cove.deploy.gate``); without a gate,
+   the command itself. Either way the service ends up in this process's place, so ``docker
+   stop``'s signal reaches it. Commands drop privileges themselves (``mysqld --user=mysql``,
+   ``setpriv --reuid=etcd ...``), as Kolla's do with USER.
 
 Given arguments (``docker run IMAGE etcdctl version``), it execs them and reads no
 configuration, as a Kolla image does when its command is replaced. Differences from Kolla
@@ -46,7 +45,7 @@ configuration, as a Kolla image does when its command is replaced. Differences f
 the command comes from config.json rather than from ``/run_command``.
 
 Exit status: 1 for a configuration error (the message names the file and the key), 2 for an
-unexpected error, the gate's status when it refuses, 127 when the command cannot be run.
+unexpected error, 127 when the command (or the gate) cannot be run; then the gate's own.
 """
 
 from __future__ import annotations
@@ -60,7 +59,6 @@ import re
 import shlex
 import shutil
 import stat
-import subprocess
 import sys
 from typing import Any, NoReturn
 
@@ -292,13 +290,11 @@ def apply_config(config: dict[str, Any], strategy: str, marker: str) -> None:
 # --- gate and command -------------------------------------------------------------------
 
 
-def run_gate(gate: str, argv: list[str]) -> None:
-    if not (os.path.isfile(gate) and os.access(gate, os.X_OK)):
-        return
-    say(f"running the gate {gate}")
-    status = subprocess.call([gate, *argv])
-    if status != 0:
-        raise StartError(f"the gate {gate} refused the start (exit {status})", exit_code=status)
+def gated(gate: str, argv: list[str]) -> list[str]:
+    """The command as it runs: through the gate when the image has one."""
+    if os.path.isfile(gate) and os.access(gate, os.X_OK):
+        return [gate, *argv]
+    return argv
 
 
 def exec_command(argv: list[str]) -> NoReturn:
@@ -324,8 +320,7 @@ def main(args: list[str]) -> int:
             os.environ.get("KOLLA_CONFIG_STRATEGY", ""),
             os.environ.get("COVE_START_MARKER") or DEFAULT_MARKER,
         )
-        run_gate(os.environ.get("COVE_GATE") or DEFAULT_GATE, argv)
-        exec_command(argv)
+        exec_command(gated(os.environ.get("COVE_GATE") or DEFAULT_GATE, argv))
     except StartError as exc:
         say(f"error: {exc}")
         return exc.exit_code

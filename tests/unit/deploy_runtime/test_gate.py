@@ -153,3 +153,11 @@ def _states(store: gate.Store, service: str, done: object) -> list[str]:
         if done(states) or time.monotonic() > deadline:  # type: ignore[operator]
             return states
         time.sleep(0.1)
+
+
+def test_a_task_over_its_timeout_is_killed_and_not_done(store: gate.Store) -> None:
+    slow = [sys.executable, "-c", "import time; time.sleep(30)"]
+    started = time.monotonic()
+    assert gate.run_task(store, PREFIX, "slow", slow, "n1", timeout=0.5) == 124
+    assert time.monotonic() - started < 10
+    assert store.get(f"{PREFIX}/tasks/slow/done") is None

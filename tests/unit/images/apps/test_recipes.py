@@ -20,7 +20,7 @@ from cove.images.apps import (
     get_app,
     start_script,
 )
-from cove.images.apps.recipes import app_recipe
+from cove.images.apps.recipes import GATE_PATH, app_recipe, gate_script
 
 
 @pytest.fixture(params=sorted(APPS))
@@ -32,11 +32,13 @@ def test_the_registry_has_the_services_a_deployment_needs() -> None:
     assert {"mariadb", "keystone", "memcached", "rabbitmq", "etcd"} <= set(APPS)
 
 
-def test_every_app_starts_through_cove_start(app: AppImage) -> None:
+def test_every_app_starts_through_cove_start_and_its_gate(app: AppImage) -> None:
     recipe = app.recipe
-    (start,) = recipe.files
+    start, gate = recipe.files
     assert (start.path, start.mode, start.content) == (START_PATH, 0o755, start_script())
+    assert (gate.path, gate.mode, gate.content) == (GATE_PATH, 0o755, gate_script())
     assert start.content.startswith("#!/usr/bin/python3\n")
+    assert gate.content.startswith("#!/usr/bin/python3\n")
     assert recipe.entrypoint == (START_PATH,)
     assert "python3" in recipe.packages
     assert CONFIG_DIR in recipe.directories
@@ -57,8 +59,8 @@ def test_the_tag_changes_with_the_packages_and_the_start_program() -> None:
     base = app_recipe("x", ("etcd-server",), "etcd-server")
     assert content_hash(app_recipe("x", ("etcd-server",), "etcd-server")) == content_hash(base)
     assert content_hash(app_recipe("x", ("etcd-server", "jq"), "etcd-server")) != content_hash(base)
-    (start,) = base.files
-    edited = replace(base, files=(replace(start, content=start.content + "\n"),))
+    start, gate = base.files
+    edited = replace(base, files=(replace(start, content=start.content + "\n"), gate))
     assert content_hash(edited) != content_hash(base)
 
 

@@ -84,6 +84,7 @@ class ServiceSpec:
     preferences: tuple[str, ...] = ()  # "spread=node.labels.zone"
     max_per_node: int | None = None
     networks: tuple[str, ...] = ()  # attached by name
+    aliases: tuple[str, ...] = ()  # names its instances answer to on those networks
     restart_attempts: int | None = None  # jobs: retries after a failure; None: unbounded
     stop_grace_s: float = 10.0
 

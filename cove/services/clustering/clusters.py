@@ -5,6 +5,7 @@ state and start an action; ``POST /clusters/{id}/actions`` validates each action
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -548,19 +549,30 @@ def collect(session: Session, caller: Caller, ident: str, path: str) -> list[tup
     if not path.strip() or path.strip() == "None":
         raise cerr.BadRequest("Required path attribute is missing.")
     out = []
-    for node in session.scalars(
-        select(db.ContainerNode)
+    for node, profile in session.execute(
+        select(db.ContainerNode, db.Profile.uuid)
+        .join(db.Profile, db.Profile.id == db.ContainerNode.profile_id)
         .where(db.ContainerNode.cluster_id == cluster.id)
         .order_by(db.ContainerNode.index)
     ):
+        # The node as ``node show`` has it (Senlin collects from the node's own fields),
+        # with ``details`` its placement (Senlin: the profile's details of the container).
         value: Any = {
-            "name": node.name, "physical_id": node.physical_id, "status": node.status,
-            "role": node.role,
-            "index": node.index, "data": node.data or {}, "metadata": node.meta or {},
-            "details": (node.data or {}).get("placement", {}),
+            "id": node.uuid, "name": node.name, "physical_id": node.physical_id,
+            "cluster_id": cluster.uuid, "profile_id": profile, "status": node.status,
+            "status_reason": node.status_reason, "role": node.role, "index": node.index,
+            "user": node.user_id, "project": node.project_id,
+            "init_at": _iso(node.init_at), "created_at": _iso(node.created_at),
+            "updated_at": _iso(node.updated_at), "data": node.data or {},
+            "metadata": node.meta or {}, "dependents": node.dependents or {},
+            "tainted": node.tainted, "details": (node.data or {}).get("placement", {}),
         }  # fmt: skip
         for part in path.strip().split("."):
             value = value.get(part) if isinstance(value, dict) else None
         if value is not None:
             out.append((node.uuid, value))
     return out
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None

@@ -456,3 +456,19 @@ def test_a_tainted_node_goes_first_on_scale_in(senlin: Senlin) -> None:
     act(senlin, cluster["id"], {"scale_in": {"count": 1}})
     left = {n["id"] for n in members(senlin, cluster["id"])}
     assert newest not in left and oldest in left and len(left) == 2
+
+
+def test_collect_reads_any_field_of_each_member(senlin: Senlin) -> None:
+    """``openstack cluster collect``: Senlin collects from each node's own fields."""
+    cluster = made(senlin, nodes=2)
+
+    def collect(path: str) -> list[Any]:
+        r = senlin.get(f"/clusters/{cluster['id']}/attrs/{path}")
+        assert r.status_code == 200, r.text
+        return [a["value"] for a in r.json()["cluster_attributes"]]
+
+    assert collect("profile_id") == [cluster["profile_id"]] * 2
+    assert collect("status_reason") == [n["status_reason"] for n in members(senlin, cluster["id"])]
+    assert all(isinstance(v, str) and v.endswith("Z") for v in collect("created_at"))
+    assert set(collect("details.host_node")) <= {n.name for n in host(senlin).nodes()}
+    assert collect("nothing.here") == []

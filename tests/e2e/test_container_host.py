@@ -178,7 +178,7 @@ def test_restart_pause_and_unpause_change_the_state(host: ContainerHost) -> None
 
 
 def test_loads_show_every_node_and_a_busy_one(host: ContainerHost, busybox_image: str) -> None:
-    busy, idle = workers(host)
+    busy, _ = workers(host)
     host.ensure_container(
         busy,
         ContainerSpec(
@@ -195,9 +195,10 @@ def test_loads_show_every_node_and_a_busy_one(host: ContainerHost, busybox_image
     assert set(loads) == {n.name for n in host.nodes()}
     for name, load in loads.items():
         assert load.memory > 0 and load.cpus > 0 and load.memory_limit >= load.memory, name
-    # A busy loop on a shared 2-core machine: measured 0.48 to 1.0 core.
-    assert loads[busy].cpu > 0.3, loads
-    assert loads[busy].cpu > loads[idle].cpu + 0.25, loads
+    # A busy loop on a shared 2-core machine: measured 0.48 to 1.0 core alone, 0.29 with the
+    # rest of the suite beside it; idle nodes 0.01-0.03.
+    others = max(load.cpu for name, load in loads.items() if name != busy)
+    assert loads[busy].cpu > 0.1 and loads[busy].cpu > 4 * others, loads
     assert loads[busy].containers >= 3  # web-1, web-2, burn
     assert 0 < loads[busy].score <= 1
 

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -628,11 +629,12 @@ def test_conductor_killed_mid_create_is_taken_over_without_leftovers(cove: Cove)
         interval=0.05,
     )
     cove.server.kill()
-    killed = time.monotonic()
+    killed, killed_at = time.monotonic(), datetime.now(UTC)
     cove.server.start()
-    doc = cove.cluster(ident)
-    assert doc["status"] == "CREATE_IN_PROGRESS", f"the create was not interrupted\n{describe()}"
-    assert not any("Swarm formed" in e for e in cove.events(ident)), describe()
+    # The create was interrupted: no swarm before the kill (the new conductor may have
+    # finished by the time a loaded machine lets this look, so events are read by time).
+    before = [e for e in cove.events(ident) if datetime.fromisoformat(e.split()[0]) < killed_at]
+    assert not any("Swarm formed" in e or "create complete" in e for e in before), describe()
 
     cove.wait_status(ident, "CREATE_COMPLETE", CREATE_TIMEOUT)
     print(f"CREATE_COMPLETE {time.monotonic() - killed:.1f} s after the kill")

@@ -2,17 +2,16 @@
 clustering service (``cove.drivers.containerhost``).
 
 Nodes and their addresses come from the provider; each node's engine is reached directly
-(``nodeengines``). An image a node lacks is streamed from the provider's engine (``docker
-save`` there, ``load`` in the node), once per node and image however many calls need it at
-once; nothing is pulled. A node's load comes from the provider's stats of the node container
-(its cgroup holds everything the node runs) and the node engine's count of running
-containers; CPU is the delta since this host's previous sample of that node.
+(``nodeengines.NodeEngines``, shared with the cluster's app host). An image a node lacks is
+streamed from the provider's engine, once per node and image; nothing is pulled. A node's
+load comes from the provider's stats of the node container (its cgroup holds everything the
+node runs) and the node engine's count of running containers; CPU is the delta since this
+host's previous sample of that node.
 """
 
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -46,10 +45,8 @@ class SwarmContainerHost:
     def __init__(self, provider: Provider, cluster: ClusterSpec) -> None:
         self.provider = provider
         self.cluster = cluster
+        self.engines = nodeengines.NodeEngines(provider, cluster)
         self._lock = threading.Lock()
-        self._context: ssl.SSLContext | None = None
-        self._clients: dict[tuple[str, str], docker.APIClient] = {}
-        self._image_locks: dict[tuple[str, str], threading.Lock] = {}
         self._samples: dict[str, dict[str, specs.CpuSample]] = {}  # node -> container -> last
         self._balancers = Balancers(provider, cluster)
 
@@ -168,10 +165,7 @@ class SwarmContainerHost:
         self._balancers.remove(name)
 
     def close(self) -> None:
-        with self._lock:
-            clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            client.close()
+        self.engines.close()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -224,17 +218,7 @@ class SwarmContainerHost:
     def _client(self, node: str, record: NodeRecord | None = None) -> docker.APIClient:
         record = record or self._node(node)
         assert record is not None
-        if not (record.running and record.address):
-            raise EngineUnavailable(f"node {node} is not running")
-        key = (node, record.address)
-        with self._lock:
-            client = self._clients.get(key)
-            if client is None:
-                if self._context is None and not self.cluster.template.get("tls_disabled"):
-                    self._context = nodeengines.client_context(self.cluster)
-                client = nodeengines.connect(self.cluster, node, record.address, self._context)
-                self._clients[key] = client
-            return client
+        return self.engines.client(record)
 
     def _inspect(self, api: docker.APIClient, node: str, name: str) -> dict[str, Any] | None:
         with engine_errors(node, f"inspecting container {name}"):
@@ -260,35 +244,7 @@ class SwarmContainerHost:
         return attrs
 
     def _ensure_image(self, api: docker.APIClient, node: str, image: str) -> None:
-        if self._has_image(api, node, image):
-            return
-        with self._lock:
-            lock = self._image_locks.setdefault((node, image), threading.Lock())
-        with lock:  # one transfer per node and image; the others wait for it
-            if self._has_image(api, node, image):
-                return
-            archive = self.provider.image_archive(image)
-            if archive is None:
-                raise EngineRefused(
-                    f"image {image} is not available on node {node} nor on the host engine"
-                )
-            with engine_errors(node, f"loading image {image}"):
-                for message in api.load_image(archive):
-                    if isinstance(message, dict) and message.get("error"):
-                        raise EngineRefused(
-                            f"node {node}: loading image {image}: {message['error']}"
-                        )
-            if not self._has_image(api, node, image):
-                raise EngineRefused(f"node {node}: image {image} was loaded but is not there")
-            log.info("image %s streamed from the host engine to %s", image, node)
-
-    def _has_image(self, api: docker.APIClient, node: str, image: str) -> bool:
-        with engine_errors(node, f"looking up image {image}"):
-            try:
-                api.inspect_image(image)
-                return True
-            except docker.errors.ImageNotFound:
-                return False
+        self.engines.ensure_image(api, node, image)
 
     def _act(
         self,

@@ -7,13 +7,20 @@ a private temporary directory, loaded into an ``ssl.SSLContext`` and removed at 
 server certificate names the node (``engine.tls_files``), so the connection checks that name,
 not the address. Errors leave as ``cove.failures``: transport failures and 5xx answers
 Temporary, refusals Permanent; messages name the node, never key material.
+
+``NodeEngines`` keeps one client per node and address, and streams an image a node lacks
+from the provider's engine (``docker save`` there, ``load`` in the node), once per node and
+image however many callers need it at once; nothing is pulled. The container host and the
+app host of a cluster share one.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +35,9 @@ from cove.drivers.base import ClusterSpec
 from cove.drivers.swarm_mode import engine
 from cove.failures import Permanent, Temporary
 from cove.pki import ca as pki
+from cove.providers.base import NodeRecord, Provider
+
+log = logging.getLogger(__name__)
 
 API_VERSION = "1.41"  # Engine 20.10, the node image's; fixed, so no negotiation round trip
 TIMEOUT = 30.0
@@ -115,3 +125,72 @@ def engine_errors(node: str, doing: str) -> Iterator[None]:
         ) from exc
     except docker.errors.DockerException as exc:
         raise EngineRefused(f"node {node}: {doing}: {describe(exc)}") from exc
+
+
+class NodeEngines:
+    """Clients of one cluster's node engines (per node and address) and the images streamed
+    to them. The cluster's CA and TLS setting must not change for the object's life (the
+    driver keeps one per cluster and CA)."""
+
+    def __init__(self, provider: Provider, cluster: ClusterSpec) -> None:
+        self.provider = provider
+        self.cluster = cluster
+        self._lock = threading.Lock()
+        self._context: ssl.SSLContext | None = None
+        self._clients: dict[tuple[str, str], docker.APIClient] = {}
+        self._image_locks: dict[tuple[str, str], threading.Lock] = {}
+
+    def client(self, record: NodeRecord) -> docker.APIClient:
+        """A client of the node's engine (no call is made); Temporary when it is not running."""
+        if not (record.running and record.address):
+            raise EngineUnavailable(f"node {record.name} is not running")
+        key = (record.name, record.address)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                if self._context is None and not self.cluster.template.get("tls_disabled"):
+                    self._context = client_context(self.cluster)
+                client = connect(self.cluster, record.name, record.address, self._context)
+                self._clients[key] = client
+            return client
+
+    def ensure_image(self, api: docker.APIClient, node: str, image: str) -> None:
+        """``image`` on the node's engine: streamed from the provider's engine when missing,
+        one transfer per node and image (concurrent callers wait for it)."""
+        if self.has_image(api, node, image):
+            return
+        with self._lock:
+            lock = self._image_locks.setdefault((node, image), threading.Lock())
+        with lock:
+            if self.has_image(api, node, image):
+                return
+            archive = self.provider.image_archive(image)
+            if archive is None:
+                raise EngineRefused(
+                    f"image {image} is not available on node {node} nor on the host engine"
+                )
+            with engine_errors(node, f"loading image {image}"):
+                for message in api.load_image(archive):
+                    if isinstance(message, dict) and message.get("error"):
+                        raise EngineRefused(
+                            f"node {node}: loading image {image}: {message['error']}"
+                        )
+            if not self.has_image(api, node, image):
+                raise EngineRefused(f"node {node}: image {image} was loaded but is not there")
+            log.info("image %s streamed from the host engine to %s", image, node)
+
+    @staticmethod
+    def has_image(api: docker.APIClient, node: str, image: str) -> bool:
+        with engine_errors(node, f"looking up image {image}"):
+            try:
+                api.inspect_image(image)
+                return True
+            except docker.errors.ImageNotFound:
+                return False
+
+    def close(self) -> None:
+        """Close the clients (a later call connects again)."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()

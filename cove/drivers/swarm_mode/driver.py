@@ -40,6 +40,7 @@ from cove.drivers.base import (
 )
 from cove.drivers.fleet import Fleet, Slot, order, parallel, slug
 from cove.drivers.swarm_mode import engine, health, services
+from cove.drivers.swarm_mode.apps import SwarmAppHost
 from cove.drivers.swarm_mode.commands import CommandFailed
 from cove.drivers.swarm_mode.containers import SwarmContainerHost
 from cove.drivers.swarm_mode.membership import Swarm
@@ -57,6 +58,7 @@ class SwarmModeDriver:
     def __init__(self, provider: Provider) -> None:
         self.provider = provider
         self._hosts: dict[tuple[str, str, bool], SwarmContainerHost] = {}
+        self._apps: dict[tuple[str, str, bool], SwarmAppHost] = {}
         self._hosts_lock = threading.Lock()
 
     def check_template(self, template: Mapping[str, Any]) -> list[str]:
@@ -191,6 +193,24 @@ class SwarmModeDriver:
                 host = self._hosts[key] = SwarmContainerHost(self.provider, cluster)
             host.cluster = cluster  # node groups may have changed since
             return host
+
+    # -- applications on the cluster (AppHost) ---------------------------------------------
+
+    def app_host(self, cluster: ClusterSpec) -> SwarmAppHost:
+        """The cluster's orchestrator for deployments; one per cluster and CA, sharing the
+        container host's node engines (connections and image transfers)."""
+        key = (cluster.uuid, cluster.ca_cert_pem, bool(cluster.template.get("tls_disabled")))
+        engines = self.container_host(cluster).engines
+        with self._hosts_lock:
+            apps = self._apps.get(key)
+            if apps is None or apps.engines is not engines:
+                for old in [k for k in self._apps if k[0] == cluster.uuid]:
+                    del self._apps[old]  # its engines went with the container host
+                while len(self._apps) >= MAX_HOSTS:
+                    del self._apps[next(iter(self._apps))]
+                apps = self._apps[key] = SwarmAppHost(self.provider, cluster, engines)
+            apps.cluster = cluster
+            return apps
 
     # -- health ----------------------------------------------------------------------------
 

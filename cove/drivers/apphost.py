@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from cove.drivers.base import ClusterSpec
+
 DEPLOYMENT_LABEL = "cove.deployment"  # the deployment's uuid
 ELEMENT_LABEL = "cove.deployment.element"  # the service or task name in the definition
 SPEC_LABEL = "cove.deployment.spec"  # hash of the spec an object was made from
@@ -109,7 +111,10 @@ class ServiceState:
     mode: Mode
     wanted: int  # replicas asked (global: one per eligible node)
     instances: tuple[Instance, ...]
-    updating: str | None = None  # the orchestrator's rolling-update state, if one runs
+    # The orchestrator's rolling-update state unless the last update completed: updating,
+    # paused, rollback_started, rollback_paused or rollback_completed (the update failed and
+    # the previous spec, with its SPEC_LABEL, runs again).
+    updating: str | None = None
 
     @property
     def running(self) -> int:
@@ -135,7 +140,10 @@ class AppHost(Protocol):
     def ensure_service(self, spec: ServiceSpec) -> None:
         """Create the service, or update it to ``spec`` when its SPEC_LABEL differs (a
         rolling update, one instance at a time, rolled back when the new one fails); a
-        job whose spec differs is removed and made again."""
+        job whose spec differs (or a service changing mode) is removed and made again. The
+        same spec again, after the orchestrator rolled it back, is refused (Permanent):
+        trying it again would fail the same way. Networks named must exist; files are made
+        once by name (a changed content comes under a new name)."""
         ...
 
     def services(self, labels: Mapping[str, str]) -> list[ServiceState]:
@@ -149,5 +157,13 @@ class AppHost(Protocol):
 
     def remove(self, labels: Mapping[str, str]) -> None:
         """Remove services, jobs, configs, secrets and networks carrying all ``labels``
-        (volumes are left: data outlives an undeploy unless asked)."""
+        (volumes are left: data outlives an undeploy unless asked). At least one label is
+        needed; a config or secret another service still uses is left. Returns once the
+        networks are gone (so a deployment made again at once does not find them)."""
         ...
+
+
+class HostsApps(Protocol):
+    """Optional driver capability: the orchestrator of a cluster, for deployments."""
+
+    def app_host(self, cluster: ClusterSpec) -> AppHost: ...

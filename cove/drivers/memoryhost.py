@@ -82,10 +82,12 @@ class _Fault:
 
 
 class HostFaults:
-    """Failures armed by a test; each method checks them first."""
+    """Failures armed by a test; each method checks them first. ``methods``: those that may
+    be failed (the container host's by default)."""
 
-    def __init__(self, lock: threading.RLock) -> None:
+    def __init__(self, lock: threading.RLock, methods: Iterable[str] = HOST_METHODS) -> None:
         self._lock = lock
+        self._methods = frozenset(methods)
         self._armed: list[_Fault] = []
 
     def fail(
@@ -95,7 +97,7 @@ class HostFaults:
         times: int = 1,
         when: Callable[..., bool] | None = None,
     ) -> None:
-        if method not in HOST_METHODS:
+        if method not in self._methods:
             raise ValueError(f"no such method to fail: {method}")
         if times < 1:
             raise ValueError("times must be at least 1")

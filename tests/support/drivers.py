@@ -15,6 +15,7 @@ from cove.drivers.base import (
     NodeGroupReport,
     OperationInput,
 )
+from cove.drivers.memoryapps import MemoryAppHost
 from cove.drivers.memoryhost import MemoryContainerHost
 
 COES = ("kubernetes", "swarm", "swarm-mode", "mesos", "dcos")
@@ -42,14 +43,17 @@ class InstantDriver:
 
     def update_cluster(self, op: OperationInput) -> ClusterReport:
         """Nodes named in ``nodes_to_remove`` are evacuated, then gone from the cluster's
-        container host (the rest of a resize is instant)."""
+        container host and app host (the rest of a resize is instant)."""
         removed = [str(n) for n in op.params.get("nodes_to_remove") or []]
         if removed:
             op.evacuate(removed)
             host = InstantDriver.hosts.get(op.cluster.uuid)
+            apps = InstantDriver.apps.get(op.cluster.uuid)
             for name in removed:
                 if host is not None and name in {n.name for n in host.nodes()}:
                     host.lose_node(name)
+                if apps is not None:
+                    apps.lose_node(name)
         return self._report(op)
 
     def upgrade_cluster(self, op: OperationInput) -> ClusterReport:
@@ -94,6 +98,24 @@ class InstantDriver:
                         name = nodeplan.node_name(cluster.uuid, slug, i)
                         host.add_node(name, role, group.name, address=f"10.{n}.0.{i + 2}")
             return host
+
+    # Applications on the cluster (AppHost): one in-memory orchestrator per cluster uuid,
+    # shared by every instance (``apps[uuid]``), its nodes those of ``container_host``.
+    apps: dict[str, MemoryAppHost] = {}
+
+    def app_host(self, cluster: ClusterSpec) -> MemoryAppHost:
+        with _HOSTS_LOCK:
+            apps = InstantDriver.apps.get(cluster.uuid)
+            if apps is None:
+                apps = InstantDriver.apps[cluster.uuid] = MemoryAppHost(
+                    nodes=(), host_images=IMAGES
+                )
+                for group in cluster.nodegroups:
+                    role = "manager" if group.role == "master" else "worker"
+                    slug = nodeplan.group_slug(group.name, group.role, group.is_default)
+                    for i in range(group.node_count):
+                        apps.add_node(nodeplan.node_name(cluster.uuid, slug, i), role)
+            return apps
 
 
 _HOSTS_LOCK = threading.Lock()

@@ -49,7 +49,7 @@ def _member_same_user(caller: Caller, t: Target) -> bool:
 
 
 RULES: dict[str, Check] = {}
-for _resource in ("cluster", "clustertemplate", "nodegroup", "baymodel", "bay"):
+for _resource in ("cluster", "clustertemplate", "nodegroup", "baymodel", "bay", "deployment"):
     for _action in ("get", "get_all", "detail"):
         RULES[f"{_resource}:{_action}"] = _reader
     for _action in ("create", "update", "delete"):

@@ -21,6 +21,7 @@ from cove.api.routes import (
     certificates,
     clusternodes,
     clusters,
+    deployments,
     nodegroups,
     quotas,
     root,
@@ -93,6 +94,7 @@ def create_app(
         certificates.router,
         quotas.router,
         catalog.router,
+        deployments.router,
     ):
         app.include_router(router)
     # Senlin's API under /clustering: its own error body, microversions and middleware.

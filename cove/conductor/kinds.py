@@ -1,5 +1,5 @@
 """Every kind of subject the conductor drives, with its reconciler: Magnum's clusters,
-container clusters and nodes outside any cluster (the clustering service)."""
+container clusters and nodes outside any cluster (the clustering service), deployments."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from cove.conductor.clustering.reconcilers import (
     ContainerNodeReconciler,
 )
 from cove.conductor.clusters import ClusterReconciler
+from cove.conductor.deploy import DeploymentReconciler
 from cove.conductor.reconcilers import Registry
 from cove.db import models
 from cove.drivers.registry import DriverRegistry
@@ -39,6 +40,7 @@ def every_reconciler(
             ),
             containers,
             ContainerNodeReconciler(factory, containers.actions),
+            DeploymentReconciler(factory, drivers),
         ]
     )
     return registry, containers

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -99,17 +99,19 @@ def plan(
     secret_names: Sequence[str],
     who: Identity,
     store_image: str,
+    image_of: Callable[[str], str] = str,
 ) -> Plan:
     """The specs of ``definition`` with resolved ``variables`` (``secret_names`` are the
-    secret ones). The definition was validated: a template that fails here is a bug."""
+    secret ones); ``image_of`` maps a definition's image reference to the one to run. The
+    definition was validated: a template that fails here is a bug."""
     secrets = {variables[n] for n in secret_names if n in variables}
     store_url = f"http://{STORE}:{gating.STORE_PORT}"
     services = {
-        name: _element(definition, name, service, variables, secrets, who, store_url)
+        name: _element(definition, name, service, variables, secrets, who, store_url, image_of)
         for name, service in definition.services.items()
     }
     tasks = {
-        name: _element(definition, name, task, variables, secrets, who, store_url)
+        name: _element(definition, name, task, variables, secrets, who, store_url, image_of)
         for name, task in definition.tasks.items()
     }
     images = sorted({store_image, *(s.image for s in (*services.values(), *tasks.values()))})
@@ -145,6 +147,7 @@ def _element(
     secrets: set[Any],
     who: Identity,
     store_url: str,
+    image_of: Callable[[str], str],
 ) -> ServiceSpec:
     is_task = isinstance(element, Task)
     files = _files(definition, name, element.config_files, variables, secrets, who)
@@ -183,7 +186,7 @@ def _element(
         )
     spec = ServiceSpec(
         name=who.name(name),
-        image=element.image,
+        image=image_of(element.image),
         labels={**who.labels, ELEMENT_LABEL: name},
         env=env,
         files=tuple(files),

@@ -6,7 +6,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import cove.db.clustering  # noqa: F401  (registers the clustering tables)
+import cove.db.clustering
+import cove.db.deploy  # noqa: F401  (registers the deployments table)
 from cove.db import migrate
 from cove.db.models import Base
 from cove.db.session import make_engine

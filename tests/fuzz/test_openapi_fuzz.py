@@ -112,6 +112,10 @@ REFUSALS: dict[str, dict[int, str]] = {
     "DELETE /v1/clusters/{cluster_ident}/nodegroups/{ident}": {
         400: "a default node group is 400 to delete, as in Magnum"
     },
+    "POST /v1/clusters/{cluster_ident}/deployments": {
+        400: "a definition is checked whole (graph, images, ports, templates, the variables' "
+        "values) and a package's options against its own schema: 400 naming each element"
+    },
     "DELETE /v1/images/{ident}": {400: IN_USE},
     "DELETE /v1/networks/{ident}": {400: IN_USE},
 }

@@ -17,6 +17,8 @@ from cove.drivers.base import (
 )
 from cove.drivers.memoryapps import MemoryAppHost
 from cove.drivers.memoryhost import MemoryContainerHost
+from cove.images.apps import APPS
+from cove.images.recipe import image_tag
 
 COES = ("kubernetes", "swarm", "swarm-mode", "mesos", "dcos")
 
@@ -108,7 +110,7 @@ class InstantDriver:
             apps = InstantDriver.apps.get(cluster.uuid)
             if apps is None:
                 apps = InstantDriver.apps[cluster.uuid] = MemoryAppHost(
-                    nodes=(), host_images=IMAGES
+                    nodes=(), host_images=(*IMAGES, *APP_IMAGES)
                 )
                 for group in cluster.nodegroups:
                     role = "manager" if group.role == "master" else "worker"
@@ -121,3 +123,5 @@ class InstantDriver:
 _HOSTS_LOCK = threading.Lock()
 # What the in-memory hosts' "host engine" holds: images the clustering tests use.
 IMAGES = ("nginx:alpine", "busybox", "web:2")
+# cove's app images (deployments), as built now.
+APP_IMAGES = tuple(image_tag(app.recipe) for app in APPS.values())

@@ -2,7 +2,8 @@
 
 from alembic import context
 
-import cove.db.clustering  # noqa: F401  (registers the clustering tables)
+import cove.db.clustering
+import cove.db.deploy  # noqa: F401  (registers the deployments table)
 from cove.db.models import Base
 
 config = context.config

@@ -108,7 +108,11 @@ def task_template(spec: ServiceSpec, file_ids: Mapping[str, str]) -> types.TaskT
         resources=resources,
         restart_policy=restart_policy(spec),
         placement=placement,
-        networks=list(spec.networks) or None,
+        networks=[
+            types.NetworkAttachmentConfig(n, aliases=list(spec.aliases) or None)
+            for n in spec.networks
+        ]
+        or None,
     )
 
 

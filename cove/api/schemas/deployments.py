@@ -1,0 +1,82 @@
+"""Request and response bodies of /v1/clusters/{cluster}/deployments and the catalog."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field, StringConstraints
+
+from cove.api.schemas.common import Strict
+from cove.db.deploy import Deployment
+from cove.domain.deploy.package import Package
+from cove.services.deployments import NewDeployment
+
+DeploymentName = Annotated[
+    str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z][a-z0-9-]{0,62}$")
+]
+# A definition's text or object, a package's options, variables' values: the domain checks
+# each one whole (every problem named); here only their outer shape and size.
+Document = Annotated[str, StringConstraints(max_length=1 << 20)] | dict[str, Any]
+Values = Annotated[dict[str, Any], Field(max_length=200)]
+
+
+class DeploymentCreate(Strict):
+    name: DeploymentName
+    definition: Document | None = None
+    values: Values = {}
+    package: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    options: Values = {}
+
+    multiline: ClassVar[frozenset[str]] = frozenset({"definition"})
+
+    def to_command(self) -> NewDeployment:
+        return NewDeployment(
+            name=self.name,
+            definition=self.definition,
+            values=self.values,
+            package=self.package,
+            options=self.options,
+        )
+
+
+def deployment_view(d: Deployment, cluster_uuid: str, base_url: str) -> dict[str, Any]:
+    """Never the secret values: only which variables are secret and set."""
+    secret = sorted(
+        name for name, v in (d.definition.get("variables") or {}).items() if v.get("secret")
+    )
+    return {
+        "uuid": d.uuid,
+        "name": d.name,
+        "cluster_id": cluster_uuid,
+        "project_id": d.project_id,
+        "user_id": d.user_id,
+        "status": d.status,
+        "status_reason": d.status_reason,
+        "package": d.package,
+        "package_version": d.package_version,
+        "definition": d.definition,
+        "values": d.values,
+        "secret_values": secret,
+        "progress": d.progress,
+        "created_at": d.created_at.isoformat() if d.created_at else None,
+        "updated_at": d.updated_at.isoformat() if d.updated_at else None,
+        "links": [
+            {
+                "href": f"{base_url}/v1/clusters/{cluster_uuid}/deployments/{d.uuid}",
+                "rel": "self",
+            }
+        ],
+    }
+
+
+def package_view(p: Package, *, full: bool = False) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "name": p.name,
+        "version": p.version,
+        "description": p.description,
+        "images": list(p.images),
+    }
+    if full:
+        view["options_schema"] = p.options_schema
+        view["template"] = p.template
+    return view

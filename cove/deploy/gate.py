@@ -27,12 +27,14 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 LEASE_TTL_S = int(os.environ.get("COVE_LEASE_TTL", "10"))  # a dead instance's key lives this long
 HEALTH_RETRY_S = 1.0
-CONNECT_TIMEOUT_S = 5.0
+STORE_WAIT_S = float(os.environ.get("COVE_STORE_WAIT", "600"))  # then fail: restarted
 
 
 def _b64(text: str) -> str:
@@ -145,20 +147,43 @@ def holds(requirement: Mapping[str, Any], keys: Mapping[str, Any], node: str) ->
 
 
 def wait(store: Store, prefix: str, requires: Sequence[Mapping[str, Any]], node: str) -> None:
-    """Returns once every requirement holds (at once when they already do)."""
-    revision, keys = store.snapshot(prefix)
-    pending = [r for r in requires if not holds(r, keys, node)]
-    if not pending:
-        return
-    _say(f"waiting for {_describe(pending)}")
-    for kind, key, value in store.watch(prefix, revision + 1):
-        if kind == "DELETE":
-            keys.pop(key, None)
-        else:
-            keys[key] = value
-        pending = [r for r in pending if not holds(r, keys, node)]
+    """Returns once every requirement holds (at once when they already do). The store starts
+    with everything else, and a watch may break: the gate reads again until it holds."""
+    said = False
+    while True:
+        revision, keys = retrying(lambda: store.snapshot(prefix))
+        pending = [r for r in requires if not holds(r, keys, node)]
         if not pending:
             return
+        if not said:
+            _say(f"waiting for {_describe(pending)}")
+            said = True
+        try:
+            for kind, key, value in store.watch(prefix, revision + 1):
+                if kind == "DELETE":
+                    keys.pop(key, None)
+                else:
+                    keys[key] = value
+                pending = [r for r in pending if not holds(r, keys, node)]
+                if not pending:
+                    return
+        except (OSError, ValueError):
+            continue  # the stream broke: read the keys again and watch from there
+
+
+def retrying(call: Callable[[], T]) -> T:
+    """``call`` until the store answers: it is started at the same moment as this
+    container, and may move or restart."""
+    delay = 0.2
+    deadline = time.monotonic() + STORE_WAIT_S
+    while True:
+        try:
+            return call()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 def _describe(requires: Sequence[Mapping[str, Any]]) -> str:
@@ -186,10 +211,10 @@ def run_task(
     timeout: float | None = None,
 ) -> int:
     """Runs ``command`` unless a previous run of the task succeeded; one run at a time."""
-    lease = store.grant(LEASE_TTL_S)
+    lease = retrying(lambda: store.grant(LEASE_TTL_S))
     stop = threading.Event()
     threading.Thread(target=_keep, args=(store, lease, stop), daemon=True).start()
-    key = store.lock(f"{prefix}/tasks/{task}/lock", lease)
+    key = retrying(lambda: store.lock(f"{prefix}/tasks/{task}/lock", lease))
     try:
         if store.get(f"{prefix}/tasks/{task}/done") is not None:
             _say(f"task {task} already done; not running it again")
@@ -200,18 +225,20 @@ def run_task(
             _say(f"task {task} did not end within {timeout:.0f}s")
             code = 124
         if code == 0:
-            store.put(f"{prefix}/tasks/{task}/done", {"node": node, "at": time.time()})
+            done = {"node": node, "at": time.time()}
+            retrying(lambda: store.put(f"{prefix}/tasks/{task}/done", done))
         return code
     finally:
-        store.unlock(key)
+        with contextlib.suppress(OSError):  # the lease's end releases it anyway
+            store.unlock(key)
         stop.set()
 
 
 def register(store: Store, key: str, node: str, health: Sequence[str] | None) -> None:
     """Registers this instance ``running``, then ``healthy`` once ``health`` passes, and
     keeps the lease alive (the process lives as long as the container)."""
-    lease = store.grant(LEASE_TTL_S)
-    store.put(key, {"node": node, "state": "running"}, lease)
+    lease = retrying(lambda: store.grant(LEASE_TTL_S))
+    retrying(lambda: store.put(key, {"node": node, "state": "running"}, lease))
     stop = threading.Event()
     threading.Thread(target=_keep, args=(store, lease, stop), daemon=True).start()
     state = "running"
@@ -219,7 +246,8 @@ def register(store: Store, key: str, node: str, health: Sequence[str] | None) ->
         healthy = health is None or _passes(health)
         wanted = "healthy" if healthy else "running"
         if wanted != state:
-            store.put(key, {"node": node, "state": wanted}, lease)
+            now = {"node": node, "state": wanted}
+            retrying(lambda: store.put(key, now, lease))  # noqa: B023 (used at once)
             state = wanted
         time.sleep(HEALTH_RETRY_S if state == "running" else LEASE_TTL_S / 2)
 
@@ -253,7 +281,7 @@ def main(argv: Sequence[str]) -> int:
     element = os.environ["COVE_ELEMENT"]
     node = os.environ.get("COVE_NODE") or socket.gethostname()
     requires = json.loads(os.environ.get("COVE_REQUIRES") or "[]")
-    wait(store, prefix, requires, node)
+    wait(store, prefix.rstrip("/") + "/", requires, node)
     if os.environ.get("COVE_KIND") == "task":
         timeout = float(os.environ["COVE_TIMEOUT"]) if os.environ.get("COVE_TIMEOUT") else None
         return run_task(store, prefix, element, command, node, timeout)

@@ -108,8 +108,9 @@ def task_template(spec: ServiceSpec, file_ids: Mapping[str, str]) -> types.TaskT
         resources=resources,
         restart_policy=restart_policy(spec),
         placement=placement,
+        # Each network with the names the service's instances answer to there.
         networks=[
-            types.NetworkAttachmentConfig(n, aliases=list(spec.aliases) or None)
+            {"Target": n, **({"Aliases": list(spec.aliases)} if spec.aliases else {})}
             for n in spec.networks
         ]
         or None,

@@ -161,3 +161,43 @@ def test_a_task_over_its_timeout_is_killed_and_not_done(store: gate.Store) -> No
     assert gate.run_task(store, PREFIX, "slow", slow, "n1", timeout=0.5) == 124
     assert time.monotonic() - started < 10
     assert store.get(f"{PREFIX}/tasks/slow/done") is None
+
+
+def test_the_gate_waits_for_a_store_that_is_still_starting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Everything starts at once, the store too: its first refusals are waited out."""
+    calls = {"n": 0}
+
+    def flaky() -> str:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ConnectionRefusedError("not yet")
+        return "up"
+
+    monkeypatch.setattr(gate.time, "sleep", lambda _s: None)
+    assert gate.retrying(flaky) == "up" and calls["n"] == 3
+    monkeypatch.setattr(gate, "STORE_WAIT_S", -1.0)
+    with pytest.raises(ConnectionRefusedError):
+        gate.retrying(lambda: (_ for _ in ()).throw(ConnectionRefusedError("down")))
+
+
+def test_a_gated_task_container_waits_runs_once_and_records_it(
+    store: gate.Store, etcd: str, tmp_path: Path
+) -> None:
+    """The program as the image runs it: ``cove-gate COMMAND`` with the environment cove sets."""
+    ran = tmp_path / "ran"
+    env = {
+        **os.environ,
+        "COVE_STORE": etcd, "COVE_PREFIX": PREFIX, "COVE_ELEMENT": "seed", "COVE_KIND": "task",
+        "COVE_NODE": "n1", "COVE_REQUIRES": json.dumps([{"service": "kv", "state": "healthy"}]),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[3]),
+    }  # fmt: skip
+    argv = [sys.executable, "-m", "cove.deploy.gate", "sh", "-c", f"echo x >> {ran}"]
+    first = subprocess.Popen(argv, env=env)
+    time.sleep(0.5)
+    assert first.poll() is None and not ran.exists()  # waiting for a healthy kv
+    store.put(f"{PREFIX}/services/kv/c1", {"node": "n2", "state": "healthy"})
+    assert first.wait(30) == 0 and ran.read_text() == "x\n"
+    assert subprocess.run(argv, env=env, timeout=30, check=False).returncode == 0
+    assert ran.read_text() == "x\n"  # a second container of the task: done already

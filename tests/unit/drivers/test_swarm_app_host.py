@@ -264,6 +264,7 @@ def web(spec: str = "h1", **kw: Any) -> ServiceSpec:
         "preferences": ("spread=node.labels.zone",),
         "max_per_node": 1,
         "networks": ("dep-net",),
+        "aliases": ("web",),
         "stop_grace_s": 3,
     }  # fmt: skip
     fields.update(kw)
@@ -315,7 +316,7 @@ def test_a_service_spec_becomes_a_dnsrr_swarm_service_with_host_ports(
         "Preferences": [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}],
         "MaxReplicas": 1,
     }
-    assert template["Networks"] == [{"Target": "dep-net"}]
+    assert template["Networks"] == [{"Target": "dep-net", "Aliases": ["web"]}]
     assert kw["name"] == "dep-web" and kw["labels"] == labels("web")
     assert kw["mode"] == {"replicated": {"Replicas": 2}}
     assert kw["endpoint_spec"] == {

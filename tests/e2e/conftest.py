@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import subprocess
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -67,6 +69,52 @@ def docker(*args: str, check: bool = True, timeout: float = 120, **kw: object) -
     if check and result.returncode != 0:
         pytest.fail(f"docker {' '.join(args)} failed ({result.returncode}): {result.stderr}")
     return result.stdout.strip()
+
+
+T = TypeVar("T")
+
+
+def until(check: Callable[[], T | None], timeout: float, what: str) -> T:
+    """``check()`` until it returns something truthy; fails the test after ``timeout``
+    naming ``what`` it waited for (polling from 0.2 s up to 1 s apart)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.2
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:.0f} s")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 1.0)
+
+
+def node_run(node: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """A command in a node container (its own engine answers ``docker …`` there)."""
+    return subprocess.run(
+        ["docker", "exec", node, *argv], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def http_get(address: str, port: int, timeout: float = 15.0) -> str:
+    """What answers HTTP on ``address:port`` (a container's ``nc`` loop may be between two
+    runs: try again until ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((address, port), timeout=3) as conn:
+                conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                conn.shutdown(socket.SHUT_WR)
+                data = b""
+                while chunk := conn.recv(4096):
+                    data += chunk
+                if data:
+                    return data.decode(errors="replace")
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"nothing answered on {address}:{port}")
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")

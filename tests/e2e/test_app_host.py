@@ -11,13 +11,10 @@ update converged, removal) are printed (``-s`` shows them)."""
 from __future__ import annotations
 
 import hashlib
-import socket
-import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import TypeVar
 
 import pytest
 
@@ -39,12 +36,11 @@ from cove.images import BuiltImage
 from cove.pki import ca as pki
 from cove.providers.base import LABEL_CLUSTER
 from cove.providers.docker import DockerProvider
-from tests.e2e.conftest import sweep_label
+from tests.e2e.conftest import http_get, node_run, sweep_label, until
 from tests.support.swarm import cluster
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 DEP = str(uuid.uuid4())
 OTHER = str(uuid.uuid4())
 PORT = 18080
@@ -95,47 +91,9 @@ def labels(element: str, deployment: str = DEP, **spec: object) -> dict[str, str
     return {DEPLOYMENT_LABEL: deployment, ELEMENT_LABEL: element, SPEC_LABEL: digest}
 
 
-def until(check: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    delay = 0.2
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s")
-        time.sleep(delay)
-        delay = min(delay * 1.5, 1.0)
-
-
 def state(setup: Setup, name: str) -> ServiceState | None:
     found = [s for s in setup.apps.services({DEPLOYMENT_LABEL: DEP}) if s.name == name]
     return found[0] if found else None
-
-
-def node_run(node: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["docker", "exec", node, *argv], capture_output=True, text=True, timeout=60, check=False
-    )
-
-
-def http_get(address: str, port: int, timeout: float = 15.0) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((address, port), timeout=3) as conn:
-                conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
-                conn.shutdown(socket.SHUT_WR)
-                data = b""
-                while chunk := conn.recv(4096):
-                    data += chunk
-                if data:
-                    return data.decode(errors="replace")
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"nothing answered on {address}:{port}")
-        time.sleep(0.2)
 
 
 def web(setup: Setup, greeting: str = "hello") -> ServiceSpec:

@@ -11,40 +11,25 @@ test_container_balancer.py. Waits are bounded and name what they waited for."""
 from __future__ import annotations
 
 import subprocess
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import docker
+from tests.e2e.conftest import docker, until
 from tests.e2e.test_swarm_cluster import CREATE_TIMEOUT, TEMPLATE, Cove
 
 # Checks in order on module-wide clusters: scripts/test.sh keeps a module on one worker.
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 SENLIN = {"OpenStack-API-Version": "clustering 1.14", "X-Auth-Token": "e2e"}
 ACTION_TIMEOUT = 90.0
 OWNER = "cove.clustering.cluster"
 # Each member answers HTTP with its own hostname (the container's short id).
 SERVE = 'while true; do printf "HTTP/1.0 200 OK\\r\\n\\r\\n%s\\n" "$(hostname)" | nc -l -p 80; done'
-
-
-def until(check: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    delay = 0.1
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s")
-        time.sleep(delay)
-        delay = min(delay * 1.5, 1.0)
 
 
 @dataclass

@@ -9,8 +9,6 @@ streamed over. Figures (ensure with and without the image, loads() for 3 nodes) 
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,7 +30,7 @@ from cove.images import BuiltImage
 from cove.pki import ca as pki
 from cove.providers.base import LABEL_CLUSTER
 from cove.providers.docker import DockerProvider
-from tests.e2e.conftest import sweep_label
+from tests.e2e.conftest import http_get, node_run, sweep_label
 from tests.support.swarm import cluster
 
 # Checks in order on module-wide clusters: scripts/test.sh keeps a module on one worker.
@@ -63,34 +61,6 @@ def host(node_image: BuiltImage, busybox_image: str) -> Iterator[ContainerHost]:
 
 def labels(node: str = "n1") -> dict[str, str]:
     return {OWNER_LABEL: OWNER, NODE_LABEL: node}
-
-
-def node_run(node: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    """A command in the node container (its own docker CLI talks to its engine)."""
-    return subprocess.run(
-        ["docker", "exec", node, *argv], capture_output=True, text=True, timeout=60, check=False
-    )
-
-
-def http_get(address: str, port: int, timeout: float = 15.0) -> str:
-    """What the container's ``nc`` loop answers on the node's published port (it may be
-    between two ``nc`` runs: try again until ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((address, port), timeout=3) as conn:
-                conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
-                conn.shutdown(socket.SHUT_WR)
-                data = b""
-                while chunk := conn.recv(4096):
-                    data += chunk
-                if data:
-                    return data.decode(errors="replace")
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"nothing answered on {address}:{port}")
-        time.sleep(0.2)
 
 
 def workers(host: ContainerHost) -> list[str]:

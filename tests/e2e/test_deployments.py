@@ -7,10 +7,8 @@ is done. Then an undeploy leaves nothing of it while another deployment stays.""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -18,12 +16,11 @@ import pytest
 from cove.images import BuiltImage
 from cove.images.apps import ensure_app_image
 from cove.settings import Settings
-from tests.e2e.conftest import docker
+from tests.e2e.conftest import docker, until
 from tests.e2e.test_swarm_cluster import CREATE_TIMEOUT, HEADERS, TEMPLATE, Cove
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 DEPLOY_TIMEOUT = 180.0
 ETCDCTL = "etcdctl --endpoints http://kv:2379"
 DEFINITION = f"""
@@ -44,17 +41,6 @@ tasks:
     command: "{ETCDCTL} put greeting hello"
     requires: [{{service: kv}}]
 """
-
-
-def until(check: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cove.conductor import leases
@@ -188,15 +189,17 @@ class Runner:
                 op.lease_expires_at = now + timedelta(seconds=wait)
                 paused = isinstance(exc, Pause)
                 op.error = None if paused else reason
-                operations.record_event(
-                    session,
-                    self._subject(session, reconciler, op),
-                    reason if paused else f"Retrying in {wait:.0f}s: {reason}",
-                    level="info" if paused else "warning",
-                    operation=op,
-                )
+                # A pause says what it waits for; said once, until that changes.
+                if not (paused and _last_event(session, op) == reason):
+                    operations.record_event(
+                        session,
+                        self._subject(session, reconciler, op),
+                        reason if paused else f"Retrying in {wait:.0f}s: {reason}",
+                        level="info" if paused else "warning",
+                        operation=op,
+                    )
                 if paused:
-                    log.info("operation %s pauses %.1fs: %s", op_id, wait, reason)
+                    log.debug("operation %s pauses %.1fs: %s", op_id, wait, reason)
                 else:
                     log.warning("operation %s failed (%s); retrying in %.1fs", op_id, reason, wait)
                 return
@@ -223,3 +226,16 @@ class Runner:
             else:
                 reconciler.failed(session, op, subject, op.error or "failed")
         return ok
+
+
+def _last_event(session: Session, op: models.Operation) -> str | None:
+    """The subject's latest event (ix_events_subject)."""
+    return session.scalar(
+        select(models.Event.message)
+        .where(
+            models.Event.subject_kind == op.subject_kind,
+            models.Event.subject_id == op.subject_id,
+        )
+        .order_by(models.Event.id.desc())
+        .limit(1)
+    )

@@ -20,6 +20,7 @@ from cove.db import models
 from cove.drivers.base import StepFailed
 from cove.drivers.swarm_mode import SwarmModeDriver
 from cove.drivers.swarm_mode.simulation import SwarmSimulator
+from cove.failures import Pause
 from cove.providers.base import ProviderConflict, ProviderUnavailable
 from cove.providers.memory import MemoryProvider
 from tests.conftest import Api, template_body
@@ -210,6 +211,23 @@ def test_a_temporary_error_is_retried_after_a_backoff_then_succeeds(env: Env, ki
     assert shown["status"] == ("CREATE_COMPLETE" if kind == "create" else "UPDATE_COMPLETE")
     assert shown["node_count"] == (2 if kind == "create" else 3)
     assert env.health() == "HEALTHY"
+
+
+def test_a_pause_is_no_error_and_says_what_it_waits_for_once(env: Env) -> None:
+    """A wait asked for (a batch policy's pause, a deployment following its services): no
+    error on the operation, one event per change of what it waits for, not one per look."""
+    _create(env)
+    runner = env.runner()
+    for _ in range(3):
+        env.provider.faults.fail("ensure_node", Pause("Waiting for the store.", delay=1.0))
+        assert runner.run_one() is True
+        op = env.last()
+        assert op.state == "pending" and op.error is None
+        env.clock.now = op.lease_expires_at + timedelta(seconds=1)  # type: ignore[operator]
+    assert runner.run_one() is True
+    assert env.last().state == "succeeded"
+    assert env.events().count("Waiting for the store.") == 1
+    assert not any(m.startswith("Retrying") for m in env.events())
 
 
 # -- deadlines --------------------------------------------------------------------------------

@@ -450,6 +450,7 @@ def test_openstack_cluster_node_and_members_commands(
     _finished(api, cli(f"cluster members replace --nodes {loner}={spare} {cname}"))
     names = {m["name"] for m in cli.json(f"cluster members list {cname}")}
     assert spare in names and loner not in names and len(names) == 3
+    assert cli.json(f"cluster node show {loner}")["cluster_id"] == ""  # replaced: stands alone
     _finished(api, cli(f"cluster members del --nodes {renamed} -d false {cname}"))
     names = {m["name"] for m in cli.json(f"cluster members list {cname}")}
     assert renamed not in names and len(names) == 2
@@ -468,9 +469,9 @@ def test_openstack_cluster_node_and_members_commands(
     _until(api, path, "ACTIVE", 1)
     assert spare not in {m["name"] for m in cli.json(f"cluster members list {cname}")}
 
-    deleted = cli(f"cluster node delete --force {renamed}")
-    _finished(api, deleted)
-    assert renamed not in {n["name"] for n in cli.json("cluster node list")}
+    for alone in (renamed, loner):
+        _finished(api, cli(f"cluster node delete --force {alone}"))
+    assert not {renamed, loner} & {n["name"] for n in cli.json("cluster node list")}
     _finished(api, cli(f"cluster delete --force {cname}"))
     api.gone(path)
     cli(f"cluster profile delete {profile}")

@@ -154,29 +154,24 @@ def publishes(spec: ServiceSpec) -> bool:
 
 
 def update_config(spec: ServiceSpec) -> types.UpdateConfig | None:
-    if spec.mode == "job":
-        return None
-    return types.UpdateConfig(
-        parallelism=1,
-        delay=0,
-        failure_action="rollback",
-        monitor=seconds(UPDATE_MONITOR_S),
-        max_failure_ratio=0,
-        order="stop-first" if publishes(spec) else "start-first",
-    )
+    return None if spec.mode == "job" else types.UpdateConfig(**_rolling(spec, "rollback"))
 
 
 def rollback_config(spec: ServiceSpec) -> types.RollbackConfig | None:
-    if spec.mode == "job":
-        return None
-    return types.RollbackConfig(
-        parallelism=1,
-        delay=0,
-        failure_action="pause",
-        monitor=seconds(UPDATE_MONITOR_S),
-        max_failure_ratio=0,
-        order="stop-first" if publishes(spec) else "start-first",
-    )
+    return None if spec.mode == "job" else types.RollbackConfig(**_rolling(spec, "pause"))
+
+
+def _rolling(spec: ServiceSpec, on_failure: str) -> dict[str, Any]:
+    """One instance at a time, watched before the next; the new one first unless the old
+    one holds a published host port."""
+    return {
+        "parallelism": 1,
+        "delay": 0,
+        "failure_action": on_failure,
+        "monitor": seconds(UPDATE_MONITOR_S),
+        "max_failure_ratio": 0,
+        "order": "stop-first" if publishes(spec) else "start-first",
+    }
 
 
 def service_arguments(spec: ServiceSpec, file_ids: Mapping[str, str]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from cove import errors
 from cove.db import models
 from cove.db.deploy import Deployment
 from cove.db.session import writing
-from cove.domain.deploy.checks import resolve, validate
+from cove.domain.deploy.checks import resolve, validate, with_generated
 from cove.domain.deploy.definition import Definition, load
 from cove.domain.deploy.package import Package, load_package, render
 from cove.domain.deploy.problems import DefinitionError, Problem
@@ -89,10 +89,11 @@ def check(new: NewDeployment, known_images: KnownImages) -> Checked:
         installed = render(chosen, new.options, known_images)
         return Checked(installed.definition, dict(installed.values), chosen)
     definition = load(new.definition)
-    problems = validate(definition, known_images, new.values)
+    given = with_generated(definition, new.values)
+    problems = validate(definition, known_images, given)
     if problems:
         raise DefinitionError(problems)
-    values, _ = resolve(definition, new.values)
+    values, _ = resolve(definition, given)
     return Checked(definition, values)
 
 

@@ -15,11 +15,13 @@ Decisions:
 
 from __future__ import annotations
 
+import base64
+import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from cove.domain.deploy import constraints, graph, templates
-from cove.domain.deploy.definition import Definition, Service, Task, bad_character
+from cove.domain.deploy.definition import Definition, Generated, Service, Task, bad_character
 from cove.domain.deploy.problems import Problem, join
 
 # The swarm's own ports on every node: manager API, gossip (tcp and udp), overlay VXLAN.
@@ -77,6 +79,14 @@ def resolve(
             continue
         resolved[name] = value
     for name, variable in definition.variables.items():
+        if variable.generate and not variable.secret:
+            problems.append(
+                Problem(
+                    join("variables", name, "generate"),
+                    "only a secret variable may be generated (a generated value is never "
+                    "shown): add secret: true",
+                )
+            )
         if variable.secret and variable.default is not None:
             problems.append(
                 Problem(
@@ -90,6 +100,28 @@ def resolve(
         if name not in resolved and not any(p.path.startswith(f"values.{name}") for p in problems):
             problems.append(Problem(join("variables", name), "no value given and no default"))
     return resolved, problems
+
+
+def generate_secret(kind: Generated) -> str:
+    """A new random value of ``kind``: a password of 32 URL-safe characters (192 bits), or
+    a Fernet key (32 random bytes, URL-safe base64, as ``keystone-manage fernet_setup``
+    writes them)."""
+    if kind == "fernet-key":
+        return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    return secrets.token_urlsafe(24)
+
+
+def with_generated(
+    definition: Definition,
+    values: Mapping[str, Any],
+    make: Callable[[Generated], str] = generate_secret,
+) -> dict[str, Any]:
+    """``values`` and a new value for each secret ``generate`` variable not given one."""
+    filled = dict(values)
+    for name, variable in definition.variables.items():
+        if variable.generate and variable.secret and name not in filled:
+            filled[name] = make(variable.generate)
+    return filled
 
 
 def _plain(name: object) -> bool:

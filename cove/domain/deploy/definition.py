@@ -189,13 +189,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
+Generated = Literal["password", "fernet-key"]
+
+
 class Variable(_Strict):
     """A value the templates read. A ``secret`` one is delivered only in swarm secrets and
     never shown; it takes no default (``checks`` refuses one): a password in a definition
-    would be a password in plain text in every copy of it."""
+    would be a password in plain text in every copy of it. A secret one may instead be
+    ``generate``d when the deployment is made and no value is given (a ``password``, or a
+    ``fernet-key`` as keystone's key repositories hold), then kept with the other secret
+    values: passwords only the deployment's own services need, as kolla-genpwd makes them."""
 
     default: Scalar | None = None
     secret: bool = False
+    generate: Generated | None = None
     description: Description | None = None
 
 

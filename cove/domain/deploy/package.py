@@ -30,6 +30,7 @@ from cove.domain.deploy import _yaml, checks, templates
 from cove.domain.deploy.definition import (
     Definition,
     Description,
+    Generated,
     Image,
     Name,
     TemplateText,
@@ -278,6 +279,7 @@ def render(
     package: Package,
     options: Mapping[str, Any],
     known_images: Callable[[str], bool] | None = None,
+    generate: Callable[[Generated], str] = checks.generate_secret,
 ) -> Installation:
     """Install ``package`` with ``options``: defaults applied, options validated, the template
     rendered, the definition loaded and checked with the variables' values taken from
@@ -309,6 +311,7 @@ def render(
     except DefinitionError as exc:
         raise DefinitionError(exc.problems, what) from None
     values, problems = _values(package, definition, filled, secrets)
+    values = checks.with_generated(definition, values, generate)
     for section, workloads in (("services", definition.services), ("tasks", definition.tasks)):
         for name, workload in workloads.items():
             if workload.image not in package.images:
@@ -336,7 +339,7 @@ def _values(
     values: dict[str, Any] = {}
     problems = []
     for name, variable in definition.variables.items():
-        if variable.secret and name not in secrets:
+        if variable.secret and name not in secrets and not variable.generate:
             problems.append(
                 Problem(
                     join("options_schema", "properties", name),

@@ -56,6 +56,22 @@ def test_a_secret_variable_takes_no_default() -> None:
     ]
 
 
+def test_a_generated_variable_is_secret_and_made_only_when_not_given() -> None:
+    data = base()
+    data["variables"]["db_password"]["generate"] = "password"
+    loaded = definition.load(data)
+    made = checks.with_generated(loaded, {})
+    assert len(made["db_password"]) == 32 and _problems(data, made) == []
+    assert checks.with_generated(loaded, VALUES) == VALUES
+    data["variables"]["db_name"]["generate"] = "password"
+    assert _problems(data) == [
+        "variables.db_name.generate: only a secret variable may be generated (a generated value is never shown): add secret: true"
+    ]
+    data["variables"]["db_name"]["generate"] = "pin"
+    with pytest.raises(Exception, match=r"variables\.db_name\.generate"):
+        definition.load(data)
+
+
 def test_an_empty_definition_is_refused() -> None:
     assert _problems({"name": "x"}, {}) == ["defines no service and no task"]
 

@@ -1,6 +1,7 @@
 # ruff: noqa: E501  (messages read best one a line)
 from __future__ import annotations
 
+import base64
 import copy
 from importlib import resources
 from typing import Any
@@ -14,11 +15,7 @@ from cove.domain.deploy.problems import DefinitionError
 from .support import problems_of
 
 PASSWORD = {"password": "hunter2-long"}
-KEYSTONE_OPTIONS = {
-    "admin_password": "admin-secret-1",
-    "db_password": "db-secret-12/@",
-    "db_root_password": "root-secret-12",
-}
+KEYSTONE_OPTIONS = {"admin_password": "admin-secret-12/@"}
 
 
 def sample(name: str) -> str:
@@ -77,19 +74,36 @@ def test_the_samples_install_and_order_as_designed() -> None:
         keystone.definition.tasks["keystone-bootstrap"].command
     )
     assert "secret-12" not in yaml.safe_dump(keystone.definition.model_dump())
+    generated = {"db_password", "db_root_password", "fernet_primary", "fernet_staged"}
+    assert generated < set(keystone.values)
+    assert len({keystone.values[n] for n in generated}) == len(generated)  # each its own
+
+
+def test_generated_secrets_are_made_per_installation_and_a_given_one_kept() -> None:
+    pkg = package.load_package(sample("keystone"))
+    one = package.render(pkg, KEYSTONE_OPTIONS).values
+    two = package.render(pkg, KEYSTONE_OPTIONS).values
+    assert one["db_password"] != two["db_password"]
+    assert len(one["db_password"]) == 32
+    key = base64.urlsafe_b64decode(one["fernet_primary"])  # what keystone reads
+    assert len(key) == 32
+    made = package.render(pkg, KEYSTONE_OPTIONS, generate=lambda kind: f"made-{kind}").values
+    assert made["db_root_password"] == "made-password"
+    assert made["credential_key"] == "made-fernet-key"
+    assert made["admin_password"] == "admin-secret-12/@"  # given: never replaced
 
 
 def test_sample_options_are_validated_by_name() -> None:
     pkg = package.load_package(sample("keystone"))
-    options = {**KEYSTONE_OPTIONS, "db_password": "short", "replicas": 9, "colour": "red"}
-    del options["admin_password"]
+    options = {"replicas": 9, "colour": "red"}
     found = problems_of(package.render, pkg, options)
     assert found == [
         "options: unknown option(s): colour",
         "options.admin_password: required",
-        "options.db_password: must have at least 12 characters",
         "options.replicas: must be at most 5",
     ]
+    found = problems_of(package.render, pkg, {"admin_password": "short"})
+    assert found == ["options.admin_password: must have at least 12 characters"]
     assert "short" not in " ".join(found)
 
 

@@ -192,6 +192,21 @@ class SwarmAppHost:
                 name = str(obj.get("Name") or (obj.get("Spec") or {}).get("Name") or ident)
                 self._remove_object(node, kind, name, partial(removing, ident), deadline)
         self._wait_networks_gone(api, node, selector, deadline)
+        parallel(lambda r: self._remove_volumes(r, selector, deadline), self._records())
+
+    def _remove_volumes(self, record: NodeRecord, selector: list[str], deadline: float) -> None:
+        """The named volumes the selected services made on ``record``'s engine (each node
+        makes its own, labelled from the mount): their data goes with the deployment."""
+        if not record.running:
+            return  # a stopped node's volumes go with the node
+        api = self._client(record)
+        with engine_errors(record.name, "listing volumes"):
+            found = (api.volumes(filters={"label": selector}) or {}).get("Volumes") or []
+        for volume in found:
+            name = str(volume["Name"])
+            self._remove_object(
+                record.name, "volume", name, partial(api.remove_volume, name), deadline
+            )
 
     def close(self) -> None:
         self.engines.close()
@@ -307,9 +322,10 @@ class SwarmAppHost:
     def _remove_object(
         self, node: str, kind: str, name: str, remove: Callable[[], object], deadline: float
     ) -> None:
-        """Remove a config, secret or network. A config or secret still in use belongs to a
-        service outside the selection too: it stays. A network is in use while the removed
-        services' tasks stop: tried again until ``deadline`` (then Temporary)."""
+        """Remove a config, secret, network or volume. A config or secret still in use
+        belongs to a service outside the selection too: it stays. A network or volume is in
+        use while the removed services' tasks stop: tried again until ``deadline`` (then
+        Temporary)."""
         while True:
             try:
                 with (
@@ -321,12 +337,12 @@ class SwarmAppHost:
             except EngineRefused as exc:
                 if "in use" not in str(exc) and "active endpoints" not in str(exc):
                     raise
-                if kind != "network":
+                if kind not in ("network", "volume"):
                     log.info("%s %s is in use by another service: kept", kind, name)
                     return
                 if time.monotonic() > deadline:
                     raise EngineUnavailable(
-                        f"node {node}: network {name} is still in use as the removed "
+                        f"node {node}: {kind} {name} is still in use as the removed "
                         "services' tasks stop; try again"
                     ) from exc
             self.sleep(POLL_S)

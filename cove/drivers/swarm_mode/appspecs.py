@@ -81,6 +81,8 @@ def task_template(spec: ServiceSpec, file_ids: Mapping[str, str]) -> types.TaskT
                 source=m.source,
                 type="bind" if m.bind else "volume",
                 read_only=m.read_only,
+                # made on each node on first use, labelled so the undeploy finds them there
+                labels=None if m.bind else file_labels(spec),
             )
             for m in spec.mounts
         ]

@@ -60,6 +60,7 @@ class FakeSwarm:
         self.configs_: dict[str, dict[str, Any]] = {}
         self.secrets_: dict[str, dict[str, Any]] = {}
         self.networks_: dict[str, dict[str, Any]] = {}
+        self.volumes_: dict[str, dict[str, Any]] = {}  # a node's own; every node shares it here
         self.logs_: list[bytes] = []
         self.images: set[str] = set()
         self.down: set[str] = set()  # managers whose ping fails
@@ -85,6 +86,16 @@ class FakeSwarm:
         if filters:
             found = [n for n in found if _labelled(n["Labels"], filters["label"])]
         return copy.deepcopy(found)
+
+    def volumes(self, filters: Any = None) -> dict[str, Any]:
+        found = [v for v in self.volumes_.values() if _labelled(v["Labels"], filters["label"])]
+        return {"Volumes": copy.deepcopy(found) or None}
+
+    def remove_volume(self, name: str) -> None:
+        self.calls.append(("remove_volume", name))
+        if name not in self.volumes_:
+            raise docker.errors.NotFound(f"volume {name}")
+        del self.volumes_[name]
 
     def create_network(self, name: str, **kw: Any) -> dict[str, Any]:
         self.calls.append(("create_network", kw))
@@ -302,6 +313,8 @@ def test_a_service_spec_becomes_a_dnsrr_swarm_service_with_host_ports(
         ("volume", "dep-data", "/data", False),
         ("bind", "/etc", "/etc/h", True),
     ]
+    volume_labels = {DEPLOYMENT_LABEL: DEP, ELEMENT_LABEL: "web"}  # no spec hash: it outlives one
+    assert container["Mounts"][0]["VolumeOptions"]["Labels"] == volume_labels
     [config] = container["Configs"]
     assert config["ConfigName"] == "dep-conf-1" and config["ConfigID"] in swarm.configs_
     assert config["File"] == {"Name": "/etc/app/app.conf", "UID": "0", "GID": "10", "Mode": 0o440}
@@ -465,6 +478,8 @@ def test_remove_is_exact_and_waits_for_the_networks(swarm: FakeSwarm) -> None:
     apps.ensure_service(web())
     apps.ensure_service(web(name="o-web", labels=labels("web", deployment="other"), files=()))
     swarm.network_busy = 2  # tasks still attached, twice
+    for name, deployment in (("dep-data", DEP), ("o-data", "other")):
+        swarm.volumes_[name] = {"Name": name, "Labels": labels("web", deployment=deployment)}
     listed = 0
 
     def networks(names: Any = None, filters: Any = None) -> list[dict[str, Any]]:
@@ -482,6 +497,7 @@ def test_remove_is_exact_and_waits_for_the_networks(swarm: FakeSwarm) -> None:
     assert [s["Spec"]["Name"] for s in swarm.services_.values()] == ["o-web"]
     assert [c for c, _ in swarm.calls].count("remove_network") == 3
     assert swarm.configs_ == {} and swarm.secrets_ == {}
+    assert list(swarm.volumes_) == ["o-data"]  # the deployment's volumes, on every node
     assert {n["Name"] for n in swarm.networks_.values() if n["Id"] not in swarm.pending} == {
         "o-net"
     }

@@ -149,15 +149,13 @@ def holds(requirement: Mapping[str, Any], keys: Mapping[str, Any], node: str) ->
 def wait(store: Store, prefix: str, requires: Sequence[Mapping[str, Any]], node: str) -> None:
     """Returns once every requirement holds (at once when they already do). The store starts
     with everything else, and a watch may break: the gate reads again until it holds."""
-    said = False
+    said = ""
     while True:
         revision, keys = retrying(lambda: store.snapshot(prefix))
         pending = [r for r in requires if not holds(r, keys, node)]
         if not pending:
             return
-        if not said:
-            _say(f"waiting for {_describe(pending)}")
-            said = True
+        said = _tell(pending, said)
         try:
             for kind, key, value in store.watch(prefix, revision + 1):
                 if kind == "DELETE":
@@ -167,8 +165,18 @@ def wait(store: Store, prefix: str, requires: Sequence[Mapping[str, Any]], node:
                 pending = [r for r in pending if not holds(r, keys, node)]
                 if not pending:
                     return
+                said = _tell(pending, said)
         except (OSError, ValueError):
             continue  # the stream broke: read the keys again and watch from there
+
+
+def _tell(pending: Sequence[Mapping[str, Any]], said: str) -> str:
+    """Says what the container waits on whenever that changes, so its last line is what it
+    waits on now (cove shows that line as the element's progress)."""
+    now = f"waiting for {_describe(pending)}"
+    if now != said:
+        _say(now)
+    return now
 
 
 def retrying(call: Callable[[], T]) -> T:
@@ -219,6 +227,7 @@ def run_task(
         if store.get(f"{prefix}/tasks/{task}/done") is not None:
             _say(f"task {task} already done; not running it again")
             return 0
+        _say(f"running task {task}")
         try:
             code = subprocess.run(list(command), timeout=timeout, check=False).returncode
         except subprocess.TimeoutExpired:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -201,3 +201,34 @@ def test_a_gated_task_container_waits_runs_once_and_records_it(
     assert first.wait(30) == 0 and ran.read_text() == "x\n"
     assert subprocess.run(argv, env=env, timeout=30, check=False).returncode == 0
     assert ran.read_text() == "x\n"  # a second container of the task: done already
+
+
+def test_the_last_line_a_gated_container_says_is_what_it_waits_on_now(
+    store: gate.Store, capfd: pytest.CaptureFixture[str]
+) -> None:
+    requires = [{"service": "kv", "state": "healthy"}, {"task": "seed"}]
+    waiter = threading.Thread(target=gate.wait, args=(store, f"{PREFIX}/", requires, "n1"))
+    waiter.start()
+    seen: list[str] = []
+
+    def said(line: str) -> bool:
+        seen.extend(capfd.readouterr().err.splitlines())
+        return line in seen
+
+    _until(lambda: said("cove-gate: waiting for service kv healthy, task seed done"))
+    store.put(f"{PREFIX}/services/kv/c1", {"node": "n2", "state": "healthy"})
+    _until(lambda: said("cove-gate: waiting for task seed done"))
+    store.put(f"{PREFIX}/tasks/seed/done", {"node": "n2", "at": 0})
+    waiter.join(30)
+    assert not waiter.is_alive()
+    assert seen == [
+        "cove-gate: waiting for service kv healthy, task seed done",
+        "cove-gate: waiting for task seed done",
+    ]
+
+
+def _until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.05)

@@ -295,6 +295,7 @@ def main(argv: Sequence[str]) -> int:
         timeout = float(os.environ["COVE_TIMEOUT"]) if os.environ.get("COVE_TIMEOUT") else None
         return run_task(store, prefix, element, command, node, timeout)
     health = json.loads(os.environ["COVE_HEALTH"]) if os.environ.get("COVE_HEALTH") else None
+    _say(f"starting service {element}")
     key = f"{prefix}/services/{element}/{socket.gethostname()}"
     if os.fork() == 0:  # the registrar; the command goes on in this process's place
         try:

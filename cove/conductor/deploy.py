@@ -9,7 +9,7 @@ deployment's label, then the row."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,10 +19,11 @@ from cove.conductor.reconcilers import OperationRun
 from cove.db import models
 from cove.db.deploy import Deployment
 from cove.db.session import transaction
+from cove.deploy import gating
 from cove.deploy.specs import Identity, Plan, plan
 from cove.domain.deploy.definition import Definition, load
 from cove.domain.statuses import Status
-from cove.drivers.apphost import ELEMENT_LABEL, AppHost, ServiceState
+from cove.drivers.apphost import ELEMENT_LABEL, AppHost, ServiceSpec, ServiceState
 from cove.drivers.base import DriverKey, StepFailed
 from cove.drivers.fleet import parallel
 from cove.drivers.registry import DriverRegistry, NoDriver
@@ -59,16 +60,23 @@ class DeploymentReconciler:
             return {}
         made = _plan(definition, values, who)
         op.steps.run("make", lambda: self._make(host, made, who))
+        hidden = [
+            str(values[n]) for n, v in definition.variables.items() if v.secret and n in values
+        ]
+
+        def said(spec: ServiceSpec) -> list[str]:  # what its containers printed, never a secret
+            return [_masked(line, hidden) for line in host.logs(spec.name, LOG_LINES)]
+
         states = {s.labels.get(ELEMENT_LABEL, ""): s for s in host.services(who.labels)}
-        progress = _progress(made, states)
+        progress = _progress(made, states, said)
         self._record(op.subject_id, progress)
         failed = [name for name, p in progress.items() if p["state"] == "failed"]
         if failed:
             spec = made.tasks.get(failed[0])
-            lines = host.logs(spec.name, LOG_LINES) if spec is not None else []
+            lines = said(spec) if spec is not None else []
             tail = f"; last lines: {' | '.join(lines)}" if lines else ""
             raise StepFailed(f"{failed[0]}: {progress[failed[0]]['detail']}{tail}")
-        waiting = [name for name, p in progress.items() if p["state"] != "ready"]
+        waiting = [name for name, p in progress.items() if p["state"] not in ("ready", "done")]
         if waiting:
             raise Pause(f"Waiting for {', '.join(sorted(waiting))}.", delay=LOOK_EVERY_S)
         return progress
@@ -140,40 +148,90 @@ def _plan(definition: Definition, values: Mapping[str, Any], who: Identity) -> P
     return plan(definition, values, secret, who, store, image_of=images.resolve)
 
 
-def _progress(made: Plan, states: Mapping[str, ServiceState]) -> dict[str, Any]:
-    """Per element: ``ready`` / ``starting`` / ``failed`` with what the orchestrator says."""
+def _progress(
+    made: Plan, states: Mapping[str, ServiceState], said: Callable[[ServiceSpec], list[str]]
+) -> dict[str, Any]:
+    """Per element, what a user follows: a service ``waiting`` (at its gates, on what) /
+    ``starting`` / ``ready`` / ``failing`` (its containers die; their last lines); a task
+    ``waiting`` / ``running`` / ``done`` / ``failed``. ``said(spec)`` is the last lines
+    its containers wrote, asked only of elements not yet ready or done."""
     out: dict[str, Any] = {}
     for name, spec in [("cove-store", made.store), *made.services.items()]:
         state = states.get(spec.labels[ELEMENT_LABEL])
-        if state is None:
-            out[name] = {"state": "starting", "detail": "not made yet"}
-            continue
-        wanted = spec.replicas if spec.mode == "replicated" else max(state.wanted, 1)
-        up = sum(
-            1
-            for i in state.instances
-            if i.state == "running"
-            and i.desired == "running"
-            and (spec.health is None or i.healthy)
-        )
-        detail = f"{up}/{wanted} running" + (" and healthy" if spec.health else "")
-        out[name] = {"state": "ready" if up >= wanted else "starting", "detail": detail}
+        out[name] = _service_progress(spec, state, said)
     for name, spec in made.tasks.items():
         state = states.get(spec.labels[ELEMENT_LABEL])
-        if state is None:
-            out[name] = {"state": "starting", "detail": "not made yet"}
-        elif state.completed:
-            out[name] = {"state": "ready", "detail": "done"}
-        else:
-            failures = [i for i in state.instances if i.state in ("failed", "rejected")]
-            attempts = (spec.restart_attempts or 0) + 1
-            if len(failures) >= attempts:
-                last = failures[-1]
-                code = f" (exit {last.exit_code})" if last.exit_code is not None else ""
-                out[name] = {
-                    "state": "failed",
-                    "detail": f"failed {len(failures)} time(s){code}: {last.message}",
-                }
-            else:
-                out[name] = {"state": "starting", "detail": "waiting or running"}
+        out[name] = _task_progress(spec, state, said)
     return out
+
+
+def _service_progress(
+    spec: ServiceSpec, state: ServiceState | None, said: Callable[[ServiceSpec], list[str]]
+) -> dict[str, str]:
+    if state is None:
+        return {"state": "starting", "detail": "not made yet"}
+    wanted = spec.replicas if spec.mode == "replicated" else max(state.wanted, 1)
+    up = sum(
+        1
+        for i in state.instances
+        if i.state == "running" and i.desired == "running" and (spec.health is None or i.healthy)
+    )
+    detail = f"{up}/{wanted} running" + (" and healthy" if spec.health else "")
+    if up >= wanted:
+        return {"state": "ready", "detail": detail}
+    lines = said(spec)
+    failed = [i for i in state.instances if i.state in ("failed", "rejected")]
+    if failed:
+        last = failed[-1]
+        code = f" (exit {last.exit_code})" if last.exit_code is not None else ""
+        tail = f"; last lines: {' | '.join(lines[-LOG_LINES:])}" if lines else ""
+        return {
+            "state": "failing",
+            "detail": f"{detail}; {len(failed)} container(s) ended{code}: {last.message}{tail}",
+        }
+    gate = _last_gate_line(lines)
+    if gate.startswith(gating.WAITING):
+        return {"state": "waiting", "detail": gate}
+    return {"state": "starting", "detail": detail}
+
+
+def _task_progress(
+    spec: ServiceSpec, state: ServiceState | None, said: Callable[[ServiceSpec], list[str]]
+) -> dict[str, str]:
+    if state is None:
+        return {"state": "waiting", "detail": "not made yet"}
+    if state.completed:
+        return {"state": "done", "detail": "done"}
+    failures = [i for i in state.instances if i.state in ("failed", "rejected")]
+    attempts = (spec.restart_attempts or 0) + 1
+    if len(failures) >= attempts:
+        last = failures[-1]
+        code = f" (exit {last.exit_code})" if last.exit_code is not None else ""
+        return {
+            "state": "failed",
+            "detail": f"failed {len(failures)} time(s){code}: {last.message}",
+        }
+    gate = _last_gate_line(said(spec))
+    if gate.startswith(gating.WAITING):
+        return {"state": "waiting", "detail": gate}
+    retried = f" (attempt {len(failures) + 1} of {attempts})" if failures else ""
+    if gate:
+        return {"state": "running", "detail": f"running{retried}"}
+    return {"state": "waiting", "detail": f"starting its container{retried}"}
+
+
+def _masked(line: str, secrets: Sequence[str]) -> str:
+    """``line`` with every secret value in it replaced (a program may echo its password)."""
+    for secret in secrets:
+        if secret:
+            line = line.replace(secret, "<secret>")
+    return line
+
+
+def _last_gate_line(lines: Sequence[str]) -> str:
+    """What the gate said last (``gating.SAYS`` stripped), or ""."""
+    for line in reversed(lines):
+        at = line.find(gating.SAYS)
+        if at >= 0:
+            return line[at + len(gating.SAYS) :].strip()
+    return ""

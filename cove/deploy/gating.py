@@ -29,6 +29,10 @@ Keys under the prefix:
 A requirement holds when: a task's ``done`` key exists; a service has a registration in
 the state asked (``healthy`` also satisfies ``running``), on the same node for ``scope:
 node``. The container side is ``cove.deploy.gate``.
+
+What a container says on stderr (its log), the last of which is its progress as cove shows
+it: ``cove-gate: waiting for <what is pending>`` (again each time that changes), then
+``cove-gate: running task <name>`` or ``cove-gate: starting service <name>``.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from typing import Literal
 from cove.domain.deploy.definition import Requirement
 
 STORE_PORT = 2379
+SAYS = "cove-gate: "  # what starts each line the gate writes
+WAITING = "waiting for "  # then what is pending
 
 Kind = Literal["service", "task"]
 

@@ -80,7 +80,7 @@ def test_a_deployment_runs_everything_and_ends_ready(api: Api, cluster: str) -> 
     doc = shown(api, cluster)
     assert doc["status"] == "CREATE_COMPLETE", doc["status_reason"]
     assert {k: v["state"] for k, v in doc["progress"].items()} == {
-        "cove-store": "ready", "db": "ready", "cache": "ready", "schema": "ready",
+        "cove-store": "ready", "db": "ready", "cache": "ready", "schema": "done",
     }  # fmt: skip
     host = apps(api, cluster)
     made = host.services({DEPLOYMENT_LABEL: doc["uuid"]})
@@ -134,10 +134,17 @@ def test_a_task_out_of_retries_fails_the_deployment_with_its_exit_code(
     r = deploy(api, cluster)
     uuid = r.json()["uuid"]
     host.set_job_outcome(f"cove-{uuid[:8]}-schema", 3)
+    host.add_log(
+        f"cove-{uuid[:8]}-schema", "cove-gate: running task schema", f"denied for {SECRET}"
+    )
     api.settle()
     doc = shown(api, cluster)
     assert doc["status"] == "CREATE_FAILED"
     assert "schema" in doc["status_reason"] and "exit 3" in doc["status_reason"]
+    # its last lines, the secret a program echoed masked
+    assert "running task schema | denied for <secret>" in doc["status_reason"]
+    assert SECRET not in str(doc) and SECRET not in api.get(f"/v1/clusters/{cluster}/events").text
+    assert doc["progress"]["schema"]["state"] == "failed"
 
 
 def test_undeploy_removes_exactly_what_the_deployment_made(api: Api, cluster: str) -> None:

@@ -110,7 +110,7 @@ def test_everything_starts_at_once_and_the_gates_order_it(cove: Cove, cluster: s
     uuid = r.json()["uuid"]
     doc = settled(cove, cluster, "gated")
     assert {k: v["state"] for k, v in doc["progress"].items()} == {
-        "cove-store": "ready", "kv": "ready", "reader": "ready", "seed": "ready",
+        "cove-store": "ready", "kv": "ready", "reader": "ready", "seed": "done",
     }  # fmt: skip
     made = services(cluster, f"cove.deployment={uuid}")
     created = sorted(datetime.fromisoformat(s["CreatedAt"][:19]) for s in made)

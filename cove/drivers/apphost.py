@@ -102,6 +102,7 @@ class Instance:
     exit_code: int | None = None
     container: str | None = None  # the container id once it exists
     healthy: bool | None = None  # None: no health check, or not known yet
+    spec: str | None = None  # the SPEC_LABEL its container was made from (None: unknown)
 
 
 @dataclass(frozen=True)

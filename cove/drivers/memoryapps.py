@@ -17,6 +17,7 @@ global service runs one per eligible node; a job runs one instance that ends ``c
 ``failed`` with the exit code ``set_job_outcome`` gave, tried ``1 + restart_attempts`` times
 (unbounded: three failures seen and a fourth attempt ``pending``). A health check makes
 running instances ``healthy``. An update replaces every instance (old ones ``shutdown``).
+Every instance carries the SPEC_LABEL of the spec it was made from, as swarm tasks do.
 
 What a test adds:
 
@@ -27,6 +28,8 @@ What a test adds:
   starts a replacement on the same node;
 - ``fail_next_update(name)``: the next update of that service is rolled back (its spec and
   labels stay the old ones, ``updating`` is ``rollback_completed``);
+- ``hold(name)``/``release(name)``: updates of that service roll out (new instances
+  ``starting``, ``updating`` is ``updating``) until released;
 - ``add_network``/``add_file``/``add_service``: objects cove did not make;
 - ``stop_node(name)``: the node is down (no instances placed there, no images loaded);
   ``lose_node(name)``: it is gone, what ran there ``orphaned``;
@@ -106,6 +109,7 @@ class MemoryAppHost:
         self._logs: dict[str, list[str]] = {}
         self._job_outcomes: dict[str, int] = {}
         self._failing_updates: set[str] = set()
+        self._held: set[str] = set()
         for name, role in nodes:
             self.add_node(name, role)
 
@@ -190,6 +194,7 @@ class MemoryAppHost:
                     message="task: non-zero exit (1)",
                     exit_code=1,
                     container=self._container(),
+                    spec=spec.labels.get(SPEC_LABEL),
                 )
                 current.instances = [*current.instances, failed]
                 current.updating, current.rolled_back = (
@@ -199,7 +204,14 @@ class MemoryAppHost:
                 self.events.append(("rollback", "service", spec.name))
                 return
             current.spec, current.updating, current.rolled_back = spec, None, None
-            current.instances = [*old, *self._place(spec)]
+            fresh = self._place(spec)
+            if spec.name in self._held:  # the new instances start until ``release``
+                current.updating = "updating"
+                fresh = [
+                    replace(i, state="starting", healthy=None) if i.state == "running" else i
+                    for i in fresh
+                ]
+            current.instances = [*old, *fresh]
 
     def services(self, labels: Mapping[str, str]) -> list[ServiceState]:
         with self._lock:
@@ -274,6 +286,27 @@ class MemoryAppHost:
     def fail_next_update(self, name: str) -> None:
         with self._lock:
             self._failing_updates.add(name)
+
+    def hold(self, name: str) -> None:
+        """Updates of service ``name`` roll out until ``release``: its new instances stay
+        ``starting`` and its ``updating`` is ``updating`` (a real swarm takes seconds)."""
+        with self._lock:
+            self._held.add(name)
+
+    def release(self, name: str) -> None:
+        """The held update of ``name`` completes: its new instances run (healthy)."""
+        with self._lock:
+            self._held.discard(name)
+            service = self._services[name]
+            checked = service.spec.health is not None
+            service.instances = [
+                replace(i, state="running", healthy=True if checked else None)
+                if i.state == "starting"
+                else i
+                for i in service.instances
+            ]
+            if service.updating == "updating":
+                service.updating = None
 
     def fail_instance(self, name: str, exit_code: int = 1) -> Instance:
         """A running instance of service ``name`` dies; its replacement starts on the same
@@ -375,6 +408,10 @@ class MemoryAppHost:
         ]
 
     def _place(self, spec: ServiceSpec) -> list[Instance]:
+        label = spec.labels.get(SPEC_LABEL)
+        return [replace(i, spec=label) for i in self._placed(spec)]
+
+    def _placed(self, spec: ServiceSpec) -> list[Instance]:
         nodes = self._eligible(spec)
         if spec.mode == "global":
             return [self._running(spec, n) for n in nodes]

@@ -29,6 +29,7 @@ from docker import types
 from cove.drivers.apphost import (
     DEPLOYMENT_LABEL,
     ELEMENT_LABEL,
+    SPEC_LABEL,
     FileSpec,
     Instance,
     Mode,
@@ -207,6 +208,8 @@ def instance(task: Mapping[str, Any], hostnames: Mapping[str, str], checked: boo
     """A swarm task as an ``Instance``; ``checked``: its service has a health check."""
     status = task.get("Status") or {}
     container = status.get("ContainerStatus") or {}
+    # The task's own copy of the container spec: which version of the service it runs.
+    labels = ((task.get("Spec") or {}).get("ContainerSpec") or {}).get("Labels") or {}
     state = str(status.get("State") or "new")
     container_id = container.get("ContainerID") or None
     exit_code = None
@@ -227,6 +230,7 @@ def instance(task: Mapping[str, Any], hostnames: Mapping[str, str], checked: boo
         exit_code=exit_code,
         container=container_id,
         healthy=healthy,
+        spec=labels.get(SPEC_LABEL),
     )
 
 

@@ -121,6 +121,22 @@ def test_a_failed_update_is_rolled_back_and_the_same_spec_then_refused() -> None
     assert state.updating is None and state.labels[SPEC_LABEL] == "s3"
 
 
+def test_a_held_update_rolls_out_until_released_and_instances_carry_their_spec() -> None:
+    apps = host()
+    apps.ensure_service(service(replicas=2, health=HealthSpec(("CMD", "true"))))
+    apps.hold("d-web")
+    apps.ensure_service(service(spec="s2", replicas=2, health=HealthSpec(("CMD", "true"))))
+    [state] = apps.services({})
+    assert state.updating == "updating" and state.running == 0
+    assert [(i.state, i.spec) for i in state.instances] == [
+        ("shutdown", "s1"), ("shutdown", "s1"), ("starting", "s2"), ("starting", "s2"),
+    ]  # fmt: skip
+    apps.release("d-web")
+    [state] = apps.services({})
+    assert state.updating is None and state.running == 2
+    assert [i.healthy for i in state.instances if i.spec == "s2"] == [True, True]
+
+
 def test_a_failed_instance_is_replaced_on_its_node() -> None:
     apps = host()
     apps.ensure_service(service(health=HealthSpec(("CMD", "true"))))

@@ -439,6 +439,7 @@ def test_tasks_read_back_as_instances_with_nodes_exit_codes_and_health(
     swarm.services_[ident]["UpdateStatus"] = {"State": "updating"}
     swarm.tasks_[ident] = [
         {"ID": "t2", "CreatedAt": "2", "NodeID": "id-w0", "DesiredState": "running",
+         "Spec": {"ContainerSpec": {"Labels": {SPEC_LABEL: "new"}}},
          "Status": {"State": "running", "Message": "started",
                     "ContainerStatus": {"ContainerID": "c2", "PID": 9}}},
         {"ID": "t1", "CreatedAt": "1", "NodeID": "id-m0", "DesiredState": "shutdown",
@@ -451,10 +452,12 @@ def test_tasks_read_back_as_instances_with_nodes_exit_codes_and_health(
     assert (state.name, state.mode, state.wanted, state.updating) == (
         "dep-web", "replicated", 2, "updating",
     )  # fmt: skip
-    assert [(i.node, i.state, i.exit_code, i.container, i.healthy) for i in state.instances] == [
-        (MANAGER_0, "failed", 1, "c1", False),
-        (WORKER, "running", None, "c2", True),
-        ("", "pending", None, None, None),
+    assert [
+        (i.node, i.state, i.exit_code, i.container, i.healthy, i.spec) for i in state.instances
+    ] == [
+        (MANAGER_0, "failed", 1, "c1", False, None),
+        (WORKER, "running", None, "c2", True, "new"),  # which version of the service it runs
+        ("", "pending", None, None, None, None),
     ]
     assert state.running == 1 and state.instances[0].message.startswith("task: non-zero")
     assert apps.services({DEPLOYMENT_LABEL: "other"}) == []

@@ -70,6 +70,14 @@ class Installation:
     values: Mapping[str, Any]
 
 
+def version_key(version: str) -> tuple[int, int, int, int, str]:
+    """Order of versions (``VERSION_RE``): numerically, a pre-release before its release;
+    build metadata does not order."""
+    core, _, pre = version.split("+", 1)[0].partition("-")
+    major, minor, patch = (int(part) for part in core.split("."))
+    return (major, minor, patch, 0 if pre else 1, pre)
+
+
 def load_package(source: str | bytes | Mapping[str, Any]) -> Package:
     """The package in YAML text or a mapping, its options schema and template checked.
 

@@ -249,3 +249,27 @@ def test_a_package_error_says_what_it_is_about() -> None:
         DefinitionError, match=r"Invalid installation of small 1\.0\.0: options\.replicas"
     ):
         package.render(package.load_package(small()), {"replicas": 0})
+
+
+@pytest.mark.parametrize(
+    ("older", "newer"),
+    [
+        ("1.0.0", "1.1.0"),
+        ("1.9.0", "1.10.0"),
+        ("1.1.0-rc.1", "1.1.0"),
+        ("0.9.9", "1.0.0-alpha"),
+    ],
+)
+def test_versions_order_numerically_and_a_pre_release_before_its_release(
+    older: str, newer: str
+) -> None:
+    assert package.version_key(older) < package.version_key(newer)
+    assert package.version_key("1.0.0+build.5") == package.version_key("1.0.0")
+
+
+def test_a_package_in_two_versions_installs_at_either() -> None:
+    old = package.render(package.load_package(sample("etcd-1.0.0")), {"client_port": 2400})
+    new = package.render(package.load_package(sample("etcd-1.1.0")), {"client_port": 2400})
+    assert old.definition.services["etcd"].health_check is None
+    assert new.definition.services["etcd"].health_check is not None
+    assert "http://0.0.0.0:2400" in str(new.definition.services["etcd"].command)

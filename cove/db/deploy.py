@@ -32,6 +32,9 @@ class Deployment(Timestamps, Base):
     sealed_secrets: Mapped[str | None] = mapped_column(Text)  # JSON of the secret ones
     package: Mapped[str | None] = mapped_column(String(255))
     package_version: Mapped[str | None] = mapped_column(String(64))
+    # A package's options as given (defaults not applied), the secret ones left out: they
+    # are the values of secret variables, sealed with them.
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     status: Mapped[str] = mapped_column(String(32))
     status_reason: Mapped[str | None] = mapped_column(Text)
     progress: Mapped[dict[str, Any]] = mapped_column(default=dict)

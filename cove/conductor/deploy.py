@@ -1,10 +1,11 @@
-"""The reconciler of deployments. A deploy or an update makes everything at once (the
-store, every service and task: their containers gate themselves, ``cove.deploy.gating``),
+"""The reconciler of deployments. A deploy makes everything at once (the store, every
+service and task: their containers gate themselves, ``cove.deploy.gating``),
 then follows the orchestrator until the deployment has converged: each look records
 per-element progress and, when not done, pauses the operation a second (the worker is
 free meanwhile) rather than sleeping. A task that used up its retries fails the operation
-with its exit code and last log lines. An undeploy removes exactly what carries the
-deployment's label, then the row."""
+with its exit code and last log lines. An update changes what differs in dependency order
+(``rollout``). An undeploy removes exactly what carries the deployment's label, then the
+row."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from cove.conductor import snapshot
+from cove.conductor import rollout, snapshot
 from cove.conductor.reconcilers import OperationRun
 from cove.db import models
 from cove.db.deploy import Deployment
@@ -59,6 +60,19 @@ class DeploymentReconciler:
             host.remove(who.labels)
             return {}
         made = _plan(definition, values, who)
+        if op.kind == deployments.UPDATE:
+            secret = [str(values.get(n, "")) for n, v in definition.variables.items() if v.secret]
+            return rollout.run(
+                host,
+                made,
+                who,
+                definition,
+                op.steps,
+                progress_of=_progress,
+                record=lambda progress: self._record(op.subject_id, progress),
+                event=op.event,
+                secrets=[s for s in secret if s],
+            )
         op.steps.run("make", lambda: self._make(host, made, who))
         hidden = [
             str(values[n]) for n, v in definition.variables.items() if v.secret and n in values

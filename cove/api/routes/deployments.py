@@ -9,7 +9,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from cove.api.deps import ContextDep, SessionDep, strict_query
-from cove.api.schemas.deployments import DeploymentCreate, deployment_view, package_view
+from cove.api.schemas.deployments import (
+    DeploymentCreate,
+    DeploymentUpdate,
+    deployment_view,
+    package_view,
+)
 from cove.domain.deploy.schema import definition_json_schema
 from cove.images.apps import refs as images
 from cove.services import deployments
@@ -47,6 +52,22 @@ def create_deployment(
     return JSONResponse(deployment_view(made, cluster.uuid, ctx.base_url), status_code=202)
 
 
+@router.patch(BASE + "/{ident}", status_code=202)
+def update_deployment(
+    cluster_ident: str,
+    ident: str,
+    body: DeploymentUpdate,
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+) -> JSONResponse:
+    cluster, changed = deployments.update(
+        session, ctx.caller, cluster_ident, ident, body.to_command(), images.known
+    )
+    request.app.state.wakeup()
+    return JSONResponse(deployment_view(changed, cluster.uuid, ctx.base_url), status_code=202)
+
+
 @router.delete(BASE + "/{ident}", status_code=202)
 def delete_deployment(
     cluster_ident: str, ident: str, request: Request, session: SessionDep, ctx: ContextDep
@@ -63,9 +84,13 @@ def schema() -> dict[str, Any]:
 
 @router.get("/v1/catalog/packages")
 def list_packages() -> dict[str, Any]:
-    return {"packages": [package_view(p) for p in deployments.packages().values()]}
+    every = deployments.catalog()
+    return {
+        "packages": [package_view(p, list(every[n])) for n, p in deployments.packages().items()]
+    }
 
 
 @router.get("/v1/catalog/packages/{name}")
 def show_package(name: str) -> dict[str, Any]:
-    return package_view(deployments.package(name), full=True)
+    newest = deployments.package(name)
+    return package_view(newest, list(deployments.catalog()[name]), full=True)

@@ -6,10 +6,11 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints
 
+from cove import errors
 from cove.api.schemas.common import Strict
 from cove.db.deploy import Deployment
 from cove.domain.deploy.package import Package
-from cove.services.deployments import NewDeployment
+from cove.services.deployments import DeploymentChange, NewDeployment
 
 DeploymentName = Annotated[
     str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z][a-z0-9-]{0,62}$")
@@ -18,6 +19,7 @@ DeploymentName = Annotated[
 # each one whole (every problem named); here only their outer shape and size.
 Document = Annotated[str, StringConstraints(max_length=1 << 20)] | dict[str, Any]
 Values = Annotated[dict[str, Any], Field(max_length=200)]
+Version = Annotated[str, StringConstraints(min_length=1, max_length=150)]  # the catalog's word
 
 
 class DeploymentCreate(Strict):
@@ -26,6 +28,7 @@ class DeploymentCreate(Strict):
     values: Values = {}
     package: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     options: Values = {}
+    package_version: Version | None = None
 
     multiline: ClassVar[frozenset[str]] = frozenset({"definition"})
 
@@ -36,6 +39,32 @@ class DeploymentCreate(Strict):
             values=self.values,
             package=self.package,
             options=self.options,
+            package_version=self.package_version,
+        )
+
+
+class DeploymentUpdate(Strict):
+    """PATCH body: any of the fields, at least one; a field given as null is refused (it
+    would read as "not given")."""
+
+    definition: Document | None = None
+    values: Values | None = None
+    options: Values | None = None
+    package_version: Version | None = None
+
+    multiline: ClassVar[frozenset[str]] = frozenset({"definition"})
+
+    def to_command(self) -> DeploymentChange:
+        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if nulls:
+            raise errors.InvalidRequest(
+                f"{', '.join(nulls)}: give a value or leave the field out (null is not one)."
+            )
+        return DeploymentChange(
+            definition=self.definition,
+            values=self.values,
+            options=self.options,
+            package_version=self.package_version,
         )
 
 
@@ -69,10 +98,12 @@ def deployment_view(d: Deployment, cluster_uuid: str, base_url: str) -> dict[str
     }
 
 
-def package_view(p: Package, *, full: bool = False) -> dict[str, Any]:
+def package_view(p: Package, versions: list[str], *, full: bool = False) -> dict[str, Any]:
+    """``p`` is the newest of ``versions`` (every version the catalog holds, oldest first)."""
     view: dict[str, Any] = {
         "name": p.name,
         "version": p.version,
+        "versions": versions,
         "description": p.description,
         "images": list(p.images),
     }

@@ -36,9 +36,7 @@ def startable(
     ``converged``, sorted."""
     done = set(converged)
     return sorted(
-        name
-        for name in changing
-        if name not in started and set(requires.get(name, ())) <= done
+        name for name in changing if name not in started and set(requires.get(name, ())) <= done
     )
 
 

@@ -116,6 +116,10 @@ REFUSALS: dict[str, dict[int, str]] = {
         400: "a definition is checked whole (graph, images, ports, templates, the variables' "
         "values) and a package's options against its own schema: 400 naming each element"
     },
+    "PATCH /v1/clusters/{cluster_ident}/deployments/{ident}": {
+        400: "an update is checked whole as a create is, against the deployment as it stands "
+        "(a package's options and versions, at least one field, none null): 400 naming each"
+    },
     "DELETE /v1/images/{ident}": {400: IN_USE},
     "DELETE /v1/networks/{ident}": {400: IN_USE},
 }

@@ -4,8 +4,9 @@ the contract). Shipped into app images and run by ``cove-start`` as ``cove-gate 
 
 1. waits until every requirement in ``COVE_REQUIRES`` holds, reading the coordination store
    (etcd's v3 JSON gateway) once and then following its watch stream: no polling;
-2. a task: takes the task's lock, exits 0 if a previous run is done, else runs the command
-   and records ``done`` when it succeeded (so it runs exactly once, whatever the retries);
+2. a task: takes the task's lock, exits 0 if a previous run of its version (``COVE_VERSION``)
+   is done, else runs the command and records ``done`` when it succeeded (so each version
+   runs exactly once, whatever the retries: an update that changes a task runs it again);
    a run longer than ``COVE_TIMEOUT`` seconds is killed and fails (exit 124);
 3. a service: forks a registrar that registers this instance ``running`` at once and
    ``healthy`` when ``COVE_HEALTH`` passes, under a lease kept alive while the container
@@ -217,14 +218,17 @@ def run_task(
     command: Sequence[str],
     node: str,
     timeout: float | None = None,
+    version: str = "",
 ) -> int:
-    """Runs ``command`` unless a previous run of the task succeeded; one run at a time."""
+    """Runs ``command`` unless a previous run of this ``version`` of the task succeeded; one
+    run at a time."""
     lease = retrying(lambda: store.grant(LEASE_TTL_S))
     stop = threading.Event()
     threading.Thread(target=_keep, args=(store, lease, stop), daemon=True).start()
     key = retrying(lambda: store.lock(f"{prefix}/tasks/{task}/lock", lease))
     try:
-        if store.get(f"{prefix}/tasks/{task}/done") is not None:
+        done = store.get(f"{prefix}/tasks/{task}/done")
+        if isinstance(done, dict) and done.get("version", "") == version:
             _say(f"task {task} already done; not running it again")
             return 0
         _say(f"running task {task}")
@@ -234,7 +238,7 @@ def run_task(
             _say(f"task {task} did not end within {timeout:.0f}s")
             code = 124
         if code == 0:
-            done = {"node": node, "at": time.time()}
+            done = {"node": node, "at": time.time(), "version": version}
             retrying(lambda: store.put(f"{prefix}/tasks/{task}/done", done))
         return code
     finally:
@@ -293,7 +297,8 @@ def main(argv: Sequence[str]) -> int:
     wait(store, prefix.rstrip("/") + "/", requires, node)
     if os.environ.get("COVE_KIND") == "task":
         timeout = float(os.environ["COVE_TIMEOUT"]) if os.environ.get("COVE_TIMEOUT") else None
-        return run_task(store, prefix, element, command, node, timeout)
+        version = os.environ.get("COVE_VERSION", "")
+        return run_task(store, prefix, element, command, node, timeout, version)
     health = json.loads(os.environ["COVE_HEALTH"]) if os.environ.get("COVE_HEALTH") else None
     _say(f"starting service {element}")
     key = f"{prefix}/services/{element}/{socket.gethostname()}"

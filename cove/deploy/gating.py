@@ -14,7 +14,9 @@ What a container is told, in its environment:
 - ``COVE_REQUIRES``: JSON, a list of ``{"service": name, "state": "healthy"|"running",
   "scope": "global"|"node"}`` and ``{"task": name}``;
 - ``COVE_HEALTH``: JSON, the service's health check command (absent: registered when
-  started).
+  started);
+- ``COVE_VERSION``: a task's version, the hash of the spec it was made from (the
+  orchestrator fills it in from the service's labels).
 
 Keys under the prefix:
 
@@ -23,8 +25,9 @@ Keys under the prefix:
   alive, so a dead container's key goes with its lease;
 - ``tasks/<name>/lock``: the lock a task's container holds while it runs (one at a time,
   whatever the retries and replicas);
-- ``tasks/<name>/done`` = JSON ``{"node", "at"}``: written by the run that succeeded; a
-  later container of the task sees it and exits 0 without running again.
+- ``tasks/<name>/done`` = JSON ``{"node", "at", "version"}``: written by the run that
+  succeeded; a later container of the same version sees it and exits 0 without running
+  again, one of a new version (an update changed the task) runs.
 
 A requirement holds when: a task's ``done`` key exists; a service has a registration in
 the state asked (``healthy`` also satisfies ``running``), on the same node for ``scope:

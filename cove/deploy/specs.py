@@ -166,6 +166,9 @@ def _element(
     }
     if is_task:
         env["COVE_TIMEOUT"] = str(element.timeout_s)  # type: ignore[union-attr]
+        # A swarm template, filled in per task: a changed task is a new version and runs
+        # again (cove-gate keys "done" by it).
+        env["COVE_VERSION"] = f'{{{{index .Service.Labels "{SPEC_LABEL}"}}}}'
     command = _argv(element.command)
     if command:
         config = {

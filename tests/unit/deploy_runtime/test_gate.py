@@ -119,6 +119,18 @@ def test_a_failed_run_is_not_done_and_the_next_one_runs(store: gate.Store) -> No
     assert store.get(f"{PREFIX}/tasks/boot/done") is not None
 
 
+def test_a_new_version_of_a_done_task_runs_once_more(store: gate.Store, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    command = [sys.executable, "-c", f"open({str(runs)!r}, 'a').write('x')"]
+    assert gate.run_task(store, PREFIX, "seed", command, "n1", version="v1") == 0
+    assert gate.run_task(store, PREFIX, "seed", command, "n1", version="v1") == 0
+    assert runs.read_text() == "x"  # v1 ran once
+    assert gate.run_task(store, PREFIX, "seed", command, "n1", version="v2") == 0
+    assert gate.run_task(store, PREFIX, "seed", command, "n2", version="v2") == 0
+    assert runs.read_text() == "xx"  # an update changed the task: v2 ran, once
+    assert store.get(f"{PREFIX}/tasks/seed/done")["version"] == "v2"
+
+
 def test_a_service_registers_running_then_healthy_and_goes_with_its_lease(
     store: gate.Store, etcd: str, tmp_path: Path
 ) -> None:

@@ -154,14 +154,16 @@ def _observe(host: AppHost, who: Identity) -> dict[str, ServiceState]:
 
 
 def _why(spec: ServiceSpec, state: ServiceState) -> str:
-    """The orchestrator's word on the newest instance of the new spec that failed."""
+    """Why the new spec's instances did not hold: the orchestrator's word on the newest one
+    that failed (before those the rollback shut down), and a health check never passed."""
     wanted = spec.labels[SPEC_LABEL]
-    failed = [
-        i
-        for i in state.instances
-        if i.spec == wanted and i.state in ("failed", "rejected", "shutdown") and i.message
-    ]
-    return failed[-1].message if failed else ""
+    fresh = [i for i in state.instances if i.spec == wanted]
+    said = [i.message for i in fresh if i.state in ("failed", "rejected") and i.message]
+    said = said or [i.message for i in fresh if i.state == "shutdown" and i.message]
+    why = said[-1] if said else ""
+    if spec.mode != "job" and spec.health is not None and not any(i.healthy for i in fresh):
+        why = "; ".join(filter(None, [why, "it never passed its health check"]))
+    return why
 
 
 def _reason(

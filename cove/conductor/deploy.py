@@ -60,20 +60,6 @@ class DeploymentReconciler:
             host.remove(who.labels)
             return {}
         made = _plan(definition, values, who)
-        if op.kind == deployments.UPDATE:
-            secret = [str(values.get(n, "")) for n, v in definition.variables.items() if v.secret]
-            return rollout.run(
-                host,
-                made,
-                who,
-                definition,
-                op.steps,
-                progress_of=_progress,
-                record=lambda progress: self._record(op.subject_id, progress),
-                event=op.event,
-                secrets=[s for s in secret if s],
-            )
-        op.steps.run("make", lambda: self._make(host, made, who))
         hidden = [
             str(values[n]) for n, v in definition.variables.items() if v.secret and n in values
         ]
@@ -81,6 +67,19 @@ class DeploymentReconciler:
         def said(spec: ServiceSpec) -> list[str]:  # what its containers printed, never a secret
             return [_masked(line, hidden) for line in host.logs(spec.name, LOG_LINES)]
 
+        if op.kind == deployments.UPDATE:
+            return rollout.run(
+                host,
+                made,
+                who,
+                definition,
+                op.steps,
+                progress_of=lambda plan, states: _progress(plan, states, said),
+                record=lambda progress: self._record(op.subject_id, progress),
+                event=op.event,
+                secrets=hidden,
+            )
+        op.steps.run("make", lambda: self._make(host, made, who))
         states = {s.labels.get(ELEMENT_LABEL, ""): s for s in host.services(who.labels)}
         progress = _progress(made, states, said)
         self._record(op.subject_id, progress)

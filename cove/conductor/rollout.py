@@ -29,7 +29,8 @@ LOOK_EVERY_S = 1.0
 LOG_LINES = 5
 # The orchestrator gave the new spec up: swarm rolled it back (or paused the rollout).
 GAVE_UP = frozenset({"rollback_completed", "rollback_paused", "paused"})
-MASK = "***"
+MASK = "<secret>"  # as the deployment's progress shows a secret a program printed
+DONE = frozenset({"ready", "done"})  # a service's and a task's progress when converged
 
 Progress = dict[str, Any]
 ProgressOf = Callable[[Plan, Mapping[str, ServiceState]], Progress]
@@ -70,7 +71,7 @@ def run(
         started = [n for n in changing if steps.done(f"change:{n}")]
         verdicts = {n: verdict(specs[n], states.get(n)) for n in started}
         converged = {
-            n for n in specs if n not in changing and progress.get(n, {}).get("state") == "ready"
+            n for n in specs if n not in changing and progress.get(n, {}).get("state") in DONE
         } | {n for n, v in verdicts.items() if v.state == "converged"}
         failed = next((n for n, v in verdicts.items() if v.state == "failed"), None)
         if failed is not None:
@@ -196,7 +197,7 @@ def _stuck(
     for name in sorted(set(changing) - set(started)):
         for need in rollout.waiting_on(requires, name, ()):
             found = progress.get(need, {})
-            if need not in changing and found.get("state") == "failed":
+            if need not in changing and found.get("state") in ("failed", "failing"):
                 return (
                     f"Update failed: {name} requires {need}, which is unchanged and failed "
                     f"({found.get('detail')}); change {need} too."
@@ -204,15 +205,17 @@ def _stuck(
     return None
 
 
+_OLD = "runs its previous version"
+
+
 def _previous(state: ServiceState | None, why: str) -> dict[str, str]:
     """An element left as it runs (its previous version), and why."""
     if state is None:
-        return {"state": "failed", "detail": f"{why}; not made"}
-    ready = state.completed > 0 if state.mode == "job" else state.running >= max(state.wanted, 1)
-    return {
-        "state": "ready" if ready else "starting",
-        "detail": f"{why}; runs its previous version",
-    }
+        return {"state": "waiting", "detail": f"{why}; not made"}
+    if state.mode == "job":
+        return {"state": "done" if state.completed else "waiting", "detail": f"{why}; {_OLD}"}
+    ready = state.running >= max(state.wanted, 1)
+    return {"state": "ready" if ready else "starting", "detail": f"{why}; {_OLD}"}
 
 
 def _shown(

@@ -147,11 +147,22 @@ def check(new: NewDeployment, known_images: KnownImages) -> Checked:
     return Checked(definition, values)
 
 
-def _install(chosen: Package, options: Mapping[str, Any], known_images: KnownImages) -> Checked:
+def _install(
+    chosen: Package,
+    options: Mapping[str, Any],
+    known_images: KnownImages,
+    generated: Mapping[str, Any] | None = None,
+) -> Checked:
+    """``generated``: values generated before (an update keeps them: a new database
+    password would lock the service out of its data)."""
     installed = render(chosen, options, known_images)
+    values = dict(installed.values)
+    for name, variable in installed.definition.variables.items():
+        if variable.generate and generated and name in generated:
+            values[name] = generated[name]
     secret = secret_options(chosen)
     plain = {k: v for k, v in options.items() if k not in secret}
-    return Checked(installed.definition, dict(installed.values), chosen, plain)
+    return Checked(installed.definition, values, chosen, plain)
 
 
 def check_change(
@@ -184,10 +195,10 @@ def check_change(
         # variables (sealed), so they come back from ``current``.
         known = (chosen.options_schema.get("properties") or {}).keys()
         kept = {k: v for k, v in {**current, **deployment.options}.items() if k in known}
-        return _install(chosen, {**kept, **(change.options or {})}, known_images)
+        return _install(chosen, {**kept, **(change.options or {})}, known_images, current)
     definition = load(change.definition if change.definition is not None else deployment.definition)
     kept = {k: v for k, v in current.items() if k in definition.variables}
-    values = {**kept, **(change.values or {})}
+    values = with_generated(definition, {**kept, **(change.values or {})})
     problems = validate(definition, known_images, values)
     if problems:
         raise DefinitionError(problems)

@@ -28,6 +28,7 @@ DEFINITION = """
 name: shop
 variables:
   db_password: {secret: true}
+  web_token: {secret: true, generate: password}
   greeting: {default: hello}
 services:
   db:
@@ -48,6 +49,7 @@ services:
   web:
     image: cove/app-keystone
     command: [web]
+    config_files: [{template: web-token, dest: /etc/web.token, secret: true}]
     requires: [{service: api, state: running}]
 tasks:
   schema:
@@ -58,6 +60,7 @@ tasks:
 templates:
   db-pass: "{{ db_password }}"
   greeting: "{{ greeting }}"
+  web-token: "{{ web_token }}"
 """
 # db and api change; schema (a task requiring db) changes too; cache and web do not.
 CHANGED = (
@@ -155,9 +158,9 @@ def test_an_update_changes_in_dependency_order_and_leaves_the_rest_untouched(
     ]  # fmt: skip
     after = specs(host, uuid)
     assert {k for k in after if after[k] != before[k]} == {"db", "schema", "api"}
-    assert {k: v["state"] for k, v in doc["progress"].items()} == dict.fromkeys(
-        ("cove-store", "db", "cache", "api", "web", "schema"), "ready"
-    )
+    assert {k: v["state"] for k, v in doc["progress"].items()} == {
+        **dict.fromkeys(("cove-store", "db", "cache", "api", "web"), "ready"), "schema": "done",
+    }  # fmt: skip
     assert "--skip-name-resolve" in str(doc["definition"]["services"]["db"]["command"])
     # The secret value was not given again: it was kept (db's secret file still holds it).
     db = host.service(f"cove-{uuid[:8]}-db")
@@ -176,7 +179,9 @@ def test_values_merge_over_the_stored_ones_and_only_what_they_change_changes(
     api.settle()
     doc = shown(api, cluster)
     assert doc["status"] == "UPDATE_COMPLETE", doc["status_reason"]
-    assert doc["values"] == {"greeting": "hi"} and doc["secret_values"] == ["db_password"]
+    assert doc["values"] == {"greeting": "hi"}
+    assert doc["secret_values"] == ["db_password", "web_token"]
+    # Only api reads greeting; web's generated token was kept (a new one would change it).
     assert touched(host, mark, uuid) == [("update", "api")]
     api_spec = host.service(f"cove-{uuid[:8]}-api")
     assert api_spec is not None and b"hi" in [f.data for f in api_spec.files]
@@ -199,7 +204,7 @@ def test_a_rolled_back_service_fails_the_update_and_its_dependants_keep_the_old_
     assert "service db was rolled back to its previous version" in reason
     assert "task: non-zero exit (1)" in reason and "mariadbd: bad option" in reason
     assert "api, schema left on the previous version" in reason
-    assert SECRET not in reason and "password is ***" in reason
+    assert SECRET not in reason and "password is <secret>" in reason
     assert touched(host, mark, uuid) == [("update", "db"), ("rollback", "db")]
     assert specs(host, uuid) == before  # db rolled back; nothing after it was changed
     assert doc["progress"]["db"]["state"] == "failed"
@@ -330,6 +335,19 @@ def test_a_package_deployment_moves_between_versions_keeping_its_options(
     api.settle()
     spec = host.service(name)
     assert spec is not None and "5h" in command(spec) and "http://0.0.0.0:2400" in command(spec)
+
+
+def test_a_package_update_keeps_the_secrets_it_generated(api: Api, cluster: str) -> None:
+    options = {"admin_password": "admin-secret-1"}
+    doc = deploy(api, cluster, name="ks", definition=None, values={}, package="keystone",
+                 options=options)  # fmt: skip
+    uuid, host = doc["uuid"], apps(api, cluster)
+    mark = len(host.events)
+    assert patch(api, cluster, {"options": {"public_port": 5001}}, "ks").status_code == 202
+    api.settle()
+    assert shown(api, cluster, "ks")["status"] == "UPDATE_COMPLETE"
+    # The database, its password files and the tasks that set it up are untouched.
+    assert touched(host, mark, uuid) == [("update", "keystone")]
 
 
 class Crash(BaseException):

@@ -12,7 +12,8 @@ Choices the spec leaves to the orchestrator:
   ``None``: unbounded); a service restarts on any exit;
 - an update replaces one instance at a time, watches each for ``UPDATE_MONITOR_S`` and rolls
   back on a failure; the new instance starts before the old one stops unless the service
-  publishes ports on its hosts (two instances cannot hold one host port);
+  publishes ports on its hosts (two instances cannot hold one host port) or writes to a
+  mount (two databases on one node's volume would corrupt it);
 - ``command`` replaces the image's command (swarm's ``Args``), not its entrypoint;
 - health comes from the swarm's own task states: a task with a health check is ``running``
   only once its container is healthy, and fails when it turns unhealthy, so no node engine is
@@ -156,6 +157,12 @@ def publishes(spec: ServiceSpec) -> bool:
     return any(p.published is not None for p in spec.ports)
 
 
+def exclusive(spec: ServiceSpec) -> bool:
+    """Whether two instances of ``spec`` on one node would clash: a host port, or a volume
+    or host path both would write."""
+    return publishes(spec) or any(not m.read_only for m in spec.mounts)
+
+
 def update_config(spec: ServiceSpec) -> types.UpdateConfig | None:
     return None if spec.mode == "job" else types.UpdateConfig(**_rolling(spec, "rollback"))
 
@@ -166,14 +173,14 @@ def rollback_config(spec: ServiceSpec) -> types.RollbackConfig | None:
 
 def _rolling(spec: ServiceSpec, on_failure: str) -> dict[str, Any]:
     """One instance at a time, watched before the next; the new one first unless the old
-    one holds a published host port."""
+    one holds what the new one needs alone (``exclusive``)."""
     return {
         "parallelism": 1,
         "delay": 0,
         "failure_action": on_failure,
         "monitor": seconds(UPDATE_MONITOR_S),
         "max_failure_ratio": 0,
-        "order": "stop-first" if publishes(spec) else "start-first",
+        "order": "stop-first" if exclusive(spec) else "start-first",
     }
 
 

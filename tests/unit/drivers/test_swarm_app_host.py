@@ -353,10 +353,23 @@ def test_a_service_spec_becomes_a_dnsrr_swarm_service_with_host_ports(
 def test_without_published_ports_an_update_starts_the_new_instance_first(
     swarm: FakeSwarm,
 ) -> None:
-    made(swarm).ensure_service(web(ports=(PortSpec(80),), files=(), mode="global"))
+    made(swarm).ensure_service(web(ports=(PortSpec(80),), files=(), mounts=(), mode="global"))
     [kw] = created(swarm)
     assert kw["update_config"]["Order"] == "start-first"
     assert kw["mode"] == {"global": {}} and "Ports" not in kw["endpoint_spec"]
+
+
+def test_an_update_stops_the_old_instance_first_when_both_would_write_one_volume(
+    swarm: FakeSwarm,
+) -> None:
+    apps = made(swarm)
+    apps.ensure_service(web(name="dep-db", ports=(), files=(), mounts=(MountSpec("/d", "v"),)))
+    read_only = (MountSpec("/d", "v", read_only=True),)
+    apps.ensure_service(web(name="dep-ro", ports=(), files=(), mounts=read_only))
+    db, ro = created(swarm)
+    assert (db["update_config"]["Order"], ro["update_config"]["Order"]) == (
+        "stop-first", "start-first",
+    )  # fmt: skip
 
 
 def test_a_job_is_a_replicated_job_retried_on_failure(swarm: FakeSwarm) -> None:

@@ -156,11 +156,11 @@ def _observe(host: AppHost, who: Identity) -> dict[str, ServiceState]:
 
 def _why(spec: ServiceSpec, state: ServiceState) -> str:
     """Why the new spec's instances did not hold: the orchestrator's word on the newest one
-    that failed (before those the rollback shut down), and a health check never passed."""
+    that failed, and a health check never passed."""
     wanted = spec.labels[SPEC_LABEL]
     fresh = [i for i in state.instances if i.spec == wanted]
+    # A task the rollback stopped says just "shutdown": nothing a user can act on.
     said = [i.message for i in fresh if i.state in ("failed", "rejected") and i.message]
-    said = said or [i.message for i in fresh if i.state == "shutdown" and i.message]
     why = said[-1] if said else ""
     if spec.mode != "job" and spec.health is not None and not any(i.healthy for i in fresh):
         why = "; ".join(filter(None, [why, "it never passed its health check"]))

@@ -192,14 +192,27 @@ class SwarmAppHost:
                 name = str(obj.get("Name") or (obj.get("Spec") or {}).get("Name") or ident)
                 self._remove_object(node, kind, name, partial(removing, ident), deadline)
         self._wait_networks_gone(api, node, selector, deadline)
-        parallel(lambda r: self._remove_volumes(r, selector, deadline), self._records())
+        parallel(lambda r: self._clear_node(r, selector, deadline), self._records())
 
-    def _remove_volumes(self, record: NodeRecord, selector: list[str], deadline: float) -> None:
-        """The named volumes the selected services made on ``record``'s engine (each node
-        makes its own, labelled from the mount): their data goes with the deployment."""
+    def _clear_node(self, record: NodeRecord, selector: list[str], deadline: float) -> None:
+        """What the selected services left on ``record``'s engine: their containers, which
+        the node's agent removes after the services (stopped ones of failed tasks too), are
+        waited for; then the named volumes they made there (each node makes its own,
+        labelled from the mount) are removed: their data goes with the deployment."""
         if not record.running:
-            return  # a stopped node's volumes go with the node
+            return  # a stopped node's containers and volumes go with the node
         api = self._client(record)
+        while True:
+            with engine_errors(record.name, "listing containers"):
+                left = api.containers(all=True, filters={"label": selector})
+            if not left:
+                break
+            if time.monotonic() > deadline:
+                raise EngineUnavailable(
+                    f"node {record.name}: {len(left)} container(s) of the removed services "
+                    "still being removed; try again"
+                )
+            self.sleep(POLL_S)
         with engine_errors(record.name, "listing volumes"):
             found = (api.volumes(filters={"label": selector}) or {}).get("Volumes") or []
         for volume in found:

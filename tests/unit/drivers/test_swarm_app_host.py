@@ -61,6 +61,7 @@ class FakeSwarm:
         self.secrets_: dict[str, dict[str, Any]] = {}
         self.networks_: dict[str, dict[str, Any]] = {}
         self.volumes_: dict[str, dict[str, Any]] = {}  # a node's own; every node shares it here
+        self.containers_: list[dict[str, Any]] = []  # left by removed services, going
         self.logs_: list[bytes] = []
         self.images: set[str] = set()
         self.down: set[str] = set()  # managers whose ping fails
@@ -85,6 +86,12 @@ class FakeSwarm:
             found = [n for n in found if any(x in n["Name"] for x in names)]
         if filters:
             found = [n for n in found if _labelled(n["Labels"], filters["label"])]
+        return copy.deepcopy(found)
+
+    def containers(self, all: bool = False, filters: Any = None) -> list[dict[str, Any]]:
+        assert all  # stopped containers hold volumes too
+        found = [c for c in self.containers_ if _labelled(c["Labels"], filters["label"])]
+        self.containers_ = [c for c in self.containers_ if c not in found[:1]]  # one goes a look
         return copy.deepcopy(found)
 
     def volumes(self, filters: Any = None) -> dict[str, Any]:
@@ -496,6 +503,7 @@ def test_remove_is_exact_and_waits_for_the_networks(swarm: FakeSwarm) -> None:
     swarm.network_busy = 2  # tasks still attached, twice
     for name, deployment in (("dep-data", DEP), ("o-data", "other")):
         swarm.volumes_[name] = {"Name": name, "Labels": labels("web", deployment=deployment)}
+        swarm.containers_.append({"Id": name, "Labels": labels("web", deployment=deployment)})
     listed = 0
 
     def networks(names: Any = None, filters: Any = None) -> list[dict[str, Any]]:
@@ -514,6 +522,7 @@ def test_remove_is_exact_and_waits_for_the_networks(swarm: FakeSwarm) -> None:
     assert [c for c, _ in swarm.calls].count("remove_network") == 3
     assert swarm.configs_ == {} and swarm.secrets_ == {}
     assert list(swarm.volumes_) == ["o-data"]  # the deployment's volumes, on every node
+    assert [c["Id"] for c in swarm.containers_] == ["o-data"]  # its containers waited for
     assert {n["Name"] for n in swarm.networks_.values() if n["Id"] not in swarm.pending} == {
         "o-net"
     }

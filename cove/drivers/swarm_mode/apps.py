@@ -195,24 +195,25 @@ class SwarmAppHost:
         parallel(lambda r: self._clear_node(r, selector, deadline), self._records())
 
     def _clear_node(self, record: NodeRecord, selector: list[str], deadline: float) -> None:
-        """What the selected services left on ``record``'s engine: their containers, which
-        the node's agent removes after the services (stopped ones of failed tasks too), are
-        waited for; then the named volumes they made there (each node makes its own,
-        labelled from the mount) are removed: their data goes with the deployment."""
+        """What the selected services left on ``record``'s engine: their containers (the
+        node's agent does not always remove those of a removed service's ended tasks, a
+        killed or completed one) are removed, then the named volumes they made there (each
+        node makes its own, labelled from the mount): their data goes with the
+        deployment."""
         if not record.running:
             return  # a stopped node's containers and volumes go with the node
         api = self._client(record)
-        while True:
-            with engine_errors(record.name, "listing containers"):
-                left = api.containers(all=True, filters={"label": selector})
-            if not left:
-                break
-            if time.monotonic() > deadline:
-                raise EngineUnavailable(
-                    f"node {record.name}: {len(left)} container(s) of the removed services "
-                    "still being removed; try again"
-                )
-            self.sleep(POLL_S)
+        with engine_errors(record.name, "listing containers"):
+            left = api.containers(all=True, filters={"label": selector})
+        for container in left:
+            ident = str(container["Id"])
+            self._remove_object(
+                record.name,
+                "container",
+                ident[:12],
+                partial(api.remove_container, ident, force=True),
+                deadline,
+            )
         with engine_errors(record.name, "listing volumes"):
             found = (api.volumes(filters={"label": selector}) or {}).get("Volumes") or []
         for volume in found:
@@ -335,10 +336,10 @@ class SwarmAppHost:
     def _remove_object(
         self, node: str, kind: str, name: str, remove: Callable[[], object], deadline: float
     ) -> None:
-        """Remove a config, secret, network or volume. A config or secret still in use
-        belongs to a service outside the selection too: it stays. A network or volume is in
-        use while the removed services' tasks stop: tried again until ``deadline`` (then
-        Temporary)."""
+        """Remove a config, secret, network, container or volume. A config or secret still
+        in use belongs to a service outside the selection too: it stays. A network, container
+        or volume is busy while the removed services' tasks stop: tried again until
+        ``deadline`` (then Temporary)."""
         while True:
             try:
                 with (
@@ -348,9 +349,10 @@ class SwarmAppHost:
                     remove()
                 return
             except EngineRefused as exc:
-                if "in use" not in str(exc) and "active endpoints" not in str(exc):
+                busy = ("in use", "active endpoints", "already in progress")
+                if not any(b in str(exc) for b in busy):
                     raise
-                if kind not in ("network", "volume"):
+                if kind in ("config", "secret"):
                     log.info("%s %s is in use by another service: kept", kind, name)
                     return
                 if time.monotonic() > deadline:

@@ -90,9 +90,15 @@ class FakeSwarm:
 
     def containers(self, all: bool = False, filters: Any = None) -> list[dict[str, Any]]:
         assert all  # stopped containers hold volumes too
-        found = [c for c in self.containers_ if _labelled(c["Labels"], filters["label"])]
-        self.containers_ = [c for c in self.containers_ if c not in found[:1]]  # one goes a look
-        return copy.deepcopy(found)
+        return [c for c in self.containers_ if _labelled(c["Labels"], filters["label"])]
+
+    def remove_container(self, ident: str, force: bool = False) -> None:
+        self.calls.append(("remove_container", ident))
+        found = [c for c in self.containers_ if c["Id"] == ident]
+        if not found:
+            raise docker.errors.NotFound(f"container {ident}")
+        assert force  # a stopped or a running one alike
+        self.containers_.remove(found[0])
 
     def volumes(self, filters: Any = None) -> dict[str, Any]:
         found = [v for v in self.volumes_.values() if _labelled(v["Labels"], filters["label"])]
@@ -522,7 +528,7 @@ def test_remove_is_exact_and_waits_for_the_networks(swarm: FakeSwarm) -> None:
     assert [c for c, _ in swarm.calls].count("remove_network") == 3
     assert swarm.configs_ == {} and swarm.secrets_ == {}
     assert list(swarm.volumes_) == ["o-data"]  # the deployment's volumes, on every node
-    assert [c["Id"] for c in swarm.containers_] == ["o-data"]  # its containers waited for
+    assert [c["Id"] for c in swarm.containers_] == ["o-data"]  # only its containers went
     assert {n["Name"] for n in swarm.networks_.values() if n["Id"] not in swarm.pending} == {
         "o-net"
     }

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+NAME_WAIT_S = float(os.environ.get("COVE_NAME_WAIT", "30"))  # for a required name to resolve
 LEASE_TTL_S = int(os.environ.get("COVE_LEASE_TTL", "10"))  # a dead instance's key lives this long
 HEALTH_RETRY_S = 1.0
 STORE_WAIT_S = float(os.environ.get("COVE_STORE_WAIT", "600"))  # then fail: restarted
@@ -280,6 +281,26 @@ def _passes(health: Sequence[str]) -> bool:
         return False
 
 
+def reachable(names: Sequence[str], wait_s: float = NAME_WAIT_S) -> None:
+    """Returns once each required service's name resolves here, or after ``wait_s``. A
+    service registers healthy from its own container; the orchestrator's DNS on other nodes
+    learns its name a moment later (about a second was seen on swarm), and a task started at
+    once would fail to connect and spend a retry. No event says when: a short backoff."""
+    deadline = time.monotonic() + wait_s
+    for name in names:
+        delay = 0.05
+        while True:
+            try:
+                socket.getaddrinfo(name, None)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    _say(f"service {name} is not known by name here yet; going on")
+                    break
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+
 def _say(message: str) -> None:
     print(f"cove-gate: {message}", file=sys.stderr, flush=True)
 
@@ -295,6 +316,7 @@ def main(argv: Sequence[str]) -> int:
     node = os.environ.get("COVE_NODE") or socket.gethostname()
     requires = json.loads(os.environ.get("COVE_REQUIRES") or "[]")
     wait(store, prefix.rstrip("/") + "/", requires, node)
+    reachable([r["service"] for r in requires if "service" in r])
     if os.environ.get("COVE_KIND") == "task":
         timeout = float(os.environ["COVE_TIMEOUT"]) if os.environ.get("COVE_TIMEOUT") else None
         version = os.environ.get("COVE_VERSION", "")

@@ -13,6 +13,8 @@ is refused, naming the constraint, rather than silently placed somewhere else:
 ``[f, GROUP_BY]``          preference ``spread=node.labels.f``; hostname: none, spreading
                            over nodes is what swarm does anyway (said in ``notes``)
 ``[hostname, MAX_PER, n]`` ``max_replicas_per_node: n``
+``[role, CLUSTER, manager]`` ``node.role==manager`` (swarm's node role, manager or worker;
+                           LIKE/UNLIKE likewise): cove's nodes carry no labels of their own
 =========================  ==========================================================
 """
 
@@ -42,8 +44,20 @@ class Placement:
     notes: tuple[str, ...] = field(default=())
 
 
+ROLES = ("manager", "worker")
+
+
 def _node_attribute(name: str) -> str:
-    return "node.hostname" if name == "hostname" else f"node.labels.{name}"
+    if name in ("hostname", "role"):
+        return f"node.{name}"
+    return f"node.labels.{name}"
+
+
+def _bad_role(name: str, value: str, where: str, problems: list[Problem]) -> bool:
+    if name == "role" and value not in ROLES:
+        problems.append(Problem(join(where, 2), f"a node's role is one of: {', '.join(ROLES)}"))
+        return True
+    return False
 
 
 def _literal(pattern: str) -> str | None:
@@ -94,7 +108,9 @@ def translate(
             continue
         if not FIELD_RE.match(name):
             problems.append(
-                Problem(join(where, 0), "not a node attribute: 'hostname' or a node label name")
+                Problem(
+                    join(where, 0), "not a node attribute: 'hostname', 'role' or a node label name"
+                )
             )
             continue
         takes_value = operator in ("CLUSTER", "LIKE", "UNLIKE", "MAX_PER")
@@ -117,6 +133,8 @@ def translate(
             if not VALUE_RE.match(value):
                 problems.append(Problem(join(where, 2), _bad_value()))
                 continue
+            if _bad_role(name, value, where, problems):
+                continue
             found.append(f"{_node_attribute(name)}=={value}")
         elif operator in ("LIKE", "UNLIKE"):
             assert value is not None
@@ -133,11 +151,17 @@ def translate(
             if not VALUE_RE.match(literal):
                 problems.append(Problem(join(where, 2), _bad_value()))
                 continue
+            if _bad_role(name, literal, where, problems):
+                continue
             equals = "==" if operator == "LIKE" else "!="
             found.append(f"{_node_attribute(name)}{equals}{literal}")
         else:  # GROUP_BY; a value (Marathon's expected number of groups) changes nothing here
             if name == "hostname":
                 notes.append(f"{where}: swarm spreads replicas over nodes by default")
+            elif name == "role":
+                problems.append(
+                    Problem(join(where, 0), "swarm spreads over node labels only, not the role")
+                )
             else:
                 preferences.append(f"spread=node.labels.{name}")
     placement = Placement(

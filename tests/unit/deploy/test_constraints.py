@@ -27,6 +27,8 @@ PATH = "services.db.constraints"
             Placement(notes=(f"{PATH}[0]: swarm spreads replicas over nodes by default",)),
         ),
         ([["hostname", "MAX_PER", "3"]], Placement(max_replicas_per_node=3)),
+        ([["role", "CLUSTER", "manager"]], Placement(constraints=("node.role==manager",))),
+        ([["role", "UNLIKE", "manager"]], Placement(constraints=("node.role!=manager",))),
         (
             [["hostname", "MAX_PER", "3"], ["hostname", "UNIQUE"]],
             Placement(max_replicas_per_node=1),
@@ -86,6 +88,9 @@ def test_per_node_limits_are_moot_for_global_services() -> None:
         (["hostname", "MAX_PER", "9" * 200], "[2]: MAX_PER takes a whole number from 1 to 100"),
         (["hostname", "MAX_PER", "٣"], "[2]: MAX_PER takes a whole number from 1 to 100"),
         (["hostname", "UNIQUE", "x"], "[2]: UNIQUE takes no value"),
+        (["role", "CLUSTER", "leader"], "[2]: a node's role is one of: manager, worker"),
+        (["role", "LIKE", "Manager"], "[2]: a node's role is one of: manager, worker"),
+        (["role", "GROUP_BY"], "[0]: swarm spreads over node labels only, not the role"),
         (["hostname", "CLUSTER"], ": CLUSTER needs a value"),
         (
             ["hostname", "CLUSTER", "a b"],
@@ -101,7 +106,7 @@ def test_per_node_limits_are_moot_for_global_services() -> None:
         ),
         (
             ["rack label", "CLUSTER", "x"],
-            "[0]: not a node attribute: 'hostname' or a node label name",
+            "[0]: not a node attribute: 'hostname', 'role' or a node label name",
         ),
         (
             ["hostname", "IS", "x"],

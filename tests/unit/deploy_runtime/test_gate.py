@@ -203,6 +203,7 @@ def test_a_gated_task_container_waits_runs_once_and_records_it(
         **os.environ,
         "COVE_STORE": etcd, "COVE_PREFIX": PREFIX, "COVE_ELEMENT": "seed", "COVE_KIND": "task",
         "COVE_NODE": "n1", "COVE_REQUIRES": json.dumps([{"service": "kv", "state": "healthy"}]),
+        "COVE_NAME_WAIT": "0.2",  # kv is no name on this machine
         "PYTHONPATH": str(Path(__file__).resolve().parents[3]),
     }  # fmt: skip
     argv = [sys.executable, "-m", "cove.deploy.gate", "sh", "-c", f"echo x >> {ran}"]
@@ -244,3 +245,28 @@ def _until(check: Callable[[], bool], timeout: float = 10.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "not within the time"
         time.sleep(0.05)
+
+
+def test_a_required_service_is_also_waited_for_by_name(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Healthy in the store is not yet known to this node's DNS: the gate waits for the
+    name (briefly), then goes on saying so."""
+    answers = iter([OSError("unknown"), OSError("unknown"), [("addr",)]])
+
+    def resolve(name: str, port: object) -> object:
+        answer = next(answers)
+        if isinstance(answer, OSError):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(gate.socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(gate.time, "sleep", lambda _s: None)
+    gate.reachable(["db"])
+    assert next(answers, None) is None  # asked until it resolved
+    assert capfd.readouterr().err == ""
+    monkeypatch.setattr(gate.socket, "getaddrinfo", lambda *_: (_ for _ in ()).throw(OSError()))
+    gate.reachable(["db"], wait_s=-1)
+    assert (
+        capfd.readouterr().err == "cove-gate: service db is not known by name here yet; going on\n"
+    )

@@ -22,6 +22,7 @@ from cove.db.deploy import Deployment
 from cove.db.session import transaction
 from cove.deploy import gating
 from cove.deploy.specs import Identity, Plan, plan
+from cove.domain.deploy import progress as progress_events
 from cove.domain.deploy.definition import Definition, load
 from cove.domain.statuses import Status
 from cove.drivers.apphost import ELEMENT_LABEL, AppHost, ServiceSpec, ServiceState
@@ -30,6 +31,7 @@ from cove.drivers.fleet import parallel
 from cove.drivers.registry import DriverRegistry, NoDriver
 from cove.failures import Pause
 from cove.images.apps import refs as images
+from cove.redact import redact
 from cove.services import deployments, operations
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,7 @@ class DeploymentReconciler:
         op.steps.run("make", lambda: self._make(host, made, who))
         states = {s.labels.get(ELEMENT_LABEL, ""): s for s in host.services(who.labels)}
         progress = _progress(made, states, said)
-        self._record(op.subject_id, progress)
+        self._record(op, progress, hidden)
         failed = [name for name, p in progress.items() if p["state"] == "failed"]
         if failed:
             spec = made.tasks.get(failed[0])
@@ -125,11 +127,24 @@ class DeploymentReconciler:
         host: AppHost = make(spec)
         return host
 
-    def _record(self, deployment_id: int, progress: dict[str, Any]) -> None:
+    def _record(self, op: OperationRun, progress: dict[str, Any], secrets: list[Any]) -> None:
+        """Store a changed look, with an event saying what changed: it wakes whoever follows
+        the deployment (the events long poll), so nobody polls the progress."""
         with transaction(self.factory) as session:
-            deployment = session.get(Deployment, deployment_id)
-            if deployment is not None and deployment.progress != progress:
-                deployment.progress = progress
+            deployment = session.get(Deployment, op.subject_id)
+            if deployment is None or deployment.progress == progress:
+                return
+            before = deployment.progress or {}
+            message = progress_events.event_message(before, progress, secrets)
+            deployment.progress = progress
+            if message:
+                operations.record_event(
+                    session,
+                    deployment,
+                    redact(message),
+                    level=progress_events.event_level(before, progress),
+                    operation=session.get(models.Operation, op.id),
+                )
 
     def succeeded(self, session: Session, op: models.Operation, subject: Any, outcome: Any) -> None:
         deployment: Deployment = subject

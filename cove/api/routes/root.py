@@ -1,20 +1,18 @@
 """Version documents (no authentication), federations (listed, never created: Magnum's
-conductor never implemented them) and cove's event log per cluster."""
+conductor never implemented them) and cove's event logs, per cluster and per deployment."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from cove import policy
-from cove.api import microversions
+from cove.api import longpoll, microversions
 from cove.api.deps import ContextDep, SessionDep, strict_query
 from cove.db import models
-from cove.services.eventhub import EventHub
+from cove.services import deployment_events
 from cove.services.events import read_events, read_operations
 
 router = APIRouter()
@@ -123,50 +121,58 @@ async def events(
     ctx: ContextDep,
     since: int = Query(0, ge=0, description="return events with an id above this"),
     limit: int = Query(200, ge=1, le=1000),
-    wait: float = Query(
-        0,
-        ge=0,
-        le=60,
-        description="when no event is above `since`, hold the request until one is recorded "
-        "or this many seconds pass (a long poll: no client-side polling)",
-    ),
+    wait: float = Query(0, ge=0, le=60, description=longpoll.WAIT_DESCRIPTION),
 ) -> dict[str, Any]:
     """cove extension: the cluster's event log, oldest first, with the cluster's status, for
     progress display."""
     factory: sessionmaker[Session] = request.app.state.session_factory
-    hub: EventHub = request.app.state.events
 
     def read() -> tuple[str, dict[str, Any]]:
         with factory() as session:
             found = read_events(session, ctx.caller, ident, since=since, limit=limit)
             cluster = found.cluster
             return cluster.uuid, {
-                "events": [
-                    {"id": e.id, "time": e.time.isoformat(), "level": e.level, "message": e.message}
-                    for e in found.events
-                ],
+                "events": [longpoll.event_view(e) for e in found.events],
                 "status": cluster.status,
                 "status_reason": cluster.status_reason,
                 "health_status": cluster.health_status,
             }
 
-    uuid, body = await run_in_threadpool(read)
-    if body["events"] or not wait:
-        return body
-    # Subscribe, then read again: an event committed in between is not missed. A wake-up
-    # that brings nothing new (a notification of a commit already read, which PostgreSQL's
-    # NOTIFY can deliver late) waits on until the deadline.
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait
-    while True:
-        subscription = hub.subscribe(uuid)
-        try:
-            _, body = await run_in_threadpool(read)
-            remaining = deadline - loop.time()
-            if body["events"] or remaining <= 0 or not await subscription.wait(remaining):
-                return body
-        finally:
-            subscription.close()
+    return await longpoll.poll(request.app.state.events, read, wait)
+
+
+@router.get(
+    "/v1/clusters/{cluster_ident}/deployments/{ident}/events",
+    tags=["deployments"],
+    dependencies=[Depends(strict_query("since", "limit", "wait"))],
+)
+async def deployment_events_of(
+    cluster_ident: str,
+    ident: str,
+    request: Request,
+    ctx: ContextDep,
+    since: int = Query(0, ge=0, description="return events with an id above this"),
+    limit: int = Query(200, ge=1, le=1000),
+    wait: float = Query(0, ge=0, le=60, description=longpoll.WAIT_DESCRIPTION),
+) -> dict[str, Any]:
+    """cove extension: a deployment's event log, oldest first, with its status and progress
+    (each change of progress is an event, so ``wait`` wakes on it)."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+
+    def read() -> tuple[str, dict[str, Any]]:
+        with factory() as session:
+            found = deployment_events.read_events(
+                session, ctx.caller, cluster_ident, ident, since=since, limit=limit
+            )
+            d = found.deployment
+            return d.uuid, {
+                "events": [longpoll.event_view(e) for e in found.events],
+                "status": d.status,
+                "status_reason": d.status_reason,
+                "progress": d.progress,
+            }
+
+    return await longpoll.poll(request.app.state.events, read, wait)
 
 
 def _operation_view(op: models.Operation) -> dict[str, Any]:

@@ -1,0 +1,52 @@
+"""The events long poll shared by every subject's event log (``GET …/events?since=&wait=``):
+answer at once when the read finds events above ``since``, else hold the request until the
+subject's next commit wakes it (``EventHub``) or ``wait`` seconds pass. Subscribing before
+reading again means an event committed between the first read and the wait is not missed.
+Reads run in the thread pool; the wait holds no thread and no database connection."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from cove.services.eventhub import EventHub
+
+WAIT_DESCRIPTION = (
+    "when no event is above `since`, hold the request until one is recorded or this many "
+    "seconds pass (a long poll: no client-side polling)"
+)
+
+
+async def poll(
+    hub: EventHub, read: Callable[[], tuple[str, dict[str, Any]]], wait: float
+) -> dict[str, Any]:
+    """``read()`` gives the subject's uuid and the body (with its ``events``); raises what
+    the read raises (a 404 once the subject is gone)."""
+    uuid, body = await run_in_threadpool(read)
+    if body["events"] or not wait:
+        return body
+    # A wake-up that brings nothing new (a notification of a commit already read, which
+    # PostgreSQL's NOTIFY can deliver late) waits on until the deadline.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        subscription = hub.subscribe(uuid)
+        try:
+            _, body = await run_in_threadpool(read)
+            remaining = deadline - loop.time()
+            if body["events"] or remaining <= 0 or not await subscription.wait(remaining):
+                return body
+        finally:
+            subscription.close()
+
+
+def event_view(event: Any) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "time": event.time.isoformat(),
+        "level": event.level,
+        "message": event.message,
+    }

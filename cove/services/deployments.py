@@ -282,7 +282,11 @@ def create(
             cluster_id=cluster.id,
             project_id=cluster.project_id,
             user_id=caller.user_id or "",
-            definition=checked.definition.model_dump(mode="json", exclude_none=True),
+            # As given: with defaults filled in, a global service's ``replicas: 1`` would be
+            # refused when the conductor loads it again.
+            definition=checked.definition.model_dump(
+                mode="json", exclude_none=True, exclude_unset=True
+            ),
             values=plain,
             sealed_secrets=keystore.of(session).seal(secret) if secret != "{}" else None,
             package=checked.package.name if checked.package else None,

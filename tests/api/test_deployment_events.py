@@ -48,7 +48,7 @@ def test_the_log_tells_each_change_of_progress_and_carries_the_status(
     assert "schema: ready (done)" in shown
     assert messages[-1] == "deploy complete."
     assert body["status"] == "CREATE_COMPLETE" and body["status_reason"] is None
-    assert body["progress"]["cache"] == {"state": "ready", "detail": "2/2 running"}
+    assert body["progress"]["cache"] == {"state": "ready", "detail": "3/3 running"}  # every node
     assert SECRET not in str(body)
     # by uuid too; ``since`` pages on
     last = body["events"][-1]["id"]
@@ -129,3 +129,21 @@ def test_bad_queries_and_other_projects_are_refused(api: Api, cluster: str) -> N
         assert needle in r.json()["errors"][0]["detail"]
     assert api.as_project("someone-else").get(base).status_code == 404
     assert api.get(f"/v1/clusters/{cluster}/deployments/nope/events").status_code == 404
+
+
+def test_a_global_service_is_stored_as_given_and_deploys(api: Api, cluster: str) -> None:
+    definition = "name: kv\nservices:\n  kv: {image: cove/app-etcd, mode: global}\n"
+    r = api.post(
+        f"/v1/clusters/{cluster}/deployments", json={"name": "kv", "definition": definition}
+    )
+    assert r.status_code == 202, r.text
+    assert r.json()["definition"] == {
+        "name": "kv",
+        "services": {"kv": {"image": "cove/app-etcd", "mode": "global"}},
+    }
+    api.settle()
+    body = api.get(f"/v1/clusters/{cluster}/deployments/kv/events").json()
+    assert body["status"] == "CREATE_COMPLETE", body
+    kv = body["progress"]["kv"]
+    up, _, wanted = kv["detail"].partition(" ")[0].partition("/")
+    assert kv["state"] == "ready" and up == wanted and int(up) >= 2, kv  # one per node

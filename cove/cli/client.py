@@ -185,13 +185,24 @@ class CoveClient:
     ) -> dict[str, Any]:
         """One (long-poll) read of a cluster's event log: events above ``since`` at once, or
         held by the server until one arrives or ``wait`` seconds pass."""
+        return self.long_poll(f"clusters/{cluster}/events", since, wait=wait, limit=limit)
+
+    def deployment_events(
+        self, cluster: str, deployment: str, since: int = 0, *, wait: float = 0
+    ) -> dict[str, Any]:
+        """One (long-poll) read of a deployment's event log, with its status and progress."""
+        return self.long_poll(
+            f"clusters/{cluster}/deployments/{deployment}/events", since, wait=wait
+        )
+
+    def long_poll(
+        self, path: str, since: int, *, wait: float = 0, limit: int | None = None
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {"since": since}
         if wait:
             params["wait"] = wait
         if limit:
             params["limit"] = limit
-        response = self.request(
-            "GET", f"clusters/{cluster}/events", params=params, timeout=wait + TIMEOUT
-        )
+        response = self.request("GET", path, params=params, timeout=wait + TIMEOUT)
         body: dict[str, Any] = response.json()
         return body

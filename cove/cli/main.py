@@ -19,7 +19,16 @@ from cove import __version__
 from cove.cli import completion, doctor, output, quickstart
 from cove.cli import keys as keys_commands
 from cove.cli.client import DEFAULT_URL, token_option
-from cove.cli.commands import catalog, certificates, clusters, nodegroups, quotas, templates
+from cove.cli.commands import (
+    apps,
+    catalog,
+    certificates,
+    clusters,
+    deployments,
+    nodegroups,
+    quotas,
+    templates,
+)
 from cove.cli.commands.containers import containers
 from cove.cli.waiting import Interrupted
 
@@ -137,9 +146,10 @@ def cli(ctx: click.Context, config: Path | None, url: str, token: str | None) ->
     """cove: container clusters behind OpenStack Magnum's v1 API.
 
     Run the service with `cove serve`; manage templates, clusters, container clusters on
-    their nodes (`cove containers`) and the rest with the client commands, which talk to it
-    at --url. Every client command takes -f json or -f yaml for scripts; objects are named
-    by name or uuid.
+    their nodes (`cove containers`), applications on them (`cove deployment`, `cove app`
+    from `cove catalog`) and the rest with the client commands, which talk to it at --url.
+    Every client command takes -f json or -f yaml for scripts; objects are named by name
+    or uuid.
     """
     ctx.obj = {"config": config, "url": url, "token": token}
 
@@ -388,6 +398,9 @@ for group in (
     templates.template,
     clusters.cluster,
     containers,
+    deployments.deployment,
+    apps.catalog,
+    apps.app,
     nodegroups.nodegroup,
     certificates.ca,
     quotas.quota,

@@ -307,7 +307,7 @@ def events(cluster: str, follow: bool, fmt: str, columns: tuple[str, ...]) -> No
     try:
         for body in waiting.follow_events(client, uuid, 0):
             for event in body.get("events", []):
-                _print_event(event, fmt, columns)
+                print_event(event, fmt, columns)
     except ApiError as exc:
         if exc.status != 404:
             raise
@@ -316,7 +316,7 @@ def events(cluster: str, follow: bool, fmt: str, columns: tuple[str, ...]) -> No
         raise click.exceptions.Exit(130) from None
 
 
-def _print_event(event: dict[str, Any], fmt: str, columns: tuple[str, ...]) -> None:
+def print_event(event: dict[str, Any], fmt: str, columns: tuple[str, ...]) -> None:
     selected = {c: event.get(c) for c in columns} if columns else event
     if fmt == "json":
         click.echo(json.dumps(selected))

@@ -24,7 +24,18 @@ from rich.text import Text
 from cove.cli.client import ApiError, CoveClient, OperationFailed
 from cove.cli.waiting import LEVEL_STYLES, LONG_POLL, Interrupted, event_time, in_progress
 
-STATE_STYLES = {"ready": "green", "starting": "yellow", "failed": "red"}
+# The states the conductor gives: services waiting (at their gate), starting, ready, failing;
+# tasks waiting, running, done, failed.
+STATE_STYLES = {
+    "waiting": "cyan",
+    "starting": "yellow",
+    "running": "yellow",
+    "ready": "green",
+    "done": "green",
+    "failing": "red",
+    "failed": "red",
+}
+FINISHED = frozenset({"ready", "done"})
 
 
 def elements(progress: Mapping[str, Any]) -> list[tuple[str, str, str]]:
@@ -38,7 +49,7 @@ def elements(progress: Mapping[str, Any]) -> list[tuple[str, str, str]]:
 
 def ready_count(progress: Mapping[str, Any]) -> tuple[int, int]:
     rows = elements(progress)
-    return sum(1 for _, state, _ in rows if state == "ready"), len(rows)
+    return sum(1 for _, state, _ in rows if state in FINISHED), len(rows)
 
 
 class Display(Protocol):
@@ -90,7 +101,7 @@ class _ElementsProgress(Progress):
 def progress_table(progress: Mapping[str, Any], *, only_unready: bool = False) -> Table:
     table = Table(box=None, pad_edge=False, show_header=False)
     for name, state, detail in elements(progress):
-        if only_unready and state == "ready":
+        if only_unready and state in FINISHED:
             continue
         table.add_row(f"  {name}", Text(state, STATE_STYLES.get(state, "")), detail)
     return table

@@ -23,7 +23,8 @@ def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
         detail = str(now.get("detail") or "")
         if len(detail) > MAX_DETAIL:
             detail = detail[: MAX_DETAIL - 1] + "…"
-        out.append(f"{name}: {now.get('state')}" + (f" ({detail})" if detail else ""))
+        state = str(now.get("state"))
+        out.append(f"{name}: {state}" + (f" ({detail})" if detail and detail != state else ""))
     return out
 
 

@@ -22,9 +22,14 @@ def test_only_changed_and_new_elements_are_told_in_order() -> None:
     after = {
         "cove-store": BEFORE["cove-store"],
         "db": {"state": "ready", "detail": "1/1 running and healthy"},
-        "seed": {"state": "starting", "detail": ""},
+        "seed": {"state": "waiting", "detail": ""},
+        "migrate": {"state": "done", "detail": "done"},
     }
-    assert changes(BEFORE, after) == ["db: ready (1/1 running and healthy)", "seed: starting"]
+    assert changes(BEFORE, after) == [
+        "db: ready (1/1 running and healthy)",
+        "seed: waiting",
+        "migrate: done",
+    ]
     assert event_message(BEFORE, BEFORE) is None
     assert event_message(BEFORE, {"cove-store": BEFORE["cove-store"]}) is None  # db dropped
 

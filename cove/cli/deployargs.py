@@ -134,7 +134,9 @@ def schema_rows(schema: Mapping[str, Any], prefix: str = "") -> list[dict[str, A
                 "type": prop.get("type", ""),
                 "default": json.dumps(prop["default"]) if "default" in prop else "",
                 "required": name in required,
-                "description": "; ".join(filter(None, [description, ", ".join(notes)])),
+                "description": " ".join(
+                    filter(None, [description, f"[{', '.join(notes)}]" if notes else ""])
+                ),
             }
         )
         if prop.get("type") == "object" and prop.get("properties"):

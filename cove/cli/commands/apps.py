@@ -43,12 +43,14 @@ def list_packages(fmt: str, columns: tuple[str, ...]) -> None:
     """List the catalog's packages."""
     rows = get_client().get("catalog/packages")["packages"]
     if fmt == "table":
-        rows = [{**r, "description": _first_line(r.get("description"))} for r in rows]
+        rows = [{**r, "description": _first_sentence(r.get("description"))} for r in rows]
     print_list(rows, PACKAGE_COLUMNS, fmt, columns)
 
 
-def _first_line(text: Any) -> str:
-    return str(text or "").strip().split("\n", 1)[0]
+def _first_sentence(text: Any) -> str:
+    words = " ".join(str(text or "").split())
+    head, sep, _ = words.partition(". ")
+    return head + ("." if sep else "")
 
 
 @catalog.command("show")

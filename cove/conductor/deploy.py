@@ -83,7 +83,7 @@ class DeploymentReconciler:
             )
         op.steps.run("make", lambda: self._make(host, made, who))
         states = {s.labels.get(ELEMENT_LABEL, ""): s for s in host.services(who.labels)}
-        progress = _progress(made, states, said)
+        progress = _with_nodes(_progress(made, states, said), made, states)
         self._record(op, progress, hidden)
         failed = [name for name, p in progress.items() if p["state"] == "failed"]
         if failed:
@@ -168,6 +168,19 @@ class DeploymentReconciler:
         operations.record_event(
             session, deployment, f"{op.kind} failed: {reason}", level="error", operation=op
         )
+
+
+def _with_nodes(
+    progress: dict[str, Any], made: Plan, states: Mapping[str, ServiceState]
+) -> dict[str, Any]:
+    """``nodes`` (where an instance runs) on each service that publishes a port: its ports
+    are published in host mode, so these are the nodes it answers on (the endpoints)."""
+    for name, spec in made.services.items():
+        state = states.get(spec.labels[ELEMENT_LABEL])
+        if name in progress and state is not None and any(p.published for p in spec.ports):
+            running = {i.node for i in state.instances if i.state == "running" and i.node}
+            progress[name] = {**progress[name], "nodes": sorted(running)}
+    return progress
 
 
 def _plan(definition: Definition, values: Mapping[str, Any], who: Identity) -> Plan:

@@ -132,14 +132,23 @@ def test_bad_queries_and_other_projects_are_refused(api: Api, cluster: str) -> N
 
 
 def test_a_global_service_is_stored_as_given_and_deploys(api: Api, cluster: str) -> None:
-    definition = "name: kv\nservices:\n  kv: {image: cove/app-etcd, mode: global}\n"
+    definition = (
+        "name: kv\nservices:\n  kv: {image: cove/app-etcd, mode: global, ports: "
+        "[{container: 2379, published: 2379}]}\n"
+    )
     r = api.post(
         f"/v1/clusters/{cluster}/deployments", json={"name": "kv", "definition": definition}
     )
     assert r.status_code == 202, r.text
     assert r.json()["definition"] == {
         "name": "kv",
-        "services": {"kv": {"image": "cove/app-etcd", "mode": "global"}},
+        "services": {
+            "kv": {
+                "image": "cove/app-etcd",
+                "mode": "global",
+                "ports": [{"container": 2379, "published": 2379}],
+            }
+        },
     }
     api.settle()
     body = api.get(f"/v1/clusters/{cluster}/deployments/kv/events").json()
@@ -147,3 +156,12 @@ def test_a_global_service_is_stored_as_given_and_deploys(api: Api, cluster: str)
     kv = body["progress"]["kv"]
     up, _, wanted = kv["detail"].partition(" ")[0].partition("/")
     assert kv["state"] == "ready" and up == wanted and int(up) >= 2, kv  # one per node
+    # It publishes a port (host mode): the nodes it runs on are where it answers.
+    running = {
+        i.node
+        for s in apps(api, cluster).services({})
+        if s.labels.get("cove.deployment.element") == "kv"
+        for i in s.instances
+        if i.state == "running"
+    }
+    assert kv["nodes"] == sorted(running) and len(running) == int(up)

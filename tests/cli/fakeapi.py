@@ -155,6 +155,8 @@ def _handler(fake: FakeDeployments) -> type[BaseHTTPRequestHandler]:
             path = urlparse(self.path).path
             if path in (f"/v1/clusters/{CLUSTER['name']}", f"/v1/clusters/{CLUSTER['uuid']}"):
                 return self._send(200, CLUSTER)
+            if path == f"/v1/clusters/{CLUSTER['uuid']}/nodes":
+                return self._send(200, {"nodes": [{"name": "n-0", "address": "10.0.0.2"}]})
             if path == "/v1/catalog/packages/keystone":
                 return self._send(200, PACKAGE)
             match, query = self._route()

@@ -76,7 +76,7 @@ def test_install_follows_the_package_until_ready(cove: Cove, cluster: Any, tmp_p
     assert f"deployment {name} CREATE_COMPLETE (" in result.stderr
     nodes = cluster["master_addresses"] + cluster["node_addresses"]
     assert result.stderr.rstrip().splitlines()[-1] == (
-        "  keystone 5001/tcp (on the nodes running it) " + " ".join(f"{a}:5001" for a in nodes)
+        "  keystone 5001/tcp " + " ".join(f"{a}:5001" for a in nodes)  # 2 replicas, 2 nodes
     )
     shown = cove.json(f"deployment show {cluster['name']} {name}")
     assert shown["definition"]["services"]["keystone"]["replicas"] == 2  # --set typed: integer

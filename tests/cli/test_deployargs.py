@@ -68,7 +68,7 @@ def test_schema_rows_show_defaults_and_what_limits_each_option() -> None:
     assert rows["tier"]["description"] == "[one of a, b]"
 
 
-def test_endpoints_are_published_ports_on_the_node_addresses() -> None:
+def test_endpoints_are_published_ports_on_the_nodes_running_each_service() -> None:
     deployment = {
         "definition": {
             "services": {
@@ -76,17 +76,21 @@ def test_endpoints_are_published_ports_on_the_node_addresses() -> None:
                 "kv": {"mode": "global", "ports": [{"container": 53, "published": 53,
                                                    "protocol": "udp"}]},
             }
-        }
+        },
+        "progress": {"web": {"state": "ready", "nodes": ["w-1"]}, "kv": {"state": "starting"}},
     }  # fmt: skip
     cluster = {"master_addresses": ["10.0.0.2"], "node_addresses": ["10.1.0.2", "10.0.0.2"]}
-    rows = endpoints.endpoints(deployment, cluster)
+    by_node = {"m-0": "10.0.0.2", "w-1": "10.1.0.2"}
+    rows = endpoints.endpoints(deployment, cluster, by_node)
     assert rows == [
-        {"service": "web", "port": 8080, "protocol": "tcp", "where": "nodes running it",
-         "addresses": ["10.0.0.2:8080", "10.1.0.2:8080"]},
-        {"service": "kv", "port": 53, "protocol": "udp", "where": "every node",
+        {"service": "web", "port": 8080, "protocol": "tcp", "where": "running it",
+         "addresses": ["10.1.0.2:8080"]},
+        {"service": "kv", "port": 53, "protocol": "udp", "where": "any node",
          "addresses": ["10.0.0.2:53", "10.1.0.2:53"]},
     ]  # fmt: skip
     assert endpoints.lines(rows) == [
-        "  web 8080/tcp (on the nodes running it) 10.0.0.2:8080 10.1.0.2:8080",
-        "  kv 53/udp 10.0.0.2:53 10.1.0.2:53",
+        "  web 8080/tcp 10.1.0.2:8080",
+        "  kv 53/udp (on whichever of these runs it) 10.0.0.2:53 10.1.0.2:53",
     ]
+    # Nodes that cannot be listed: every address, said so.
+    assert [r["where"] for r in endpoints.endpoints(deployment, cluster, None)] == ["any node"] * 2

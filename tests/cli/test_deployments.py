@@ -106,7 +106,7 @@ def test_create_follows_every_element_until_ready_then_shows_the_endpoints(
             "service": "kv",
             "port": 2379,
             "protocol": "tcp",
-            "where": "every node",
+            "where": "running it",
             "addresses": addresses.split(),
         }
     ]

@@ -57,8 +57,28 @@ def print_deployment(deployment: Mapping[str, Any], fmt: str, columns: tuple[str
         print_object(deployment, fmt, columns)
 
 
-def show_endpoints(deployment: Mapping[str, Any], cluster: Mapping[str, Any]) -> None:
-    rows = endpoints.endpoints(deployment, cluster)
+def addresses_by_node(client: CoveClient, cluster: Mapping[str, Any]) -> dict[str, str] | None:
+    """Each node's address on the cluster network; None when the nodes cannot be listed
+    (the driver has no engines to ask, or they do not answer now)."""
+    try:
+        found = client.get(f"clusters/{cluster['uuid']}/nodes")["nodes"]
+    except ApiError as exc:
+        if exc.status not in (409, 503):
+            raise
+        return None
+    return {str(n["name"]): str(n["address"]) for n in found if n.get("address")}
+
+
+def rows_of_endpoints(
+    client: CoveClient, deployment: Mapping[str, Any], cluster: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    return endpoints.endpoints(deployment, cluster, addresses_by_node(client, cluster))
+
+
+def show_endpoints(
+    client: CoveClient, deployment: Mapping[str, Any], cluster: Mapping[str, Any]
+) -> None:
+    rows = rows_of_endpoints(client, deployment, cluster)
     if rows:
         click.echo("endpoints:", err=True)
         for line in endpoints.lines(rows):
@@ -83,7 +103,7 @@ def run(
         return accepted
     done = deploywait.follow(client, cluster["uuid"], accepted, since=since, action=action)
     assert done is not None
-    show_endpoints(done, cluster)
+    show_endpoints(client, done, cluster)
     return done
 
 
@@ -220,11 +240,12 @@ def show(cluster: str, name: str, fmt: str, columns: tuple[str, ...]) -> None:
 @click.argument("name")
 @output_options
 def endpoints_(cluster: str, name: str, fmt: str, columns: tuple[str, ...]) -> None:
-    """Where the deployment's published ports answer: the cluster's node addresses."""
+    """Where the deployment's published ports answer: the addresses of the nodes running
+    each service (host-mode ports)."""
     client = get_client()
     found = cluster_of(client, cluster)
     current = client.get(f"clusters/{found['uuid']}/deployments/{name}")
-    print_list(endpoints.endpoints(current, found), endpoints.COLUMNS, fmt, columns)
+    print_list(rows_of_endpoints(client, current, found), endpoints.COLUMNS, fmt, columns)
 
 
 @deployment.command("delete")

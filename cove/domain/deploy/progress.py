@@ -18,7 +18,7 @@ def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     order; elements no longer in ``after`` are not mentioned (an update dropped them)."""
     out = []
     for name, now in after.items():
-        if not isinstance(now, Mapping) or before.get(name) == now:
+        if not isinstance(now, Mapping) or _shown(before.get(name)) == _shown(now):
             continue
         detail = str(now.get("detail") or "")
         if len(detail) > MAX_DETAIL:
@@ -26,6 +26,13 @@ def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
         state = str(now.get("state"))
         out.append(f"{name}: {state}" + (f" ({detail})" if detail and detail != state else ""))
     return out
+
+
+def _shown(element: Any) -> tuple[Any, Any] | None:
+    """What a line tells of an element (where its instances run is not told)."""
+    if not isinstance(element, Mapping):
+        return None
+    return element.get("state"), element.get("detail")
 
 
 def mask(text: str, secrets: Iterable[Any]) -> str:
@@ -46,7 +53,9 @@ def event_message(
 def event_level(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
     """``warning`` when an element that changed is in trouble now, else ``info``."""
     troubled = any(
-        isinstance(now, Mapping) and before.get(name) != now and now.get("state") in TROUBLE
+        isinstance(now, Mapping)
+        and _shown(before.get(name)) != _shown(now)
+        and now.get("state") in TROUBLE
         for name, now in after.items()
     )
     return "warning" if troubled else "info"

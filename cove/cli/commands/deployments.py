@@ -51,10 +51,14 @@ def summary(deployment: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def print_deployment(deployment: Mapping[str, Any], fmt: str, columns: tuple[str, ...]) -> None:
-    if fmt == "table" and not columns:
-        print_object(summary(deployment), fmt)
-    else:
+    """JSON and YAML: the API's object; a table: its summary (``-c definition`` adds it)."""
+    if fmt != "table":
         print_object(deployment, fmt, columns)
+        return
+    shown = summary(deployment)
+    if "definition" in columns:
+        shown["definition"] = deployment.get("definition")
+    print_object(shown, fmt, columns)
 
 
 def addresses_by_node(client: CoveClient, cluster: Mapping[str, Any]) -> dict[str, str] | None:

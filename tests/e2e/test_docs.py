@@ -50,6 +50,7 @@ PAGES = (
     "openstack-client.md",
     "cli.md",
     "container-clusters.md",
+    "deployments.md",
 )
 # `<!-- not run: ... -->` blocks over all pages: set-up a reader does once, used rarely.
 MAX_NOT_RUN = 5

@@ -76,8 +76,10 @@ class DeploymentReconciler:
                 who,
                 definition,
                 op.steps,
-                progress_of=lambda plan, states: _progress(plan, states, said),
-                record=lambda progress: self._record(op.subject_id, progress),
+                progress_of=lambda plan, states: _with_nodes(
+                    _progress(plan, states, said), plan, states
+                ),
+                record=lambda progress: self._record(op, progress, hidden),
                 event=op.event,
                 secrets=hidden,
             )

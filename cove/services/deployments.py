@@ -346,7 +346,9 @@ def update(
             )
         checked = check_change(deployment, values_of(session, deployment), change, known_images)
         plain, secret = _split(checked.definition, checked.values)
-        deployment.definition = checked.definition.model_dump(mode="json", exclude_none=True)
+        deployment.definition = checked.definition.model_dump(
+            mode="json", exclude_none=True, exclude_unset=True
+        )  # as given, as create stores it
         deployment.values = plain
         deployment.sealed_secrets = keystore.of(session).seal(secret) if secret != "{}" else None
         if checked.package is not None:

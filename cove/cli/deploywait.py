@@ -24,12 +24,13 @@ from rich.text import Text
 from cove.cli.client import ApiError, CoveClient, OperationFailed
 from cove.cli.waiting import LEVEL_STYLES, LONG_POLL, Interrupted, event_time, in_progress
 
-# The states the conductor gives: services waiting (at their gate), starting, ready, failing;
-# tasks waiting, running, done, failed.
+# The states the conductor gives: services waiting (at their gate), starting, ready, failing,
+# updating (rolling out a change); tasks waiting, running, done, failed.
 STATE_STYLES = {
     "waiting": "cyan",
     "starting": "yellow",
     "running": "yellow",
+    "updating": "yellow",
     "ready": "green",
     "done": "green",
     "failing": "red",

@@ -26,9 +26,11 @@ def cluster(cove: Cove, world: dict[str, str]) -> Any:
 
 def test_catalog_list_names_each_package_with_its_version(cove: Cove) -> None:
     rows = {
-        line.split()[0]: line.split()[1] for line in cove("catalog list").stdout.splitlines()[2:]
+        line.split()[0]: line.split()[1:4] for line in cove("catalog list").stdout.splitlines()[2:]
     }
-    assert rows == {"keystone": "1.0.0", "three-tier": "1.0.0"}
+    assert rows["etcd"] == ["1.1.0", "1.0.0,", "1.1.0"]  # the newest, then every version
+    assert rows["keystone"][:2] == rows["three-tier"][:2] == ["1.0.0", "1.0.0"]
+    assert list(rows) == ["etcd", "keystone", "three-tier"]
     table = cove("catalog list").stdout
     assert "MariaDB and memcached.  " in table  # the first sentence, whole, for people
     listed = cove.json("catalog list")
@@ -42,7 +44,7 @@ def test_catalog_list_names_each_package_with_its_version(cove: Cove) -> None:
 def test_catalog_show_renders_the_options_with_defaults(cove: Cove) -> None:
     out = cove("catalog show keystone").stdout
     lines = out.splitlines()
-    assert lines[0] == "keystone 1.0.0"
+    assert lines[:2] == ["keystone 1.0.0", "versions: 1.0.0"]
     assert "images: cove/app-mariadb:10.11, cove/app-memcached:1.6, cove/app-keystone:22" in lines
     options = {line.split()[0]: line for line in lines[lines.index("options:") + 3 :]}
     assert list(options) == ["admin_password", "region", "replicas", "public_port"]
@@ -55,7 +57,7 @@ def test_catalog_show_renders_the_options_with_defaults(cove: Cove) -> None:
     assert whole["options_schema"]["required"] == ["admin_password"] and "template" in whole
     missing = cove("catalog show nope", code=1)
     assert missing.error_lines() == [
-        "error: Package nope could not be found; the catalog has: keystone, three-tier."
+        "error: Package nope could not be found; the catalog has: etcd, keystone, three-tier."
     ]
 
 
@@ -97,8 +99,24 @@ def test_install_refuses_bad_options_and_unknown_packages_making_nothing(
     assert PASSWORD not in result.stderr
     unknown = cove(f"app install nope --cluster {cluster['name']}", code=1)
     assert unknown.error_lines() == [
-        "error: Package nope could not be found; the catalog has: keystone, three-tier."
+        "error: Package nope could not be found; the catalog has: etcd, keystone, three-tier."
     ]
     assert cove.json(f"deployment list {cluster['name']}") == []
     bad = cove(f"{base} --options /nonexistent", code=2)
     assert "cannot read /nonexistent" in bad.stderr
+
+
+def test_upgrade_moves_an_installed_package_to_another_version(cove: Cove, cluster: Any) -> None:
+    name = unique("etcd")
+    base = f"--cluster {cluster['name']}"
+    first = cove.json(f"app install etcd {base} --name {name} --version 1.0.0")
+    assert (first["status"], first["package_version"]) == ("CREATE_COMPLETE", "1.0.0")
+    result = cove(f"app upgrade {name} {base} --version 1.1.0 --set compaction_hours=2 -f json")
+    upgraded = result.json()
+    assert (upgraded["status"], upgraded["package_version"]) == ("UPDATE_COMPLETE", "1.1.0")
+    assert "Deploy accepted" not in result.stderr  # only the update's own events
+    assert f"deployment {name} UPDATE_COMPLETE (" in result.stderr
+    refused = cove(f"app upgrade {name} {base} --version 9.9.9", code=1)
+    [line] = refused.error_lines()
+    assert "9.9.9" in line and "1.0.0, 1.1.0" in line, line
+    cove(f"deployment delete {cluster['name']} {name}")

@@ -227,3 +227,22 @@ def test_delete_waits_until_gone(cove: Cove, cluster: Any, files: dict[str, Path
     assert f"deployment {name} deleted (" in result.stderr
     assert result.error_lines() == ["error: Deployment nosuch could not be found."]
     cove(f"deployment show {cluster['name']} {name}", code=1)
+
+
+def test_update_changes_values_and_follows_only_the_update(
+    cove: Cove, cluster: Any, files: dict[str, Path]
+) -> None:
+    name = unique("d")
+    create(cove, cluster, name, files["app"], "-f json")
+    result = cove(f"deployment update {cluster['name']} {name} --set greeting=bonjour")
+    fields = result.fields()
+    assert fields["status"] == "UPDATE_COMPLETE"
+    assert fields["values"] == "greeting=bonjour"
+    assert fields["secret_values"] == "token"  # kept, not shown
+    assert "Deploy accepted" not in result.stderr
+    assert f"deployment {name} UPDATE_COMPLETE (" in result.stderr
+    assert "endpoints:" in result.stderr
+    refused = cove(f"deployment update {cluster['name']} {name} --set nope=1", code=1)
+    [line] = refused.error_lines()
+    assert "values.nope" in line, line
+    cove(f"deployment delete {cluster['name']} {name}")

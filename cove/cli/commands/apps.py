@@ -24,7 +24,7 @@ from cove.cli.commands.deployments import (
 from cove.cli.options import get_client, no_wait_option
 from cove.cli.output import output_options, print_list, print_object
 
-PACKAGE_COLUMNS = ("name", "version", "description", "images")
+PACKAGE_COLUMNS = ("name", "version", "versions", "description", "images")
 OPTION_COLUMNS = ("option", "type", "default", "required", "description")
 
 
@@ -66,6 +66,7 @@ def show_package(package: str, fmt: str, columns: tuple[str, ...]) -> None:
         print_object(found, fmt, columns)
         return
     click.echo(f"{found['name']} {found['version']}")
+    click.echo(f"versions: {', '.join(found.get('versions') or [found['version']])}")
     click.echo(str(found.get("description") or "").strip())
     click.echo(f"images: {', '.join(found.get('images') or [])}")
     click.echo("options:")
@@ -97,6 +98,7 @@ def _schema(package: str) -> dict[str, Any]:
 @click.argument("package")
 @click.option("--cluster", required=True, help="the cluster", shell_complete=completion.clusters)
 @click.option("--name", help="the deployment's name (default: the package's)")
+@click.option("--version", "version", metavar="V", help="the package version (default: newest)")
 @click.option("--options", "options_path", metavar="FILE", help="options, JSON or YAML")
 @click.option(
     "--set", "sets", multiple=True, metavar="OPTION=VALUE", help="an option (a.b=v nests)"
@@ -107,6 +109,7 @@ def install(
     package: str,
     cluster: str,
     name: str | None,
+    version: str | None,
     options_path: str | None,
     sets: tuple[str, ...],
     no_wait: bool,
@@ -115,7 +118,9 @@ def install(
 ) -> None:
     """Install PACKAGE on a cluster with options (checked against its schema first)."""
     options = _options(options_path, sets, _schema(package) if sets else {})
-    body = {"name": name or package, "package": package, "options": options}
+    body: dict[str, Any] = {"name": name or package, "package": package, "options": options}
+    if version is not None:
+        body["package_version"] = version
     client = get_client()
     found = cluster_of(client, cluster)
     base = f"clusters/{found['uuid']}/deployments"

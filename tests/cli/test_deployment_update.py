@@ -1,7 +1,8 @@
 """``cove deployment update`` and ``cove app upgrade`` against a fake of the update contract
 (``tests/cli/fakeapi.py``: PATCH with definition, values and options merged,
-package_version; 202 in UPDATE_IN_PROGRESS), played through the events long poll: what
-each command sends, what it shows while the update runs, and how it ends."""
+package_version; 202 in UPDATE_IN_PROGRESS), played through the events long poll: exactly
+what each command sends, what it shows while the update runs, and how a failed one ends
+(the real server is used by tests/cli/test_deployments.py and test_app_catalog.py)."""
 
 from __future__ import annotations
 

@@ -3,9 +3,10 @@ with ``definition``, ``values`` and ``options`` merged, ``package_version``; 202
 in UPDATE_IN_PROGRESS), for the CLI's update and upgrade commands: it plays, on demand, what
 the real server gives only by chance (an update whose new instances fail, each step of it
 through the long poll); tests/cli/test_deployments.py and test_app_catalog.py run update
-and upgrade against the real route. It serves one cluster and one deployment installed from the catalog, records each
-PATCH body, and plays an update through the events long poll: each read after the PATCH
-brings the next event (a change of progress, then the end), as the conductor would."""
+and upgrade against the real route. It serves one cluster and one deployment installed
+from the catalog, records each PATCH body, and plays an update through the events long
+poll: each read after the PATCH brings the next event (a change of progress, then the
+end), as the conductor would."""
 
 from __future__ import annotations
 

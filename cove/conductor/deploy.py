@@ -220,9 +220,15 @@ def _service_progress(
         if i.state == "running" and i.desired == "running" and (spec.health is None or i.healthy)
     )
     detail = f"{up}/{wanted} running" + (" and healthy" if spec.health else "")
-    if up >= wanted:
+    gated = spec.env.get("COVE_REQUIRES", "[]") != "[]"
+    if up >= wanted and (spec.health is not None or not gated):
         return {"state": "ready", "detail": detail}
     lines = said(spec)
+    if up >= wanted:  # no health check tells: running is ready once its gate let it start
+        gate = _last_gate_line(lines)
+        if gate.startswith(gating.STARTING):
+            return {"state": "ready", "detail": detail}
+        return {"state": "waiting", "detail": gate or "its gate has said nothing yet"}
     failed = [i for i in state.instances if i.state in ("failed", "rejected")]
     if failed:
         last = failed[-1]

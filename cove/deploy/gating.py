@@ -49,6 +49,7 @@ from cove.domain.deploy.definition import Requirement
 STORE_PORT = 2379
 SAYS = "cove-gate: "  # what starts each line the gate writes
 WAITING = "waiting for "  # then what is pending
+STARTING = "starting service "  # then its name: the command runs
 
 Kind = Literal["service", "task"]
 

@@ -16,7 +16,10 @@ constraints are not simulated), at most ``max_per_node`` per node (the rest ``pe
 global service runs one per eligible node; a job runs one instance that ends ``complete``, or
 ``failed`` with the exit code ``set_job_outcome`` gave, tried ``1 + restart_attempts`` times
 (unbounded: three failures seen and a fourth attempt ``pending``). A health check makes
-running instances ``healthy``. An update replaces every instance (old ones ``shutdown``).
+running instances ``healthy``. A running instance of a gated service (``COVE_ELEMENT``
+in its environment) logs its gate's ``starting service`` line, as an app image does once
+its requirements hold (waiting at a gate is not simulated). An update replaces every
+instance (old ones ``shutdown``).
 Every instance carries the SPEC_LABEL of the spec it was made from, as swarm tasks do.
 
 What a test adds:
@@ -470,7 +473,10 @@ class MemoryAppHost:
     def _running(self, spec: ServiceSpec, node: AppNode) -> Instance:
         if spec.image not in node.images:
             return self._rejected(spec, node, "running")
-        self._logs.setdefault(spec.name, [])
+        lines = self._logs.setdefault(spec.name, [])
+        element = spec.env.get("COVE_ELEMENT")
+        if element and spec.mode != "job":  # as an app image's gate, its requirements held
+            lines.append(f"cove-gate: starting service {element}")
         return Instance(
             node=node.name,
             state="running",

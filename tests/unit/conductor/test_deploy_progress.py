@@ -94,3 +94,21 @@ def test_a_service_whose_containers_die_is_failing_with_their_last_lines() -> No
     assert got["cove-store"] == {"state": "starting", "detail": "not made yet"}
     assert got["schema"] == {"state": "waiting", "detail": "not made yet"}
     assert "cove-store" not in asked  # logs are read only of what was made and is not ready
+
+
+def test_a_gated_service_without_a_health_check_is_ready_once_its_gate_let_it_start() -> None:
+    p = made()
+    api = p.services["api"]  # requires the schema task, has no health check
+    states = {"api": state(api, running())}
+    lines: list[str] = []
+    assert _progress(p, states, lambda s: lines)["api"] == {
+        "state": "waiting",
+        "detail": "its gate has said nothing yet",
+    }
+    lines.append("cove-gate: waiting for task schema done")
+    assert _progress(p, states, lambda s: lines)["api"]["state"] == "waiting"
+    lines.append("cove-gate: starting service api")
+    assert _progress(p, states, lambda s: lines)["api"] == {
+        "state": "ready",
+        "detail": "1/1 running",
+    }

@@ -312,9 +312,45 @@ class Round:
     load: float = 0.0
     teardown: float = 0.0
     check: str = ""
+    t0: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds from t0 to the token
 
 
-def parallel_round(cove: Cove, cluster: Cluster, index: int, password: str, osc: bool) -> Round:
+Meter = Callable[[], dict[str, float]]
+
+
+def cpu_meter(nodes: Sequence[str], serve_pid: int) -> Meter:
+    """CPU seconds used so far (cgroup v1 cpuacct): by the workloads the nodes' engines run
+    (their containers sit under a cgroup parent named after the node), by the node containers
+    themselves (engine, containerd, shims, execs) and by ``cove serve`` (API and conductor)."""
+    ids = {n: docker_cli("inspect", "-f", "{{.Id}}", n).stdout.strip() for n in nodes}
+    root = Path("/sys/fs/cgroup/cpuacct")
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def usage(path: Path) -> float:
+        try:
+            return int((path / "cpuacct.usage").read_text()) / 1e9
+        except OSError:
+            return float("nan")
+
+    def meter() -> dict[str, float]:
+        stat = Path(f"/proc/{serve_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return {
+            "workloads": sum(usage(root / n) for n in nodes),
+            "nodes": sum(usage(root / "docker" / i) for i in ids.values()),
+            "cove serve": (int(stat[11]) + int(stat[12])) / tick,
+        }
+
+    return meter
+
+
+def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: after[k] - before[k] for k in before}
+
+
+def parallel_round(
+    cove: Cove, cluster: Cluster, index: int, password: str, osc: bool, meter: Meter
+) -> Round:
     base = f"/v1/clusters/{cluster.uuid}/deployments"
     name = f"ks-{index}"
     body = {
@@ -325,11 +361,13 @@ def parallel_round(cove: Cove, cluster: Cluster, index: int, password: str, osc:
     stop = threading.Event()
     found: dict[str, Any] = {}
     load = load1()
+    before = meter()
     t0 = now()
 
     def token() -> None:
         try:
             found["token"] = wait_token(list(cluster.nodes.values()), password, t0, stop)
+            found["cpu"] = spent(before, meter())
         except BaseException as exc:  # reported by the main thread
             found["error"] = exc
 
@@ -357,7 +395,8 @@ def parallel_round(cove: Cove, cluster: Cluster, index: int, password: str, osc:
         stop.set()
     if "error" in found:
         raise BenchFailed(f"deployment {name}: {found['error']}")
-    got = Round("parallel", index, found["token"], complete, post, load=load)
+    got = Round("parallel", index, found["token"], complete, post, load=load, t0=t0)
+    got.cpu = found["cpu"]
     got.elements = swarm_times(cluster.api, deployment, t0)
     if osc:
         got.check = osc_token(list(cluster.nodes.values()), password)
@@ -407,13 +446,15 @@ class Serial:
     """The package started element by element through the manager's engine API (the
     requests ``docker config/secret/service create`` send), each waited for."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, meter: Meter) -> None:
         self.cluster = cluster
+        self.meter = meter
         self.api = cluster.api
 
     def run(self, index: int, password: str, osc: bool) -> Round:
         deployment = str(uuids.uuid4())
         load = load1()
+        before = self.meter()
         t0 = now()
         made = render_serial(deployment, password)
         who = Identity(deployment, "bench")
@@ -423,7 +464,7 @@ class Serial:
             attachable=True,
             labels={DEPLOYMENT_LABEL: deployment, LABEL: RUN_ID},
         )
-        got = Round("serial", index, 0.0, load=load)
+        got = Round("serial", index, 0.0, load=load, t0=t0)
         try:
             for element, wait in ORDER:
                 spec = made.services.get(element) or made.tasks[element]
@@ -438,6 +479,7 @@ class Serial:
                 else:
                     stop = threading.Event()
                     got.token = wait_token(list(self.cluster.nodes.values()), password, t0, stop)
+                    got.cpu = spent(before, self.meter())
             got.elements = swarm_times(self.api, deployment, t0)
             if osc:
                 got.check = osc_token(list(self.cluster.nodes.values()), password)
@@ -637,13 +679,14 @@ def run(args: argparse.Namespace, res: Results, meta: dict[str, Any]) -> None:
         monitor = Monitor(lambda bench, owner: bench == RUN_ID or owner == uuid)
         meta["started"] = dt.datetime.now(dt.UTC)
         meta["uptime_start"] = uptime()
-        serial = Serial(cluster)
+        meter = cpu_meter(list(cluster.nodes), serve.proc.pid)
+        serial = Serial(cluster, meter)
         for i in range(1, args.rounds + 1):
             for side in ("parallel", "serial") if i % 2 else ("serial", "parallel"):
                 password = secrets.token_urlsafe(18)
                 osc = i == 1
                 if side == "parallel":
-                    got = parallel_round(cove, cluster, i, password, osc)
+                    got = parallel_round(cove, cluster, i, password, osc, meter)
                 else:
                     got = serial.run(i, password, osc)
                 res.rounds.append(got)
@@ -695,15 +738,27 @@ def rng(values: Sequence[float]) -> str:
     return f"{min(values):.1f}-{max(values):.1f}" if values else "-"
 
 
+CPU_KINDS = ("workloads", "nodes", "cove serve")
+
+
+def med(values: Sequence[float]) -> str:
+    return f"{p50(values):.1f}" if values else "-"
+
+
+def stamped(when: dt.datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S") if when else "?"
+
+
 def render_report(res: Results, meta: dict[str, Any], args: argparse.Namespace) -> str:
     par = [r for r in res.rounds if r.side == "parallel"]
     ser = [r for r in res.rounds if r.side == "serial"]
+    samples = meta.get("samples") or []
     out = [
         "# The keystone package: gated-parallel (cove) against serial (plain engine commands)",
         "",
-        f"Run `{RUN_ID}`, {meta.get('started', '?')} to {meta.get('finished', '?')} UTC, "
-        f"`--rounds {args.rounds}`; engine {meta.get('engine', '?')}; "
-        f"{os.cpu_count()} cores; cluster of 1 manager + 2 workers (m1.medium: 2 vCPU, 4 GiB "
+        f"Run `{RUN_ID}`, {stamped(meta.get('started'))} to {stamped(meta.get('finished'))} "
+        f"UTC, `--rounds {args.rounds}`; engine {meta.get('engine', '?')}; "
+        f"{os.cpu_count()} cores; a cluster of 1 manager + 2 workers ({FLAVOR}: 2 vCPU, 4 GiB "
         "each).",
         f"Images: {', '.join(f'`{i}`' for i in meta.get('images', []))}; node image: "
         f"{meta.get('node_image', '?')}.",
@@ -728,55 +783,67 @@ def render_report(res: Results, meta: dict[str, Any], args: argparse.Namespace) 
             f"| CREATE_COMPLETE (parallel) / token (serial) | {p50(cp):.1f} | {rng(cp)} "
             f"| {p50(ts):.1f} | {rng(ts)} | {p50(cp) / p50(ts):.2f} |"
         )
-    out += [
-        "",
-        "Per round (load = 1-minute load average when the round started):",
-        "",
-        "| round | side | token s | CREATE_COMPLETE s | POST s | teardown s | load |",
-        "|---:|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in res.rounds:
-        complete = f"{r.complete:.1f}" if r.complete is not None else "-"
-        post = f"{r.post:.3f}" if r.post is not None else "-"
-        out.append(
-            f"| {r.index} | {r.side} | {r.token:.1f} | {complete} | {post} | "
-            f"{r.teardown:.1f} | {r.load:.2f} |"
-        )
     pairs = [(a.token / b.token) for a in par for b in ser if a.index == b.index]
     if pairs:
         out += [
             "",
-            f"Paired ratios (parallel / serial token, same round): "
+            "Paired ratios (parallel / serial token, same round): "
             f"{', '.join(f'{p:.2f}' for p in pairs)}.",
         ]
-    elements = ["cove-store", *[e for e, _ in ORDER]]
+    if par and ser:
+        out += [
+            "",
+            "CPU seconds from the start to the token, median: "
+            + "; ".join(
+                f"{k} {p50([r.cpu[k] for r in par if k in r.cpu]):.1f} parallel, "
+                f"{p50([r.cpu[k] for r in ser if k in r.cpu]):.1f} serial"
+                for k in CPU_KINDS
+            )
+            + ".",
+        ]
     out += [
         "",
-        "Per element, seconds from the POST / first command to the swarm's task "
-        "timestamp: a job's task complete, a service's task running (healthy, for "
-        "mariadb and keystone: the swarm's health check, every 2 s). Serial: also when "
-        "the bench sent it (median).",
+        "Per round. Load: the 1-minute load average when the round started, and the highest "
+        "until the token (sampled every second). CPU: seconds of CPU from the start to the "
+        "token used by the deployed containers (`workloads`), by the node containers' engines "
+        "and execs (`nodes`) and by `cove serve` (cgroup v1 `cpuacct`, /proc).",
         "",
-        "| element | parallel median | min-max | serial median | min-max | serial sent at |",
+        "| round | side | token s | CREATE_COMPLETE s | POST s | teardown s | load start / max "
+        "| CPU s workloads / nodes / cove serve |",
+        "|---:|---|---:|---:|---:|---:|---|---|",
+    ]
+    for r in res.rounds:
+        complete = f"{r.complete:.1f}" if r.complete is not None else "-"
+        post = f"{r.post:.3f}" if r.post is not None else "-"
+        during = [x[1] for x in samples if r.t0 <= x[0] <= r.t0 + r.token] or [r.load]
+        cpu = " / ".join(f"{r.cpu.get(k, float('nan')):.1f}" for k in CPU_KINDS)
+        out.append(
+            f"| {r.index} | {r.side} | {r.token:.1f} | {complete} | {post} | "
+            f"{r.teardown:.1f} | {r.load:.1f} / {max(during):.1f} | {cpu} |"
+        )
+    out += [
+        "",
+        "Per element, seconds from the POST (serial: the first command) to the swarm's task "
+        "timestamp: a job's task complete, a service's task running (for mariadb and "
+        "keystone: healthy by the swarm's health check, every 2 s). Serial: also when the "
+        "bench sent it. Medians.",
+        "",
+        "| element | parallel | min-max | serial | min-max | serial sent at |",
         "|---|---:|---|---:|---|---:|",
     ]
-    for element in elements:
+    for element in ["cove-store", *[e for e, _ in ORDER]]:
         ep = [r.elements[element] for r in par if element in r.elements]
         es = [r.elements[element] for r in ser if element in r.elements]
         sent = [r.issued[element] for r in ser if element in r.issued]
-        out.append(
-            f"| {element} | {p50(ep):.1f} | {rng(ep)} | {p50(es):.1f} | {rng(es)} | "
-            f"{p50(sent):.1f} |"
-        )
-    samples = meta.get("samples") or []
+        out.append(f"| {element} | {med(ep)} | {rng(ep)} | {med(es)} | {rng(es)} | {med(sent)} |")
     if samples:
-        loads = [s[1] for s in samples]
+        loads = [x[1] for x in samples]
+        others = meta.get("others") or [0]
         out += [
             "",
-            f"1-minute load average while it ran (sampled every second): "
-            f"{min(loads):.2f}-{max(loads):.2f}, median {p50(loads):.2f}. Other "
-            f"engineers' running containers (every 5 s): "
-            f"{min(meta.get('others') or [0])}-{max(meta.get('others') or [0])}.",
+            "1-minute load average while the rounds ran (sampled every second): "
+            f"{min(loads):.1f}-{max(loads):.1f}, median {p50(loads):.1f}. Other engineers' "
+            f"running containers (every 5 s): {min(others)}-{max(others)}.",
         ]
     out += [
         "",
@@ -801,8 +868,8 @@ def render_report(res: Results, meta: dict[str, Any], args: argparse.Namespace) 
         ]
     out += [
         "",
-        f"Cleanup: cluster deleted through the API in {meta.get('delete_s', float('nan')):.1f} s; "
-        f"{meta.get('swept', '?')} labelled objects swept, {meta.get('left', '?')} left.",
+        f"Cleanup: cluster deleted through the API in {meta.get('delete_s', float('nan')):.1f}"
+        f" s; {meta.get('swept', '?')} labelled objects swept, {meta.get('left', '?')} left.",
     ]
     out += [f"- {n}" for n in res.notes]
     if meta.get("serve_errors"):

@@ -330,8 +330,8 @@ def cpu_meter(nodes: Sequence[str], serve_pid: int) -> Meter:
     def usage(path: Path) -> float:
         try:
             return int((path / "cpuacct.usage").read_text()) / 1e9
-        except OSError:
-            return float("nan")
+        except FileNotFoundError:  # made with the node's first container: none used yet
+            return 0.0
 
     def meter() -> dict[str, float]:
         stat = Path(f"/proc/{serve_pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -280,10 +280,13 @@ def stamp(value: str) -> float:
     return parsed.timestamp() + float(f"0.{frac or 0}")
 
 
-def swarm_times(api: docker.APIClient, deployment: str, t0: float) -> dict[str, float]:
+def swarm_times(
+    api: docker.APIClient, deployment: str, t0: float
+) -> tuple[dict[str, float], dict[str, int]]:
     """Per element, seconds from ``t0`` to when its job's task completed or its service's task
-    began running (healthy, with a health check): the swarm's own task timestamps."""
-    out = {}
+    began running (healthy, with a health check): the swarm's own task timestamps; and how
+    many of its tasks ended otherwise (failed and restarted)."""
+    out, ended = {}, {}
     for service in api.services(filters={"label": f"{DEPLOYMENT_LABEL}={deployment}"}):
         element = service["Spec"]["Labels"].get(ELEMENT_LABEL, "?")
         tasks = api.tasks(filters={"service": service["ID"]})
@@ -294,7 +297,10 @@ def swarm_times(api: docker.APIClient, deployment: str, t0: float) -> dict[str, 
         ]
         if ends:
             out[element] = min(ends) - t0
-    return out
+        failed = [t for t in tasks if t["Status"]["State"] in ("failed", "rejected")]
+        if failed:
+            ended[element] = len(failed)
+    return out, ended
 
 
 # -- the two sides --------------------------------------------------------------------------------
@@ -314,6 +320,7 @@ class Round:
     check: str = ""
     t0: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds from t0 to the token
+    failed: dict[str, int] = field(default_factory=dict)  # tasks that ended and were replaced
 
 
 Meter = Callable[[], dict[str, float]]
@@ -397,7 +404,7 @@ def parallel_round(
         raise BenchFailed(f"deployment {name}: {found['error']}")
     got = Round("parallel", index, found["token"], complete, post, load=load, t0=t0)
     got.cpu = found["cpu"]
-    got.elements = swarm_times(cluster.api, deployment, t0)
+    got.elements, got.failed = swarm_times(cluster.api, deployment, t0)
     if osc:
         got.check = osc_token(list(cluster.nodes.values()), password)
     started = now()
@@ -480,7 +487,7 @@ class Serial:
                     stop = threading.Event()
                     got.token = wait_token(list(self.cluster.nodes.values()), password, t0, stop)
                     got.cpu = spent(before, self.meter())
-            got.elements = swarm_times(self.api, deployment, t0)
+            got.elements, got.failed = swarm_times(self.api, deployment, t0)
             if osc:
                 got.check = osc_token(list(self.cluster.nodes.values()), password)
         finally:
@@ -836,6 +843,24 @@ def render_report(res: Results, meta: dict[str, Any], args: argparse.Namespace) 
         es = [r.elements[element] for r in ser if element in r.elements]
         sent = [r.issued[element] for r in ser if element in r.issued]
         out.append(f"| {element} | {med(ep)} | {rng(ep)} | {med(es)} | {rng(es)} | {med(sent)} |")
+    short = {"cove-store": "store", "keystone-db-create": "db-create",
+             "keystone-db-sync": "db-sync", "keystone-bootstrap": "bootstrap"}  # fmt: skip
+    names = ["cove-store", *[e for e, _ in ORDER]]
+    out += [
+        "",
+        "Per round and element (same timestamps; `+n`: n of its tasks failed and were "
+        "restarted by the swarm):",
+        "",
+        "| round | side | " + " | ".join(short.get(n, n) for n in names) + " | token |",
+        "|---:|---|" + "---:|" * (len(names) + 1),
+    ]
+    for r in res.rounds:
+        cells = [
+            (f"{r.elements[n]:.1f}" if n in r.elements else "-")
+            + (f" +{r.failed[n]}" if n in r.failed else "")
+            for n in names
+        ]
+        out.append(f"| {r.index} | {r.side} | " + " | ".join(cells) + f" | {r.token:.1f} |")
     if samples:
         loads = [x[1] for x in samples]
         others = meta.get("others") or [0]

@@ -26,11 +26,12 @@ from cove.images.apps import ensure_app_image
 from cove.settings import Settings
 from tests.e2e.conftest import docker, until
 from tests.e2e.test_deployments import DEFINITION, api, services
-from tests.e2e.test_swarm_cluster import CREATE_TIMEOUT, TEMPLATE, Cove
+from tests.e2e.test_swarm_cluster import CREATE_TIMEOUT, IMAGE, Cove
 
 pytestmark = pytest.mark.e2e
 
 APPS = ("etcd", "mariadb", "memcached", "keystone")
+TEMPLATE_MEDIUM = "swarm-medium"
 ADMIN_PASSWORD = "e2e-admin-password"
 PORT = 5000
 INSTALL_TIMEOUT = 420.0
@@ -57,7 +58,13 @@ def app_images(docker_engine: None) -> None:
 
 @pytest.fixture(scope="module")
 def cluster(cove: Cove, app_images: None) -> str:
-    doc = cove.create("keystone", TEMPLATE, 1, 2)
+    # m1.medium: a node keeps its images in a tmpfs counted against its memory, and four
+    # app images (about 1.2 GB) do not fit beside the engine in m1.small's 2 GiB.
+    cove.osc(
+        f"coe cluster template create {TEMPLATE_MEDIUM} --coe swarm-mode --image {IMAGE} "
+        "--external-network public --flavor m1.medium --master-flavor m1.medium"
+    )
+    doc = cove.create("keystone", TEMPLATE_MEDIUM, 1, 2)
     cove.wait_status(doc["uuid"], "CREATE_COMPLETE", CREATE_TIMEOUT)
     return str(doc["uuid"])
 

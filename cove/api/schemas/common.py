@@ -161,10 +161,13 @@ def _scan(field: str, data: Any, multiline: bool) -> None:
 class Strict(BaseModel):
     """Unknown attributes are refused, as WSME does; so is any control character (NUL above
     all, which PostgreSQL cannot store) in any string, except tabs and line breaks in the
-    fields a subclass lists in ``multiline``."""
+    fields a subclass lists in ``multiline``. Fields listed in ``checked_whole`` are left to
+    the domain, which checks them whole and never quotes their values (they may hold
+    secrets, and this check's error quotes the value it refuses)."""
 
     model_config = ConfigDict(extra="forbid")
     multiline: ClassVar[frozenset[str]] = frozenset()
+    checked_whole: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
@@ -182,7 +185,8 @@ class Strict(BaseModel):
             for key, value in data.items():
                 if isinstance(key, str):
                     fields.check_text("body", key)
-                    _scan(key, value, key in cls.multiline)
+                    if key not in cls.checked_whole:
+                        _scan(key, value, key in cls.multiline)
         return data
 
 

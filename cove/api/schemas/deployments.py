@@ -31,6 +31,8 @@ class DeploymentCreate(Strict):
     package_version: Version | None = None
 
     multiline: ClassVar[frozenset[str]] = frozenset({"definition"})
+    # Secret values and options: the domain refuses control characters without quoting them.
+    checked_whole: ClassVar[frozenset[str]] = frozenset({"values", "options"})
 
     def to_command(self) -> NewDeployment:
         return NewDeployment(

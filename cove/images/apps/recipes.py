@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from cove.images.recipe import ImageRecipe, RecipeFile
+from cove.images.recipe import DEFAULT_TRIM, ImageRecipe, RecipeFile
 
 SUITE = "bookworm"
 OS_DISTRO = "debian"
@@ -36,6 +36,11 @@ BASE_DIRECTORIES = (CONFIG_DIR, "/var/log/kolla")
 def start_script() -> str:
     """The source of ``cove-start`` (this package's ``start.py``)."""
     return resources.files(__package__).joinpath("start.py").read_text(encoding="utf-8")
+
+
+def app_file(name: str) -> str:
+    """A file of an application cove ships in its images (this package's data)."""
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
 def gate_script() -> str:
@@ -64,6 +69,8 @@ def app_recipe(
     *,
     directories: tuple[str, ...] = (),
     users: tuple[str, ...] = (),
+    files: tuple[RecipeFile, ...] = (),
+    trim: tuple[str, ...] = (),
 ) -> ImageRecipe:
     return ImageRecipe(
         repository=f"{REPOSITORY_PREFIX}{name}",
@@ -72,10 +79,12 @@ def app_recipe(
         packages=(*BASE_PACKAGES, *packages),
         os_distro=OS_DISTRO,
         version_package=version_package,
+        trim=(*DEFAULT_TRIM, *trim),
         directories=(*BASE_DIRECTORIES, *directories),
         files=(
             RecipeFile(START_PATH, start_script(), mode=0o755),
             RecipeFile(GATE_PATH, gate_script(), mode=0o755),
+            *files,
         ),
         env=(("PATH", PATH_ENV), ("KOLLA_CONFIG_STRATEGY", DEFAULT_STRATEGY)),
         entrypoint=(START_PATH,),
@@ -249,6 +258,66 @@ KEYSTONE = AppImage(
     ),
 )
 
+POSTGRES_PATH = "/usr/local/bin/cove-postgres"
+
+# Debian's server (bookworm: 15) started by cove-postgres (postgres.sh), which makes the data
+# directory on the first start from POSTGRES_USER, POSTGRES_PASSWORD_FILE and POSTGRES_DB.
+# The cluster postgresql-common's postinst makes during the build is trimmed: the image's
+# data lives in a volume, initialised by whoever runs it.
+POSTGRES = AppImage(
+    name="postgres",
+    recipe=app_recipe(
+        "postgres",
+        ("postgresql-15",),
+        "postgresql-15",
+        files=(RecipeFile(POSTGRES_PATH, app_file("postgres.sh"), mode=0o755),),
+        trim=("var/lib/postgresql", "etc/postgresql"),
+    ),
+    sample_config={
+        "command": (
+            "env POSTGRES_USER=app POSTGRES_PASSWORD_FILE=/run/secrets/db-password"
+            f" {POSTGRES_PATH} -c listen_addresses=*"
+        ),
+        "config_files": [_copy("password", "/run/secrets/db-password", "postgres", "0400")],
+    },
+    sample_files={"password": "sample-password\n"},
+    health=("pg_isready", "-q"),
+)
+
+ITEMS_PATH = "/usr/local/bin/cove-items"
+ITEMS_WEB = "/usr/share/cove-items"
+ITEMS_CONF = """\
+{"database": {"host": "db", "port": 5432, "dbname": "app", "user": "app",
+              "password": "sample-password"},
+ "listen": {"host": "0.0.0.0", "port": 8000}}
+"""
+# The application tier of the three-tier package in one image: cove-items (items.py, the
+# API and its schema task, over Debian's psycopg2) and the web tier (nginx-light serving
+# items.html; the package's nginx.conf passes /api/ to the API). One image for both keeps
+# CI's builds to one debootstrap more than the database's.
+ITEMS = AppImage(
+    name="items",
+    recipe=app_recipe(
+        "items",
+        ("python3-psycopg2", "nginx-light"),
+        "python3-psycopg2",
+        files=(
+            RecipeFile(ITEMS_PATH, app_file("items.py"), mode=0o755),
+            RecipeFile(f"{ITEMS_WEB}/index.html", app_file("items.html")),
+        ),
+    ),
+    sample_config={
+        "command": f"{ITEMS_PATH} --config /etc/cove-items/items.json serve",
+        "config_files": [_copy("items.json", "/etc/cove-items/items.json", "root", "0600")],
+    },
+    sample_files={"items.json": ITEMS_CONF},
+    health=(
+        "python3",
+        "-c",
+        "import urllib.request;urllib.request.urlopen('http://127.0.0.1:8000/api/health',timeout=3)",
+    ),
+)
+
 APPS: dict[str, AppImage] = {
-    app.name: app for app in (ETCD, MARIADB, MEMCACHED, RABBITMQ, KEYSTONE)
+    app.name: app for app in (ETCD, MARIADB, MEMCACHED, RABBITMQ, KEYSTONE, POSTGRES, ITEMS)
 }

@@ -30,7 +30,7 @@ def test_an_unknown_app_is_refused_before_any_build(
     monkeypatch.setattr(app_images, "ensure_app_image", lambda name, *a, **kw: built.append(name))
     result = CliRunner().invoke(cli, ["image", "build", "--app", "etcd", "--app", "nova"], env=env)
     assert result.exit_code == 1
-    assert "no app image named 'nova'; known: etcd, keystone, mariadb" in result.output
+    assert "no app image named 'nova'; known: etcd, items, keystone, mariadb" in result.output
     assert built == []
 
 

@@ -5,6 +5,7 @@ program), and each sample config.json passes cove-start's own validation."""
 from __future__ import annotations
 
 import runpy
+import subprocess
 from dataclasses import replace
 from typing import Any
 
@@ -20,7 +21,18 @@ from cove.images.apps import (
     get_app,
     start_script,
 )
-from cove.images.apps.recipes import GATE_PATH, app_recipe, gate_script
+from cove.images.apps.recipes import (
+    GATE_PATH,
+    ITEMS,
+    ITEMS_PATH,
+    ITEMS_WEB,
+    POSTGRES,
+    POSTGRES_PATH,
+    app_file,
+    app_recipe,
+    gate_script,
+)
+from cove.images.recipe import DEFAULT_TRIM, RecipeFile
 
 
 @pytest.fixture(params=sorted(APPS))
@@ -29,12 +41,14 @@ def app(request: pytest.FixtureRequest) -> AppImage:
 
 
 def test_the_registry_has_the_services_a_deployment_needs() -> None:
-    assert {"mariadb", "keystone", "memcached", "rabbitmq", "etcd"} <= set(APPS)
+    assert {"mariadb", "keystone", "memcached", "rabbitmq", "etcd", "postgres", "items"} <= set(
+        APPS
+    )
 
 
 def test_every_app_starts_through_cove_start_and_its_gate(app: AppImage) -> None:
     recipe = app.recipe
-    start, gate = recipe.files
+    start, gate, *_ = recipe.files
     assert (start.path, start.mode, start.content) == (START_PATH, 0o755, start_script())
     assert (gate.path, gate.mode, gate.content) == (GATE_PATH, 0o755, gate_script())
     assert start.content.startswith("#!/usr/bin/python3\n")
@@ -65,7 +79,7 @@ def test_the_tag_changes_with_the_packages_and_the_start_program() -> None:
 
 
 def test_an_unknown_app_names_the_known_ones() -> None:
-    with pytest.raises(UnknownApp, match="no app image named 'nova'; known: etcd, keystone"):
+    with pytest.raises(UnknownApp, match="no app image named 'nova'; known: etcd, items, keystone"):
         get_app("nova")
 
 
@@ -82,3 +96,41 @@ def _script_path() -> str:
     from cove.images.apps import start
 
     return start.__file__
+
+
+def _files(app: AppImage) -> dict[str, RecipeFile]:
+    return {f.path: f for f in app.recipe.files}
+
+
+def test_postgres_is_debians_server_started_by_cove_postgres() -> None:
+    recipe = POSTGRES.recipe
+    assert "postgresql-15" in recipe.packages and recipe.version_package == "postgresql-15"
+    script = _files(POSTGRES)[POSTGRES_PATH]
+    assert script.mode == 0o755 and script.content == app_file("postgres.sh")
+    assert script.content.startswith("#!/bin/sh\n")
+    assert subprocess.run(["sh", "-n"], input=script.content, text=True).returncode == 0
+    # The cluster the package's postinst made at build time is not shipped: data is a volume's.
+    assert {"var/lib/postgresql", "etc/postgresql"} <= set(recipe.trim)
+    assert set(DEFAULT_TRIM) <= set(recipe.trim)
+    assert POSTGRES.health == ("pg_isready", "-q")
+
+
+def test_items_ships_the_api_the_page_and_nginx_in_one_image() -> None:
+    recipe = ITEMS.recipe
+    assert {"python3-psycopg2", "nginx-light"} <= set(recipe.packages)
+    files = _files(ITEMS)
+    program = files[ITEMS_PATH]
+    assert program.mode == 0o755 and program.content == app_file("items.py")
+    assert program.content.startswith("#!/usr/bin/python3\n")
+    page = files[f"{ITEMS_WEB}/index.html"]
+    assert page.mode == 0o644 and 'fetch("/api/items"' in page.content
+    assert "/api/health" in " ".join(ITEMS.health)
+
+
+def test_the_three_tier_package_runs_only_these_images() -> None:
+    from cove.images.apps import refs
+    from cove.services.deployments import package
+
+    images = package("three-tier").images
+    assert [refs.repository(i) for i in images] == ["cove/app-postgres", "cove/app-items"]
+    assert all(refs.known(i) for i in images)

@@ -31,6 +31,7 @@ import argparse
 import json
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +42,7 @@ import psycopg2
 SCHEMA_VERSION = 1
 MAX_NAME = 200
 MAX_BODY = 16 * 1024
+CONNECT_WAIT_S = 30.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
     id serial PRIMARY KEY,
@@ -85,8 +87,28 @@ def cursor(config: dict[str, Any]) -> Iterator[Any]:
         conn.close()
 
 
+def reachable(config: dict[str, Any], wait_s: float = CONNECT_WAIT_S) -> None:
+    """Returns once the database takes a connection, trying again for ``wait_s`` seconds
+    (saying why each time): a database that has just turned healthy on its own node may
+    not be reachable from this one yet. Raises the last error after that."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.2
+    while True:
+        try:
+            connect(config).close()
+            return
+        except psycopg2.OperationalError as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            print(f"cove-items: database not reachable yet ({reason}); trying again", flush=True)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 def migrate(config: dict[str, Any]) -> int:
     """Creates the tables (idempotent) and records this run."""
+    reachable(config)
     with cursor(config) as cur:
         # One migration at a time even without cove-gate's lock (a second run waits here).
         cur.execute("SELECT pg_advisory_xact_lock(7411)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import runpy
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
@@ -144,3 +145,16 @@ def test_a_config_that_cannot_be_read_is_one_line_and_exit_1(
     (tmp_path / "bad.json").write_text("{not json")
     assert items["main"](["--config", str(tmp_path / "bad.json"), "migrate"]) == 1
     assert "bad.json: JSONDecodeError" in capsys.readouterr().err
+
+
+def test_the_schema_task_waits_a_moment_for_a_database_it_cannot_reach_then_fails(
+    items: dict[str, Any], config: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    away = {"database": {**config["database"], "host": "127.0.0.1", "port": 1}}
+    started = time.monotonic()
+    with pytest.raises(psycopg.OperationalError):
+        items["reachable"](away, wait_s=1.0)
+    assert 0.5 < time.monotonic() - started < 5
+    said = capsys.readouterr().out
+    assert "database not reachable yet (" in said and "trying again" in said
+    items["reachable"](config, wait_s=1.0)  # reachable: returns at once

@@ -1,7 +1,8 @@
 """The three-tier catalog package installed by name through the API, run by the conductor on
 the instant driver's in-memory orchestrator: its options reach the specs (replicas, the
 published port, the database name), its images are cove's built app images, the password
-travels only in swarm secrets, and bad options are refused by name with nothing made."""
+travels only in swarm secrets (generated when not given), and bad options are refused by
+name with nothing made."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def test_the_package_installs_by_name_and_every_element_ends_ready(api: Api, clu
     assert doc["progress"] == {
         "cove-store": {"state": "ready", "detail": "1/1 running and healthy"},
         "db": {"state": "ready", "detail": "1/1 running and healthy"},
-        "db-schema": {"state": "ready", "detail": "done"},
+        "db-schema": {"state": "done", "detail": "done"},
         "api": {"state": "ready", "detail": "3/3 running and healthy"},
         "web": {"state": "ready", "detail": "1/1 running and healthy"},
     }
@@ -75,10 +76,31 @@ def test_the_package_installs_by_name_and_every_element_ends_ready(api: Api, clu
         assert PASSWORD not in api.get(f"/v1/clusters/{cluster}/{path}").text
 
 
+def test_without_options_the_password_is_generated_and_shared_by_the_db_and_the_api(
+    api: Api, cluster: str
+) -> None:
+    r = install(api, cluster)
+    assert r.status_code == 202, r.text
+    api.settle()
+    doc = api.get(f"/v1/clusters/{cluster}/deployments/shop").json()
+    assert doc["status"] == "CREATE_COMPLETE", doc["status_reason"]
+    assert doc["values"] == {"db_name": "app"} and doc["secret_values"] == ["db_password"]
+    host = apps(api, cluster)
+    prefix = f"cove-{doc['uuid'][:8]}"
+    db, items = host.service(f"{prefix}-db"), host.service(f"{prefix}-api")
+    assert db and items
+    (password_file,) = [f for f in db.files if f.target.endswith("/db-password")]
+    (items_json,) = [f for f in items.files if f.target.endswith("/items-json")]
+    password = password_file.data.decode()
+    assert len(password) >= 32 and password_file.secret and items_json.secret
+    assert json.loads(items_json.data)["database"]["password"] == password
+    for path in ("deployments", "deployments/shop", "events"):
+        assert password not in api.get(f"/v1/clusters/{cluster}/{path}").text
+
+
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        ({}, "options.db_password: required"),
         ({"db_password": "short"}, "options.db_password: must have at least 12 characters"),
         ({"db_password": "line-one\nline-two"}, "options.db_password: must match"),
         ({"db_password": "line-one\x00line-two"}, "options.db_password: control character"),

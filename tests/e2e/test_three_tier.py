@@ -1,9 +1,10 @@
 """End-to-end: the three-tier catalog package installed by name on a real swarm-mode cluster
 made by a real ``cove serve``, from cove's postgres and items app images (built from Debian
-packages). Everything is created at once; the gates order it: PostgreSQL, then the schema
-task, then the API, then the web tier. Through the web tier's published port an item goes
-in and comes back out (web → API → database), the schema task ran once, and an undeploy
-leaves none of the deployment's services, files or network.
+packages), with no option but its port: the database password is generated. Everything is
+created at once; the gates order it: PostgreSQL, then the schema task, then the API, then
+the web tier. Through the web tier's published port an item goes in and comes back out (web
+→ API → database), the schema task ran once, the password is in no service's spec, and an
+undeploy leaves none of the deployment's services, files, network or volumes.
 
 Figures (image builds or cache look-ups, deploy, undeploy) are printed at the end (``-s``)."""
 
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.e2e
 
 DEPLOY_TIMEOUT = 300.0  # a cold node loads the postgres image (about 400 MB) first
 WEB_PORT = 18080
-OPTIONS = {"db_password": "three-tier-e2e-pw", "api_replicas": 2, "web_port": WEB_PORT}
+OPTIONS = {"web_port": WEB_PORT}
 FIGURES: dict[str, float] = {}
 
 
@@ -107,11 +108,22 @@ def web_address(cluster: str, uuid: str) -> str:
     )
 
 
+def in_container(cluster: str, service: str, *argv: str) -> str:
+    """``argv``'s output in the running container of ``service``, on its node."""
+    (node,) = docker(
+        "exec", manager(cluster), "docker", "service", "ps", service,
+        "--filter", "desired-state=running", "--format", "{{.Node}}",
+    ).split()  # fmt: skip
+    label = f"label=com.docker.swarm.service.name={service}"
+    (container,) = docker("exec", node, "docker", "ps", "-q", "--filter", label).split()
+    return docker("exec", node, "docker", "exec", container, *argv)
+
+
 def test_an_item_added_through_the_web_tier_is_read_back_from_the_database(
     cluster: str, deployed: dict[str, Any]
 ) -> None:
     assert {k: v["state"] for k, v in deployed["progress"].items()} == {
-        "cove-store": "ready", "db": "ready", "db-schema": "ready", "api": "ready", "web": "ready",
+        "cove-store": "ready", "db": "ready", "db-schema": "done", "api": "ready", "web": "ready",
     }  # fmt: skip
     assert deployed["progress"]["api"]["detail"] == "2/2 running and healthy"
     base = f"http://{web_address(cluster, deployed['uuid'])}:{WEB_PORT}"
@@ -143,13 +155,16 @@ def test_the_schema_task_ran_exactly_once(cluster: str, deployed: dict[str, Any]
     assert task_log.count("schema version 1 applied") == 1, task_log
     FIGURES["schema task: database not reachable yet"] = task_log.count("not reachable yet")
     assert "(run 1)" in task_log
-    # The password went to the containers in files, never in the services' specs.
-    inspected = json.dumps(services(cluster, f"cove.deployment={uuid}"))
-    assert OPTIONS["db_password"] not in inspected
+    # The generated password reached the database in a file, and no service's spec.
+    password = in_container(cluster, f"cove-{uuid[:8]}-db", "cat", "/run/secrets/db-password")
+    assert len(password) >= 32
+    assert password not in json.dumps(services(cluster, f"cove.deployment={uuid}"))
 
 
 def test_undeploy_leaves_nothing_of_it(cove: Cove, cluster: str, deployed: dict[str, Any]) -> None:
     uuid = deployed["uuid"]
+    nodes = [manager(cluster), f"cove-{cluster[:8]}-worker-0"]
+    assert any(volumes(node, uuid) for node in nodes), "the database's volume is not labelled"
     started = time.monotonic()
     gone = api(cove, "DELETE", f"/v1/clusters/{cluster}/deployments/shop")
     assert gone.status_code == 202, gone.text
@@ -166,3 +181,9 @@ def test_undeploy_leaves_nothing_of_it(cove: Cove, cluster: str, deployed: dict[
             "--filter", f"label=cove.deployment={uuid}",
         )  # fmt: skip
         assert left == "", f"{kind}s left: {left}"
+    assert {node: volumes(node, uuid) for node in nodes} == {node: [] for node in nodes}
+
+
+def volumes(node: str, uuid: str) -> list[str]:
+    filtered = ("--filter", f"label=cove.deployment={uuid}")
+    return docker("exec", node, "docker", "volume", "ls", "-q", *filtered).split()

@@ -119,3 +119,21 @@ def test_bad_options_are_refused_by_name_and_nothing_is_made(
         assert secret not in r.text
     assert api.get(f"/v1/clusters/{cluster}/deployments").json()["deployments"] == []
     assert api.settle() == 0
+
+
+@pytest.mark.parametrize("field", ["options", "values"])
+def test_a_control_character_in_a_secret_is_refused_without_echoing_it(
+    api: Api, cluster: str, field: str
+) -> None:
+    assert install(api, cluster).status_code == 202
+    api.settle()
+    secret = "leak-me-not\x00-123"
+    r = api.patch(f"/v1/clusters/{cluster}/deployments/shop", json={field: {"db_password": secret}})
+    assert r.status_code == 400, r.text
+    detail = r.json()["errors"][0]["detail"]
+    # A package's deployment takes options, not values: either way the value is not quoted.
+    assert ("control character U+0000" if field == "options" else "takes no values") in detail
+    assert "leak-me-not" not in r.text
+    assert api.get(f"/v1/clusters/{cluster}/deployments/shop").json()["status"] == (
+        "CREATE_COMPLETE"
+    )

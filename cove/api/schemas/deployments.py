@@ -22,6 +22,11 @@ Values = Annotated[dict[str, Any], Field(max_length=200)]
 Version = Annotated[str, StringConstraints(min_length=1, max_length=150)]  # the catalog's word
 
 
+# Values and options may be secret: the domain refuses a control character in them without
+# quoting them (the generic body check would quote the value back in its 400).
+SECRET_FIELDS = frozenset({"values", "options"})
+
+
 class DeploymentCreate(Strict):
     name: DeploymentName
     definition: Document | None = None
@@ -31,8 +36,7 @@ class DeploymentCreate(Strict):
     package_version: Version | None = None
 
     multiline: ClassVar[frozenset[str]] = frozenset({"definition"})
-    # Secret values and options: the domain refuses control characters without quoting them.
-    checked_whole: ClassVar[frozenset[str]] = frozenset({"values", "options"})
+    checked_whole: ClassVar[frozenset[str]] = SECRET_FIELDS
 
     def to_command(self) -> NewDeployment:
         return NewDeployment(
@@ -55,6 +59,7 @@ class DeploymentUpdate(Strict):
     package_version: Version | None = None
 
     multiline: ClassVar[frozenset[str]] = frozenset({"definition"})
+    checked_whole: ClassVar[frozenset[str]] = SECRET_FIELDS
 
     def to_command(self) -> DeploymentChange:
         nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)

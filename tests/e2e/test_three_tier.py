@@ -172,7 +172,14 @@ def test_undeploy_leaves_nothing_of_it(cove: Cove, cluster: str, deployed: dict[
     def removed() -> bool:
         return api(cove, "GET", f"/v1/clusters/{cluster}/deployments/shop").status_code == 404
 
-    until(removed, DEPLOY_TIMEOUT, "undeploy of shop")
+    try:
+        until(removed, DEPLOY_TIMEOUT, "undeploy of shop")
+    finally:
+        if not removed():  # what it waits on: the deployment's state and its leftovers
+            print(api(cove, "GET", f"/v1/clusters/{cluster}/deployments/shop").text)
+            for node in nodes:
+                print(node, docker("exec", node, "docker", "ps", "-a", "--filter",
+                                   f"label=cove.deployment={uuid}", check=False))  # fmt: skip
     FIGURES["undeploy"] = time.monotonic() - started
     assert services(cluster, f"cove.deployment={uuid}") == []
     for kind in ("config", "secret", "network"):

@@ -89,10 +89,10 @@ def cursor(config: dict[str, Any]) -> Iterator[Any]:
 
 def reachable(config: dict[str, Any], wait_s: float = CONNECT_WAIT_S) -> None:
     """Returns once the database takes a connection, trying again for ``wait_s`` seconds
-    (saying why each time): the gate starts the task once the database is healthy, but
-    its name reaches this node's DNS through the swarm's gossip a little later (seen in
-    the e2e run: "could not translate host name" for about a second). Raises the last
-    error after that."""
+    (saying why each time). cove-gate starts the task once the database is healthy and
+    its name resolves here (before it waited for the name, the e2e run saw "could not
+    translate host name" for about a second); a database that moves or restarts meanwhile
+    is still a moment away. Raises the last error after that."""
     deadline = time.monotonic() + wait_s
     delay = 0.2
     while True:

@@ -21,8 +21,15 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
-from cove.cli.client import ApiError, CoveClient, OperationFailed
-from cove.cli.waiting import LEVEL_STYLES, LONG_POLL, Interrupted, event_time, in_progress
+from cove.cli.client import ApiError, CoveClient
+from cove.cli.waiting import (
+    LEVEL_STYLES,
+    LONG_POLL,
+    Interrupted,
+    event_time,
+    in_progress,
+    settled,
+)
 
 # The states the conductor gives: services waiting (at their gate), starting, ready, failing,
 # updating (rolling out a change); tasks waiting, running, done, failed.
@@ -221,18 +228,13 @@ def follow(
             f"stopped waiting; the {action} of deployment {name} continues. Follow it with "
             f"`cove deployment events {cluster} {name} --follow`."
         ) from None
-    elapsed = time.monotonic() - started
-    if current is None:
-        if not deleting:
-            raise OperationFailed(f"deployment {name} no longer exists")
-        click.echo(f"deployment {name} deleted ({elapsed:.0f}s)", err=True)
-        return None
-    status = str(current.get("status"))
-    if status.endswith("_FAILED"):
-        unready = progress_table(current.get("progress") or {}, only_unready=True)
-        if unready.row_count:
-            _print_err(unready)
-        reason = current.get("status_reason") or "no reason given"
-        raise OperationFailed(f"deployment {name} {status}: {reason}")
-    click.echo(f"deployment {name} {status} ({elapsed:.0f}s)", err=True)
-    return current
+    return settled(
+        f"deployment {name}", current, deleting=deleting, started=started, on_failure=_unready
+    )
+
+
+def _unready(deployment: Mapping[str, Any]) -> None:
+    """The elements a failed deployment left short of ready."""
+    unready = progress_table(deployment.get("progress") or {}, only_unready=True)
+    if unready.row_count:
+        _print_err(unready)

@@ -10,7 +10,7 @@ and the operation carries on in the conductor.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import IO, Any, Protocol
 
@@ -222,15 +222,31 @@ def wait_for_cluster(
             f"stopped waiting; the {action} of cluster {name} continues. Follow it with "
             f"`cove cluster show {name}` or `cove cluster events {name} --follow`."
         ) from None
+    return settled(f"cluster {name}", current, deleting=deleting, started=started)
+
+
+def settled(
+    what: str,
+    current: dict[str, Any] | None,
+    *,
+    deleting: bool,
+    started: float,
+    on_failure: Callable[[Mapping[str, Any]], None] | None = None,
+) -> dict[str, Any] | None:
+    """How a followed operation ended, said on stderr: ``current`` is the object as it
+    ends (None: gone, which only a delete expects); a *_FAILED status raises with its
+    reason, after ``on_failure`` shows what it can."""
     elapsed = time.monotonic() - started
     if current is None:
         if not deleting:
-            raise OperationFailed(f"cluster {name} no longer exists")
-        click.echo(f"cluster {name} deleted ({elapsed:.0f}s)", err=True)
+            raise OperationFailed(f"{what} no longer exists")
+        click.echo(f"{what} deleted ({elapsed:.0f}s)", err=True)
         return None
     status = str(current.get("status"))
     if status.endswith("_FAILED"):
+        if on_failure is not None:
+            on_failure(current)
         reason = current.get("status_reason") or "no reason given"
-        raise OperationFailed(f"cluster {name} {status}: {reason}")
-    click.echo(f"cluster {name} {status} ({elapsed:.0f}s)", err=True)
+        raise OperationFailed(f"{what} {status}: {reason}")
+    click.echo(f"{what} {status} ({elapsed:.0f}s)", err=True)
     return current

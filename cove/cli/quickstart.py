@@ -157,16 +157,20 @@ def ensure_template(client: CoveClient, state: UpState, image_ref: str) -> None:
     _say(f"created template {TEMPLATE}")
 
 
-def ensure_cluster(client: CoveClient, name: str, masters: int, workers: int) -> None:
+def ensure_cluster(
+    client: CoveClient, name: str, masters: int, workers: int, flavor: str | None = None
+) -> None:
     current = _get(client, f"clusters/{name}")
     if current is None:
-        body = {
+        body: dict[str, Any] = {
             "name": name,
             "cluster_template_id": TEMPLATE,
             "master_count": masters,
             "node_count": workers,
             "master_lb_enabled": masters > 1,
         }
+        if flavor is not None:  # the cluster's own, over the template's (as Magnum has it)
+            body |= {"flavor_id": flavor, "master_flavor_id": flavor}
         client.post("clusters", body)
         current = client.get(f"clusters/{name}")
         _say(f"creating cluster {name}: {masters} manager(s), {workers} worker(s)")
@@ -205,8 +209,13 @@ def wait_healthy(client: CoveClient, name: str) -> None:
 @click.option("--name", default="cove", show_default=True, help="the cluster's name")
 @click.option("--masters", type=click.IntRange(1, 5), default=1, show_default=True)
 @click.option("--workers", type=click.IntRange(0, 100), default=2, show_default=True)
+@click.option(
+    "--flavor",
+    default=None,
+    help=f"the nodes' flavor (`cove flavor list`), over the template's {FLAVOR}",
+)
 @click.pass_context
-def up(ctx: click.Context, name: str, masters: int, workers: int) -> None:
+def up(ctx: click.Context, name: str, masters: int, workers: int, flavor: str | None) -> None:
     """From nothing to a working swarm cluster: checks the Docker engine, builds the node
     image if missing, starts `cove serve` if none answers at --url, creates template
     cove-swarm and the cluster, waits, writes the client configuration and prints its
@@ -226,7 +235,7 @@ def up(ctx: click.Context, name: str, masters: int, workers: int) -> None:
     state = UpState(settings)
     ensure_service(client, settings, state)
     ensure_template(client, state, built.ref)
-    ensure_cluster(client, name, masters, workers)
+    ensure_cluster(client, name, masters, workers, flavor)
     ctx.invoke(clusters.config, cluster=name, directory=None, force=True)
     _say(f'ready: run `eval "$(cove cluster config {name} --force)"` in other shells')
 

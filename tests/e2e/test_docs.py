@@ -51,6 +51,7 @@ PAGES = (
     "cli.md",
     "container-clusters.md",
     "deployments.md",
+    "keystone.md",
 )
 # `<!-- not run: ... -->` blocks over all pages: set-up a reader does once, used rarely.
 MAX_NOT_RUN = 5

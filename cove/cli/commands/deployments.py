@@ -257,7 +257,7 @@ def endpoints_(cluster: str, name: str, fmt: str, columns: tuple[str, ...]) -> N
 @click.argument("names", nargs=-1, required=True)
 @no_wait_option
 def delete(cluster: str, names: tuple[str, ...], no_wait: bool) -> None:
-    """Undeploy: remove exactly what each deployment made (volumes stay), then it."""
+    """Undeploy: remove exactly what each deployment made (its named volumes too), then it."""
     client = get_client()
     found = cluster_of(client, cluster)
 

@@ -10,6 +10,7 @@ undeploy leaves nothing while another deployment on the cluster is untouched."""
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import queue
 import subprocess
@@ -287,8 +288,24 @@ def _keystone_address(cluster: str, uuid: str) -> str:
 def test_openstack_token_issue_against_the_deployed_keystone(
     installed: dict[str, Any], cluster: str, osc_binary: Path
 ) -> None:
-    token = _token(_keystone_address(cluster, installed["uuid"]), osc_binary)
+    address = _keystone_address(cluster, installed["uuid"])
+    token = _token(address, osc_binary)
     assert token["project_id"] and token["user_id"] and len(token["id"]) > 100
+    # A client that keeps its connection (keystonemiddleware does) gets every answer.
+    body = json.dumps({"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": "admin", "domain": {"name": "Default"}, "password": ADMIN_PASSWORD}}},
+        "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}},
+    }})  # fmt: skip
+    connection = http.client.HTTPConnection(address, PORT, timeout=30)
+    statuses = []
+    for _ in range(3):
+        connection.request("POST", "/v3/auth/tokens", body, {"Content-Type": "application/json"})
+        answer = connection.getresponse()
+        answer.read()
+        statuses.append(answer.status)
+    connection.close()
+    assert statuses == [201, 201, 201]
     view = json.dumps(installed)
     assert ADMIN_PASSWORD not in view
     assert installed["secret_values"] == sorted(

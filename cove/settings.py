@@ -23,9 +23,14 @@ class AuthMode(StrEnum):
     # No authentication: identity headers are honoured when sent, else the caller is the
     # local administrator. Only allowed on a loopback address unless forced.
     NOAUTH = "noauth"
-    # Trust the identity headers set by keystonemiddleware (X-Project-Id, X-User-Id, X-Roles …)
-    # in front of cove; a request without them is refused with 401.
+    # Validate each request's X-Auth-Token with Keystone (keystonemiddleware's auth_token
+    # in-process, options from ``keystone_authtoken``); identity headers clients send are
+    # ignored.
     KEYSTONE = "keystone"
+    # Trust the identity headers (X-Project-Id, X-User-Id, X-Roles …) a proxy in front of
+    # cove sets after validating the token; a request without them is refused with 401.
+    # Whoever reaches cove directly can claim any identity: loopback only unless forced.
+    TRUSTED_HEADERS = "trusted-headers"
 
 
 def default_state_dir() -> Path:
@@ -46,6 +51,11 @@ class Settings(BaseSettings):
         default=None, description="noauth or keystone; default noauth on loopback, else keystone"
     )
     allow_noauth_remote: bool = False
+    allow_trusted_headers_remote: bool = False
+    # keystone mode's keystonemiddleware options, named as in Magnum's [keystone_authtoken]
+    # (auth_url, username, password, project_name, www_authenticate_uri, token_cache_time,
+    # memcached_servers …). Kept out of repr: it holds the service user's password.
+    keystone_authtoken: dict[str, str] = Field(default_factory=dict, repr=False)
     max_clusters_per_project: int = 20
     max_limit: int = 1000
     # The clustering API's cap on a container cluster's size (Senlin's max_nodes_per_cluster).
@@ -83,6 +93,17 @@ class Settings(BaseSettings):
     @classmethod
     def _default_docker_host(cls, value: Any) -> Any:
         return value or DEFAULT_DOCKER_HOST  # COVE_DOCKER_HOST="" meant the default before
+
+    @field_validator("keystone_authtoken", mode="before")
+    @classmethod
+    def _option_strings(cls, value: Any) -> Any:
+        """TOML gives numbers and booleans; auth_token's paste-style options are strings."""
+        if isinstance(value, dict):
+            return {
+                str(key): (str(item).lower() if isinstance(item, bool) else str(item))
+                for key, item in value.items()
+            }
+        return value
 
     @field_validator("publish_address")
     @classmethod

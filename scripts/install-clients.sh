@@ -7,6 +7,9 @@
 #   magnum37   python-magnumclient 3.7.0                            -> `magnum baymodel-*/bay-*`
 #   sdk        openstacksdk                                         -> container_infrastructure_management, clustering
 #   senlin     python-openstackclient 6.6.1 + python-senlinclient 3.1.0 -> `openstack cluster ...`
+#   keystone   keystone 30.0.0 + pyuwsgi: the real identity service keystone mode is tested with
+#
+# Arguments name the venvs to install (e.g. `install-clients.sh keystone osc`); none: all.
 #
 # Idempotent: a venv whose marker file holds the same package spec is left alone; a venv without
 # the marker (an interrupted install) or with another spec is rebuilt. The marker is written only
@@ -52,6 +55,8 @@ SDK_SPEC=(openstacksdk==4.22.0)
 # osc-lib 4.x accepts only cliff FormattableColumn classes ("Invalid formatter provided." on
 # nearly every command), so it gets its own venv with the osc-lib it runs with. Checked:
 # every `openstack cluster` command tests/compat/test_openstack_cluster.py runs.
+# Keystone's own release (Flamingo) from PyPI, served by uWSGI's wheel (pyuwsgi: no compiler).
+KEYSTONE_SPEC=(keystone==30.0.0 pyuwsgi==2.0.30.post1)
 SENLIN_SPEC=(python-senlinclient==3.1.0 python-openstackclient==6.6.1 osc-lib==2.9.0)
 
 die() {
@@ -67,9 +72,14 @@ flock 9
 
 # install NAME VERIFY-COMMAND -- PACKAGES...
 #   VERIFY-COMMAND is run with the venv's bin/ first on PATH; it must exit 0.
+WANTED=("$@")
+
 install() {
     local name="$1" verify="$2"
     shift 3
+    if [[ ${#WANTED[@]} -gt 0 ]] && [[ ! " ${WANTED[*]} " == *" $name "* ]]; then
+        return 0
+    fi
     local venv="$DEST/$name"
     local spec="$*"
     if [[ -f "$venv/$MARKER" ]] && [[ "$(cat "$venv/$MARKER")" == "$spec" ]]; then
@@ -105,4 +115,6 @@ install sdk 'python -c "import openstack.version, openstack.container_infrastruc
     -- "${SDK_SPEC[@]}"
 install senlin 'openstack --version && openstack cluster profile list --help >/dev/null' \
     -- "${SENLIN_SPEC[@]}"
-echo "install-clients: all clients ready in $DEST"
+install keystone 'keystone-manage --version && uwsgi --version' \
+    -- "${KEYSTONE_SPEC[@]}"
+echo "install-clients: ${WANTED[*]:-all clients} ready in $DEST"

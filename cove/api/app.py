@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from cove import __version__
 from cove.api import errors as api_errors
 from cove.api.clustering.app import create_clustering_app
+from cove.api.keystone import KeystoneAuth, TokenValidator
 from cove.api.middleware import MagnumProtocol
 from cove.api.routes import (
     catalog,
@@ -35,7 +36,7 @@ from cove.pki import keystore
 from cove.providers.registry import ProviderSet
 from cove.services import keys
 from cove.services.eventhub import EventHub
-from cove.settings import Settings
+from cove.settings import AuthMode, Settings
 
 CLUSTERING_PREFIX = "/clustering"
 
@@ -97,11 +98,37 @@ def create_app(
         deployments.router,
     ):
         app.include_router(router)
+    validator = None
+    if settings.effective_auth_mode is AuthMode.KEYSTONE:
+        validator = TokenValidator(settings.keystone_authtoken)
+        # Inside MagnumProtocol: the path is normalised and refusals carry the request id.
+        app.add_middleware(
+            KeystoneAuth, validator=validator, refusal=api_errors.error_body, public=_public
+        )
     # Senlin's API under /clustering: its own error body, microversions and middleware.
-    app.mount(CLUSTERING_PREFIX, create_clustering_app(app.state, settings.max_body_bytes))
-    app.add_middleware(MagnumProtocol, max_body_bytes=settings.max_body_bytes)
+    app.mount(
+        CLUSTERING_PREFIX,
+        create_clustering_app(app.state, settings.max_body_bytes, validator),
+    )
+    app.add_middleware(
+        MagnumProtocol,
+        max_body_bytes=settings.max_body_bytes,
+        identity_from_client=validator is None,
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+# Magnum's public routes (version discovery) and cove's probes; /clustering has its own.
+PUBLIC_PATHS = frozenset({"/", "/v1", "/healthz", "/docs", "/openapi.json"})
+
+
+def _public(path: str) -> bool:
+    return (
+        path in PUBLIC_PATHS
+        or path.startswith(CLUSTERING_PREFIX + "/")
+        or (path == CLUSTERING_PREFIX)
+    )
 
 
 @asynccontextmanager

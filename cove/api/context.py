@@ -1,5 +1,6 @@
-"""The request context: the caller (built from keystonemiddleware's identity headers
-X-Project-Id, X-User-Id, X-Roles …, or the local administrator under ``noauth``) plus what
+"""The request context: the caller (built from the identity headers X-Project-Id, X-User-Id,
+X-Roles … that auth_token set from the token, or a trusted proxy set, or the local
+administrator under ``noauth``) plus what
 only HTTP knows: the negotiated microversion and the base URL links are built from."""
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def caller_from_request(request: Request, mode: AuthMode) -> Caller:
     headers = request.headers
     project = headers.get("X-Project-Id") or headers.get("X-Tenant-Id")
     user = headers.get("X-User-Id") or headers.get("X-User")
-    if mode is AuthMode.KEYSTONE:
+    if mode is not AuthMode.NOAUTH:  # headers set by auth_token (keystone) or a proxy
         if headers.get("X-Identity-Status", "Confirmed") != "Confirmed" or not project:
             raise errors.NotAuthorized("The request you have made requires authentication.")
         return Caller(project, user or "", _roles(headers.get("X-Roles")))

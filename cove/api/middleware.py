@@ -42,9 +42,17 @@ def _normalise(path: str) -> str:
 
 
 class MagnumProtocol:
-    def __init__(self, app: ASGIApp, max_body_bytes: int = DEFAULT_MAX_BODY) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int = DEFAULT_MAX_BODY,
+        identity_from_client: bool = True,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # In keystone mode the identity headers come from the token (cove.api.keystone):
+        # what a client sends under those names is dropped there, never refused here.
+        self.identity_from_client = identity_from_client
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,7 +71,9 @@ class MagnumProtocol:
         versioned = path.startswith("/v1")
         extra: list[tuple[bytes, bytes]] = [(b"x-openstack-request-id", request_id.encode())]
 
-        refused = _bad_characters(path, scope.get("query_string", b"")) or _bad_identity(scope)
+        refused = _bad_characters(path, scope.get("query_string", b"")) or (
+            _bad_identity(scope) if self.identity_from_client else None
+        )
         if refused is not None:
             await _reply(send, 400, error_body(400, refused), extra, None, with_versions=False)
             return

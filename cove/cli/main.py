@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 # cove.settings.AuthMode's values. Settings are imported by the service commands only:
 # pydantic would add half a second to every client command and every shell completion.
-AUTH_MODES = ("noauth", "keystone")
+AUTH_MODES = ("noauth", "keystone", "trusted-headers")
 
 SERVICE_COMMANDS = ("serve", "up", "down", "doctor", "api", "conductor", "db", "keys")
 
@@ -63,16 +63,30 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     filemodes.private_dir(settings.state_dir)  # the SQLite database, the secret key, logs
-    if (
-        settings.effective_auth_mode is AuthMode.NOAUTH
-        and not is_loopback(settings.host)
-        and not settings.allow_noauth_remote
-    ):
+    mode, remote = settings.effective_auth_mode, not is_loopback(settings.host)
+    if mode is AuthMode.NOAUTH and remote and not settings.allow_noauth_remote:
         raise click.UsageError(
             f"refusing to serve without authentication on {settings.host}: bind to 127.0.0.1, "
-            "use --auth-mode keystone behind keystonemiddleware, or set "
+            "use --auth-mode keystone (tokens validated with Keystone), or set "
             "COVE_ALLOW_NOAUTH_REMOTE=true if you really mean it"
         )
+    if mode is AuthMode.TRUSTED_HEADERS and remote and not settings.allow_trusted_headers_remote:
+        raise click.UsageError(
+            f"refusing to trust identity headers on {settings.host}: whoever reaches it can "
+            "claim any project. Bind to 127.0.0.1 behind the proxy that validates tokens, use "
+            "--auth-mode keystone, or set COVE_ALLOW_TRUSTED_HEADERS_REMOTE=true if only that "
+            "proxy can reach this address"
+        )
+    if mode is AuthMode.KEYSTONE:
+        from cove.api.keystone import KeystoneConfigError, authtoken_options
+
+        try:
+            authtoken_options(settings.keystone_authtoken)
+        except KeystoneConfigError as exc:
+            raise click.UsageError(
+                f"{exc}: set them in the config file's [keystone_authtoken] table (--config), "
+                "or use --auth-mode trusted-headers behind a proxy that validates tokens"
+            ) from None
     return settings
 
 
@@ -88,7 +102,8 @@ def _serve_options(func: Any) -> Any:
                 "--auth-mode",
                 type=click.Choice(AUTH_MODES),
                 default=None,
-                help="noauth (default on loopback) or keystone (trust keystonemiddleware headers)",
+                help="noauth (default on loopback), keystone (tokens validated with Keystone; "
+                "the default elsewhere) or trusted-headers (behind a validating proxy)",
             ),
         ]
     ):

@@ -19,9 +19,15 @@ from cove.api.clustering.routes import (
     receivers,
     root,
 )
+from cove.api.keystone import KeystoneAuth, TokenValidator
+
+# Senlin's version documents, answered without a token (as Senlin does).
+PUBLIC_PATHS = frozenset({"/clustering", "/clustering/", "/clustering/v1"})
 
 
-def create_clustering_app(state: Any, max_body_bytes: int) -> FastAPI:
+def create_clustering_app(
+    state: Any, max_body_bytes: int, validator: TokenValidator | None = None
+) -> FastAPI:
     app = FastAPI(
         title="cove clustering",
         description="Senlin's clustering API v1 over containers on cove's clusters.",
@@ -43,5 +49,12 @@ def create_clustering_app(state: Any, max_body_bytes: int) -> FastAPI:
         events.router,
     ):
         app.include_router(router)
+    if validator is not None:  # keystone mode; inside SenlinProtocol, as for Magnum's routes
+        app.add_middleware(
+            KeystoneAuth,
+            validator=validator,
+            refusal=errors.body,
+            public=PUBLIC_PATHS.__contains__,
+        )
     app.add_middleware(SenlinProtocol, max_body_bytes=max_body_bytes)
     return app

@@ -18,6 +18,7 @@ import click
 from cove import __version__
 from cove.cli import completion, doctor, output, quickstart
 from cove.cli import keys as keys_commands
+from cove.cli import keystone as keystone_commands
 from cove.cli.client import DEFAULT_URL, token_option
 from cove.cli.commands import (
     apps,
@@ -39,7 +40,9 @@ if TYPE_CHECKING:
 # pydantic would add half a second to every client command and every shell completion.
 AUTH_MODES = ("noauth", "keystone", "trusted-headers")
 
-SERVICE_COMMANDS = ("serve", "up", "down", "doctor", "api", "conductor", "db", "keys")
+SERVICE_COMMANDS = (
+    "serve", "up", "down", "doctor", "api", "conductor", "db", "keys", "keystone",
+)  # fmt: skip
 
 EPILOG = """\b
 Exit codes:
@@ -428,6 +431,7 @@ for group in (
     quickstart.up,
     quickstart.down,
     doctor.doctor,
+    keystone_commands.keystone,
 ):
     cli.add_command(group)
 

@@ -6,6 +6,7 @@ tokens, revocation, cove's services in the catalog.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import textwrap
@@ -23,14 +24,16 @@ REGION = "RegionOne"
 READY_TIMEOUT = 60.0
 
 
-def install() -> None:
-    """The keystone venv, installed or confirmed (idempotent; serialised across workers)."""
+def install(*venvs: str) -> None:
+    """The keystone venv (or the named client venvs), installed or confirmed: idempotent,
+    serialised across workers by the script's lock."""
     script = ROOT / "scripts" / "install-clients.sh"
+    names = list(venvs or ("keystone",))
     proc = subprocess.run(
-        ["bash", str(script), "keystone"], capture_output=True, text=True, timeout=900
+        ["bash", str(script), *names], capture_output=True, text=True, timeout=1800
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"{script} keystone failed:\n{proc.stdout}\n{proc.stderr}")
+        raise RuntimeError(f"{script} {names} failed:\n{proc.stdout}\n{proc.stderr}")
 
 
 def free_port() -> int:
@@ -75,23 +78,19 @@ class Keystone:
         keystone.serve()
         return keystone
 
+    def short_lived(self, seconds: int) -> Keystone:
+        """A second Keystone on the same database and keys whose tokens expire after
+        ``seconds``: they are this one's users and tokens, only short-lived."""
+        twin = Keystone(self.workdir / f"expiring-{seconds}", free_port())
+        twin.workdir.mkdir(exist_ok=True)
+        twin.config.write_text(self._config_text(self.workdir, expiration=seconds))
+        twin.serve()
+        return twin
+
     def _configure(self) -> None:
         for name in ("fernet-keys", "credential-keys"):
             (self.workdir / name).mkdir(mode=0o700, exist_ok=True)
-        self.config.write_text(
-            textwrap.dedent(
-                f"""\
-                [database]
-                connection = sqlite:///{self.workdir / "keystone.db"}
-                [token]
-                provider = fernet
-                [fernet_tokens]
-                key_repository = {self.workdir / "fernet-keys"}
-                [credential]
-                key_repository = {self.workdir / "credential-keys"}
-                """
-            )
-        )
+        self.config.write_text(self._config_text(self.workdir))
         self._manage("db_sync")
         self._manage("fernet_setup", "--keystone-user", "root", "--keystone-group", "root")
         self._manage("credential_setup", "--keystone-user", "root", "--keystone-group", "root")
@@ -103,6 +102,22 @@ class Keystone:
             "--bootstrap-public-url", self.auth_url,
             "--bootstrap-region-id", REGION,
         )  # fmt: skip
+
+    @staticmethod
+    def _config_text(home: Path, expiration: int = 3600) -> str:
+        return textwrap.dedent(
+            f"""\
+            [database]
+            connection = sqlite:///{home / "keystone.db"}
+            [token]
+            provider = fernet
+            expiration = {expiration}
+            [fernet_tokens]
+            key_repository = {home / "fernet-keys"}
+            [credential]
+            key_repository = {home / "credential-keys"}
+            """
+        )
 
     @property
     def config(self) -> Path:
@@ -117,16 +132,16 @@ class Keystone:
     def serve(self) -> None:
         """Start (or restart) uWSGI on this Keystone's port; return once it answers.
         ``--http11-socket``: ``--http-socket`` resets kept-alive connections."""
-        log = (self.workdir / "uwsgi.log").open("ab")
         argv = [
             str(VENV / "bin" / "uwsgi"),
             "--http11-socket", f"127.0.0.1:{self.port}",
             "--module", "keystone.wsgi.api:application",
             "--master", "--processes", "1", "--threads", "4", "--lazy-apps",
             "--die-on-term", "--need-app", "--disable-logging",
-            "--env", f"OS_KEYSTONE_CONFIG_DIR={self.workdir}",
         ]  # fmt: skip
-        self.process = subprocess.Popen(argv, stdout=log, stderr=log, cwd=self.workdir)
+        env = {**os.environ, "OS_KEYSTONE_CONFIG_DIR": str(self.workdir)}
+        with (self.workdir / "uwsgi.log").open("ab") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=log, cwd=self.workdir, env=env)
         deadline = time.monotonic() + READY_TIMEOUT
         delay = 0.05
         while True:

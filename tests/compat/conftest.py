@@ -13,6 +13,11 @@ Each client is run exactly as magnum-api.md §4 says a user without Keystone run
 - openstacksdk with a clouds.yaml (``auth_type: none``, ``auth.endpoint``), as a script run by
   the SDK venv's python (``sdk``)
 
+Every test runs a second time in keystone mode (``[keystone]`` in its id): a real Keystone
+(tests/support/keystone.py) validates the tokens, cove is registered in its catalog by
+``cove keystone register``, and each client logs in by password (``--os-auth-url``,
+``--os-username`` …, a ``password`` clouds.yaml) with no endpoint given.
+
 Set ``COVE_COMPAT_URL=http://host:port`` to aim the suite at an already running server instead.
 """
 
@@ -24,7 +29,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -38,6 +42,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import keystone as ks
+from tests.support.server import serve
+
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = ROOT / ".venv-clients"
 COVE = Path(sys.executable).with_name("cove")
@@ -45,7 +52,7 @@ CALL_TIMEOUT = 90.0
 READY_TIMEOUT = 20.0
 STATUS_TIMEOUT = 15.0
 # The microversion the OSC plugin and the magnum shell send; used by the suite's own API calls.
-LATEST = {"OpenStack-API-Version": "container-infra latest", "X-Auth-Token": "compat"}
+LATEST = {"OpenStack-API-Version": "container-infra latest"}
 
 INSTANT_IMAGE = "instant-image"
 PUBLIC_NETWORK = "public"
@@ -254,12 +261,17 @@ class Api:
     and for polling status without paying a client's start-up time on every poll."""
 
     base: str
+    token: str = "compat"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {**LATEST, "X-Auth-Token": self.token}
 
     def get(self, path: str) -> httpx.Response:
-        return httpx.get(f"{self.base}{path}", headers=LATEST, timeout=10)
+        return httpx.get(f"{self.base}{path}", headers=self.headers, timeout=10)
 
     def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return httpx.post(f"{self.base}{path}", json=body, headers=LATEST, timeout=10)
+        return httpx.post(f"{self.base}{path}", json=body, headers=self.headers, timeout=10)
 
     def names(self, collection: str) -> set[str]:
         """Names in a cove collection (``images``, ``networks``, ``keypairs``...)."""
@@ -328,73 +340,92 @@ def clients() -> Path:
     return CLIENTS
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# Every suite runs twice: without Keystone (the clients given cove's endpoint), and with a
+# real Keystone validating the tokens, the clients logging in by password and finding cove
+# in the catalog. An external server (COVE_COMPAT_URL) is taken as it is.
+MODES = ["noauth"] if os.environ.get("COVE_COMPAT_URL") else ["noauth", "keystone"]
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], stderr: Path) -> None:
-    """Retry ``GET url`` with a short backoff until it answers, bounded by READY_TIMEOUT."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    delay = 0.05
-    last = ""
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(
-                f"cove serve exited with {proc.returncode} before answering:\n"
-                f"{stderr.read_text(errors='replace')}"
-            )
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.HTTPError as exc:
-            last = repr(exc)
-        time.sleep(delay)
-        delay = min(delay * 2, 1.0)
-    proc.terminate()
-    pytest.fail(
-        f"cove serve did not answer {url} within {READY_TIMEOUT} s ({last}):\n"
-        f"{stderr.read_text(errors='replace')}"
-    )
+@dataclass
+class Login:
+    """How the clients authenticate: no Keystone, or a password login to ``keystone``."""
+
+    keystone: ks.Keystone | None = None
+    user: ks.User | None = None
+    _token: str = field(default="compat", repr=False)
+
+    def options(self, endpoint: str, *, shell: bool = False) -> list[str]:
+        """The clients' global options: ``openstack``'s, or the ``magnum`` shell's."""
+        if self.keystone is None or self.user is None:
+            if shell:
+                return ["--os-token", "x", "--os-endpoint-override", endpoint]
+            return ["--os-auth-type", "none", "--os-endpoint", endpoint]
+        return [
+            "--os-auth-url", self.keystone.auth_url, "--os-username", self.user.name,
+            "--os-password", self.user.password, "--os-project-name", self.user.project,
+            "--os-user-domain-name", "Default", "--os-project-domain-name", "Default",
+            "--os-region-name", ks.REGION,
+        ]  # fmt: skip
+
+    def clouds_yaml(self, endpoint: str) -> str:
+        """openstacksdk's clouds.yaml defining cloud ``cove``."""
+        if self.keystone is None or self.user is None:
+            return f"clouds:\n  cove:\n    auth_type: none\n    auth:\n      endpoint: {endpoint}\n"
+        return textwrap.dedent(
+            f"""\
+            clouds:
+              cove:
+                region_name: {ks.REGION}
+                auth_type: password
+                auth:
+                  auth_url: {self.keystone.auth_url}
+                  username: {self.user.name}
+                  password: {self.user.password}
+                  project_name: {self.user.project}
+                  user_domain_name: Default
+                  project_domain_name: Default
+            """
+        )
+
+    @property
+    def token(self) -> str:
+        """A token for the suite's own API calls (any string without Keystone)."""
+        if self.keystone is not None and self.user is not None and self._token == "compat":
+            self._token = self.keystone.user_token(self.user)
+        return self._token
+
+
+@pytest.fixture(scope="session", params=MODES)
+def login(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Login]:
+    if request.param == "noauth":
+        yield Login()
+        return
+    ks.install()
+    keystone = ks.Keystone.start(tmp_path_factory.mktemp("keystone"))
+    try:
+        yield Login(keystone, keystone.user("compat", "compat", "admin", "member", "reader"))
+    finally:
+        keystone.stop()
 
 
 @pytest.fixture(scope="session")
-def cove_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL (no ``/v1``) of a cove server started for this session."""
+def cove_url(login: Login, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL (no ``/v1``) of a cove server started for this session, in keystone mode
+    (and registered in the catalog) when ``login`` has a Keystone."""
     external = os.environ.get("COVE_COMPAT_URL")
     if external:
         yield external.rstrip("/")
         return
-    tmp = tmp_path_factory.mktemp("cove-server")
-    port = _free_port()
-    env = dict(os.environ)
-    env["COVE_EXTRA_DRIVERS"] = "tests.support.drivers:InstantDriver"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    stdout, stderr = tmp / "stdout.log", tmp / "stderr.log"
-    argv = [
-        str(COVE),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--db",
-        f"sqlite:///{tmp / 'cove.db'}",
-    ]
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=tmp)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(f"{url}/", proc, stderr)
+    config: dict[str, Any] = {}
+    if login.keystone is not None:
+        options = login.keystone.authtoken_options(login.keystone.service_user())
+        config = {"auth_mode": "keystone", "keystone_authtoken": options}
+    with serve(tmp_path_factory.mktemp("cove-server"), config) as url:
+        if login.keystone is not None:
+            ks.register_cove(login.keystone, url)
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -403,8 +434,8 @@ def endpoint(cove_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def api(cove_url: str) -> Api:
-    return Api(cove_url)
+def api(cove_url: str, login: Login) -> Api:
+    return Api(cove_url, login.token)
 
 
 @pytest.fixture(scope="session")
@@ -429,37 +460,37 @@ def client_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def osc(clients: Path, endpoint: str, client_home: Path) -> Cli:
-    """``openstack`` (python-openstackclient + python-magnumclient 5.0.0), no Keystone."""
+def osc(clients: Path, endpoint: str, client_home: Path, login: Login) -> Cli:
+    """``openstack`` (python-openstackclient + python-magnumclient 5.0.0)."""
     binary = clients / "osc" / "bin" / "openstack"
-    prefix = [str(binary), "--os-auth-type", "none", "--os-endpoint", endpoint]
-    return Cli(prefix, _client_env(client_home), client_home)
+    return Cli([str(binary), *login.options(endpoint)], _client_env(client_home), client_home)
 
 
 @pytest.fixture(scope="session")
-def magnum(clients: Path, endpoint: str, client_home: Path) -> Cli:
-    """The legacy ``magnum`` shell of python-magnumclient 4.11.0, no Keystone."""
+def magnum(clients: Path, endpoint: str, client_home: Path, login: Login) -> Cli:
+    """The legacy ``magnum`` shell of python-magnumclient 4.11.0."""
     binary = clients / "magnum411" / "bin" / "magnum"
-    prefix = [str(binary), "--os-token", "x", "--os-endpoint-override", endpoint]
+    prefix = [str(binary), *login.options(endpoint, shell=True)]
     return Cli(prefix, _client_env(client_home), client_home)
 
 
 @pytest.fixture(scope="session")
-def magnum37(clients: Path, endpoint: str, client_home: Path) -> Cli:
+def magnum37(clients: Path, endpoint: str, client_home: Path, login: Login) -> Cli:
     """The ``magnum`` shell of python-magnumclient 3.7.0 (the last with bay commands)."""
     binary = clients / "magnum37" / "bin" / "magnum"
-    prefix = [str(binary), "--os-token", "x", "--os-endpoint-override", endpoint]
+    prefix = [str(binary), *login.options(endpoint, shell=True)]
     return Cli(prefix, _client_env(client_home), client_home)
 
 
 @pytest.fixture(scope="session")
-def sdk(clients: Path, endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Sdk:
-    """openstacksdk with a clouds.yaml: ``auth_type: none`` and ``auth: {endpoint: .../v1}``."""
+def sdk(
+    clients: Path, endpoint: str, tmp_path_factory: pytest.TempPathFactory, login: Login
+) -> Sdk:
+    """openstacksdk with a clouds.yaml (``auth_type: none`` and the endpoint, or a password
+    login)."""
     home = tmp_path_factory.mktemp("sdk-home")
     clouds = home / "clouds.yaml"
-    clouds.write_text(
-        f"clouds:\n  cove:\n    auth_type: none\n    auth:\n      endpoint: {endpoint}\n"
-    )
+    clouds.write_text(login.clouds_yaml(endpoint))
     env = _client_env(home)
     env["OS_CLIENT_CONFIG_FILE"] = str(clouds)
     return Sdk(clients / "sdk" / "bin" / "python", env, home)

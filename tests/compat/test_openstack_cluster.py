@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import LATEST, Api, Cli, Result, Sdk, _client_env, unique
+from .conftest import Api, Cli, Login, Result, Sdk, _client_env, unique
 
 pytestmark = pytest.mark.compat
 
@@ -40,7 +40,7 @@ def host(api: Api, world: dict[str, str]) -> dict[str, str]:
     template = unique("cl-tpl")
     r = httpx.post(
         f"{api.base}/v1/clustertemplates",
-        headers=LATEST,
+        headers=api.headers,
         json={
             "name": template, "coe": "swarm-mode", "image_id": world["image"],
             "external_network_id": world["network"], "flavor_id": world["flavor"],
@@ -52,7 +52,7 @@ def host(api: Api, world: dict[str, str]) -> dict[str, str]:
     name = unique("cl-host")
     r = httpx.post(
         f"{api.base}/v1/clusters",
-        headers=LATEST,
+        headers=api.headers,
         json={"name": name, "cluster_template_id": template, "node_count": 1},
         timeout=10,
     )
@@ -63,19 +63,19 @@ def host(api: Api, world: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def cluster_cli(clients: Path, cove_url: str, client_home: Path) -> Cli:
+def cluster_cli(clients: Path, cove_url: str, client_home: Path, login: Login) -> Cli:
     binary = clients / "senlin" / "bin" / "openstack"
-    prefix = [str(binary), "--os-auth-type", "none", "--os-endpoint", f"{cove_url}/clustering/v1"]
+    prefix = [str(binary), *login.options(f"{cove_url}/clustering/v1")]
     return Cli(prefix, _client_env(client_home), client_home)
 
 
 @pytest.fixture(scope="module")
-def clustering_sdk(clients: Path, cove_url: str, tmp_path_factory: pytest.TempPathFactory) -> Sdk:
+def clustering_sdk(
+    clients: Path, cove_url: str, tmp_path_factory: pytest.TempPathFactory, login: Login
+) -> Sdk:
     home = tmp_path_factory.mktemp("sdk-clustering-home")
     clouds = home / "clouds.yaml"
-    clouds.write_text(
-        f"clouds:\n  cove:\n    auth_type: none\n    auth:\n      endpoint: {cove_url}/clustering/v1\n"
-    )
+    clouds.write_text(login.clouds_yaml(f"{cove_url}/clustering/v1"))
     env = _client_env(home)
     env["OS_CLIENT_CONFIG_FILE"] = str(clouds)
     return Sdk(clients / "sdk" / "bin" / "python", env, home)

@@ -4,7 +4,6 @@ and an administrator each."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from tests.support import keystone as ks
-from tests.support.server import COVE, serve
+from tests.support.server import serve
 
 # Short, so revocation is seen within a test; cove's default is auth_token's (300 s).
 TOKEN_CACHE_SECONDS = 2
@@ -62,24 +61,11 @@ def cove_url(keystone: ks.Keystone, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def register(keystone: ks.Keystone, url: str) -> None:
-    """``cove keystone register`` as an operator runs it, with an admin's openrc."""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "OS_AUTH_URL": keystone.auth_url,
-        "OS_USERNAME": "admin",
-        "OS_PASSWORD": ks.ADMIN_PASSWORD,
-        "OS_PROJECT_NAME": "admin",
-        "HOME": str(keystone.workdir),
-    }
-    proc = subprocess.run(
-        [str(COVE), "keystone", "register", "--url", url],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "endpoint container-infra public" in proc.stdout
+    printed = ks.register_cove(keystone, url)
+    assert f"endpoint container-infra public {url}/v1: created" in printed
+    assert f"endpoint clustering public {url}/clustering: created" in printed
+    # again: nothing to change
+    assert "created" not in ks.register_cove(keystone, url)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import textwrap
 import time
 from dataclasses import dataclass, field
@@ -262,3 +263,24 @@ class Keystone:
             "project_name": user.project,
             **extra,
         }
+
+
+def register_cove(keystone: Keystone, url: str) -> str:
+    """``cove keystone register --url URL`` as an operator runs it, with an admin's openrc;
+    what it printed."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(keystone.workdir),
+        "OS_AUTH_URL": keystone.auth_url,
+        "OS_USERNAME": "admin",
+        "OS_PASSWORD": ADMIN_PASSWORD,
+        "OS_PROJECT_NAME": "admin",
+    }
+    cove = Path(sys.executable).with_name("cove")
+    proc = subprocess.run(
+        [str(cove), "keystone", "register", "--url", url],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"cove keystone register failed:\n{proc.stderr}")
+    return proc.stdout

@@ -3,6 +3,7 @@ the parent's settings, database and conductor wake-up."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,8 +22,15 @@ from cove.api.clustering.routes import (
 )
 from cove.api.keystone import KeystoneAuth, TokenValidator
 
-# Senlin's version documents, answered without a token (as Senlin does).
+# Senlin's version documents, answered without a token (as Senlin does), and receivers'
+# webhooks: whoever holds the URL may trigger it (an alarm service has no token of the
+# owner's); the secret in the path is checked by the route.
 PUBLIC_PATHS = frozenset({"/clustering", "/clustering/", "/clustering/v1"})
+WEBHOOK = re.compile(r"/clustering/v1/webhooks/[^/]+/trigger")
+
+
+def _public(path: str) -> bool:
+    return path in PUBLIC_PATHS or WEBHOOK.fullmatch(path) is not None
 
 
 def create_clustering_app(
@@ -54,7 +62,7 @@ def create_clustering_app(
             KeystoneAuth,
             validator=validator,
             refusal=errors.body,
-            public=PUBLIC_PATHS.__contains__,
+            public=_public,
         )
     app.add_middleware(SenlinProtocol, max_body_bytes=max_body_bytes)
     return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,9 @@ PG_ADMIN_URL = os.environ.get(
 LATEST = {"OpenStack-API-Version": "container-infra latest"}
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+@contextmanager
+def pg_database() -> Iterator[str]:
+    """A PostgreSQL database of its own at cove's schema, dropped afterwards; its URL."""
     if not PG_ADMIN_URL:
         pytest.fail(
             "COVE_TEST_PG is empty, but every database test runs on PostgreSQL too: "
@@ -46,10 +48,18 @@ def pg_url() -> Iterator[str]:
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    with pg_database() as url:
+        yield url
 
 
 def _empty_pg(url: str) -> None:

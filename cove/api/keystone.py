@@ -52,6 +52,9 @@ UNAVAILABLE = (
     "try again later."
 )
 _ACCEPTED = "cove.token_accepted"
+TOKEN_HEADERS = frozenset({b"x-auth-token", b"x-service-token"})
+# Fernet tokens are under 300 bytes, JWS ones about 800 (Keystone's two providers).
+MAX_TOKEN_BYTES = 4096
 
 
 class KeystoneConfigError(ValueError):
@@ -121,7 +124,13 @@ class TokenValidator:
         for opt in plugin:
             if opt.dest in checked:
                 conf.set_override(opt.dest, checked.pop(opt.dest), group=GROUP)
+        self._uri = checked["www_authenticate_uri"]
         self._protocol = auth_token.AuthProtocol(_accept, {**checked, "oslo_config_config": conf})
+
+    @property
+    def refusal_headers(self) -> list[tuple[bytes, bytes]]:
+        """``WWW-Authenticate``, pointing at Keystone, as auth_token sends it with a 401."""
+        return [(b"www-authenticate", f'Keystone uri="{self._uri}"'.encode())]
 
     def validate(self, method: str, path: str, headers: Iterable[tuple[bytes, bytes]]) -> Verdict:
         environ = _environ(method, path, headers)
@@ -145,6 +154,14 @@ class TokenValidator:
             if name.lower() == "www-authenticate"
         ]
         return Verdict(status, kept)
+
+
+def _may_be_token(value: bytes) -> bool:
+    """Whether a header could hold a token, checked before Keystone is asked: tokens are
+    printable ASCII without spaces (Fernet's base64, JWS's base64url) and short. Anything
+    else is refused at once; a huge one would also be reset by Keystone's WSGI server,
+    which auth_token reports as Keystone down (a 503 after ~3.5 s of retries)."""
+    return 0 < len(value) <= MAX_TOKEN_BYTES and all(0x21 <= byte <= 0x7E for byte in value)
 
 
 def _accept(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
@@ -219,9 +236,13 @@ class KeystoneAuth:
         if scope["type"] != "http" or self.public(scope["path"]):
             await self.app(scope, receive, send)
             return
-        verdict = await anyio.to_thread.run_sync(
-            self.validator.validate, scope["method"], scope["path"], scope.get("headers", [])
-        )
+        headers = scope.get("headers", [])
+        if any(name in TOKEN_HEADERS and not _may_be_token(value) for name, value in headers):
+            verdict = Verdict(401, self.validator.refusal_headers)
+        else:
+            verdict = await anyio.to_thread.run_sync(
+                self.validator.validate, scope["method"], scope["path"], headers
+            )
         if verdict.accepted:
             await self.app(dict(scope, headers=verdict.headers), receive, send)
             return

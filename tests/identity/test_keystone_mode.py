@@ -90,6 +90,28 @@ def test_requests_without_a_valid_token_get_magnums_401(
     assert httpx.get(f"{cove_url}/clustering/").status_code == 300
 
 
+def test_hostile_tokens_are_refused_not_crashed_on(cove_url: str, keystone: ks.Keystone) -> None:
+    for token in (b"x" * 8000, "t\u00e9\u00ff".encode("latin-1"), b"a b\tc", b"../../v3/users"):
+        resp = httpx.get(f"{cove_url}/v1/clusters", headers={"X-Auth-Token": token, **LATEST})
+        _unauthorized(resp, keystone)
+    resp = httpx.get(f"{cove_url}/v1/clusters", headers={"X-Auth-Token": "", **LATEST})
+    _unauthorized(resp, keystone)
+
+
+def test_service_tokens_need_the_service_role(
+    keystone: ks.Keystone, as_user: AsUser, people: People
+) -> None:
+    """A user's token with a service token beside it (what a service calling on a user's
+    behalf sends): accepted when the service token's user has the service role, refused
+    when it has not, as Magnum's auth_token does."""
+    client = as_user(people.a_member)
+    service = keystone.user_token(keystone.service_user())
+    assert client.get("/v1/clusters", headers={"X-Service-Token": service}).status_code == 200
+    impostor = keystone.user_token(people.b_admin)
+    resp = client.get("/v1/clusters", headers={"X-Service-Token": impostor})
+    assert resp.status_code == 401, resp.text
+
+
 def test_forged_identity_headers_change_nothing(
     as_user: AsUser, people: People, world: dict[str, str]
 ) -> None:

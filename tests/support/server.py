@@ -40,9 +40,9 @@ def toml(settings: dict[str, Any]) -> str:
 
 
 @contextmanager
-def serve(workdir: Path, config: dict[str, Any] | None = None) -> Iterator[str]:
-    """Run ``cove serve`` (with ``config`` as its config file) until the block ends; yield
-    its base URL once it answers."""
+def serve(workdir: Path, config: dict[str, Any] | None = None, db: str = "") -> Iterator[str]:
+    """Run ``cove serve`` (with ``config`` as its config file, on database ``db``, default a
+    new SQLite file) until the block ends; yield its base URL once it answers."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config_file = workdir / "cove.toml"
@@ -51,9 +51,10 @@ def serve(workdir: Path, config: dict[str, Any] | None = None) -> Iterator[str]:
     env["COVE_EXTRA_DRIVERS"] = "tests.support.drivers:InstantDriver"
     env["COVE_STATE_DIR"] = str(workdir / "state")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    db = db or f"sqlite:///{workdir / 'cove.db'}"
     argv = [
         str(COVE), "--config", str(config_file), "serve",
-        "--host", "127.0.0.1", "--port", str(port), "--db", f"sqlite:///{workdir / 'cove.db'}",
+        "--host", "127.0.0.1", "--port", str(port), "--db", db,
     ]  # fmt: skip
     stderr = workdir / "stderr.log"
     with (workdir / "stdout.log").open("wb") as out, stderr.open("wb") as err:

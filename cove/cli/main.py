@@ -167,9 +167,12 @@ def cli(ctx: click.Context, config: Path | None, url: str, token: str | None) ->
     their nodes (`cove containers`), applications on them (`cove deployment`, `cove app`
     from `cove catalog`) and the rest with the client commands, which talk to it at --url.
     Every client command takes -f json or -f yaml for scripts; objects are named by name
-    or uuid.
+    or uuid. Against a cove in keystone mode, load an openrc (OS_AUTH_URL, OS_USERNAME …):
+    client commands log in to Keystone and find cove in its catalog, or pass a token with
+    --os-token.
     """
-    ctx.obj = {"config": config, "url": url, "token": token}
+    given = ctx.get_parameter_source("url") is not click.core.ParameterSource.DEFAULT
+    ctx.obj = {"config": config, "url": url, "token": token, "url_given": given}
 
 
 def _run_api(settings: Settings, wakeup: Any = None) -> tuple[Any, Any]:

@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from cove.cli.client import DEFAULT_URL, ApiError, CoveClient
+from cove.cli.client import ApiError, CoveClient
+from cove.cli.login import resolve
 
 # Attributes whose patch value is a dict written as a Python literal: how Magnum's clients
 # send them, and what the API parses.
@@ -17,11 +18,13 @@ LITERAL_KEYS = frozenset({"labels", "node_labels", "health_status_reason"})
 
 
 def get_client() -> CoveClient:
-    """The client for the root ``--url`` and ``--os-token``, made once per invocation."""
+    """The client for the root ``--url`` and ``--os-token`` (or a Keystone login: see
+    cove.cli.login), made once per invocation."""
     root = click.get_current_context().find_root()
     obj = root.ensure_object(dict)
     if "client" not in obj:
-        obj["client"] = CoveClient(obj.get("url") or DEFAULT_URL, obj.get("token") or None)
+        login = resolve()
+        obj["client"] = CoveClient(login.url, login.token)
         root.call_on_close(obj["client"].close)
     client: CoveClient = obj["client"]
     return client

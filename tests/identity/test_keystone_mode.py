@@ -5,6 +5,7 @@ cross-project matrix holds through real tokens of members, readers and administr
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Callable
@@ -270,6 +271,35 @@ def test_the_openstack_client_finds_cove_in_the_catalog(
         people.b_member.name, people.b_member.password, people.b_member.project,
     )  # fmt: skip
     assert "a-cluster" not in run("osc", "coe", "cluster", "list")
+
+
+def test_coves_own_client_logs_in_with_an_openrc(
+    keystone: ks.Keystone, people: People, world: dict[str, str], tmp_path: Path
+) -> None:
+    """``cove cluster list`` with OS_* variables and no URL: a Keystone login, cove found in
+    the catalog; a wrong password is one line naming Keystone."""
+    user = people.a_member
+    env = {
+        "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "OS_AUTH_URL": keystone.auth_url,
+        "OS_USERNAME": user.name, "OS_PASSWORD": user.password,
+        "OS_PROJECT_NAME": user.project, "OS_USER_DOMAIN_NAME": "Default",
+        "OS_PROJECT_DOMAIN_NAME": "Default",
+    }  # fmt: skip
+
+    def cove(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(COVE), *args], capture_output=True, text=True, env={**env, **extra}, timeout=60
+        )
+
+    listed = cove("cluster", "list", "-f", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert [c["name"] for c in json.loads(listed.stdout)] == ["a-cluster"]
+    profiles = cove("containers", "profile", "list", "-f", "json")  # the clustering API
+    assert profiles.returncode == 0 and json.loads(profiles.stdout) == [], profiles.stderr
+    refused = cove("cluster", "list", OS_PASSWORD="wrong")
+    assert refused.returncode == 1
+    assert f"Keystone login at {keystone.auth_url} failed" in refused.stderr
+    assert "wrong" not in refused.stderr
 
 
 def test_serve_refuses_a_keystone_mode_it_cannot_run(tmp_path: Path) -> None:

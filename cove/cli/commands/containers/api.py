@@ -8,7 +8,8 @@ from typing import Any
 import click
 import httpx
 
-from cove.cli.client import DEFAULT_URL, CoveClient
+from cove.cli.client import CoveClient
+from cove.cli.login import resolve
 
 PREFIX = "/clustering/v1"
 # The newest microversion cove speaks: it shows cluster_id on actions (1.14).
@@ -21,9 +22,10 @@ def client() -> CoveClient:
     root = click.get_current_context().find_root()
     obj = root.ensure_object(dict)
     if "clustering" not in obj:
+        login = resolve()
         obj["clustering"] = CoveClient(
-            obj.get("url") or DEFAULT_URL,
-            obj.get("token") or None,
+            login.url,
+            login.token,
             prefix=PREFIX,
             api_version=API_VERSION,
         )

@@ -192,6 +192,34 @@ def test_the_cross_project_matrix_through_real_tokens(
     assert b_admin.get(f"/v1/quotas/{project_a}/Cluster").status_code == 200
 
 
+def test_the_clustering_api_keeps_projects_apart_through_real_tokens(
+    as_user: AsUser, people: People, world: dict[str, str]
+) -> None:
+    """Senlin's objects: project A's profile, placed on A's cove cluster, is invisible to
+    project B; B cannot place containers on A's cluster either."""
+    spec = {
+        "type": "container.dockerinc.docker", "version": 1.0,
+        "properties": {"image": "nginx:alpine", "host_cluster": world["cluster"]},
+    }  # fmt: skip
+    member = as_user(people.a_member)
+    made = member.post("/clustering/v1/profiles", json={"profile": {"name": "a-p", "spec": spec}})
+    assert made.status_code == 201, made.text
+    profile = made.json()["profile"]["id"]
+    # a reader may not write at all (403); a member of B does not find A's profile (404)
+    for user, write in ((people.b_member, 404), (people.b_reader, 403)):
+        other = as_user(user)
+        assert other.get(f"/clustering/v1/profiles/{profile}").status_code == 404
+        assert other.get("/clustering/v1/profiles").json()["profiles"] == []
+        assert other.delete(f"/clustering/v1/profiles/{profile}").status_code == write
+        stolen = other.post(
+            "/clustering/v1/profiles", json={"profile": {"name": "b", "spec": spec}}
+        )
+        assert stolen.status_code == (400 if write == 404 else 403), stolen.text
+        if write == 404:  # the member is told the host cluster is not theirs to use
+            assert world["cluster"] in stolen.json()["error"]["message"]
+    assert member.delete(f"/clustering/v1/profiles/{profile}").status_code == 204
+
+
 def test_a_revoked_token_is_refused_within_the_cache_time(
     keystone: ks.Keystone, as_user: AsUser, people: People
 ) -> None:

@@ -13,7 +13,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from cove import __version__
+from cove.api import cloud
 from cove.api import errors as api_errors
+from cove.api.cloud.app import create_cloud_app
 from cove.api.clustering.app import create_clustering_app
 from cove.api.keystone import KeystoneAuth, TokenValidator
 from cove.api.middleware import MagnumProtocol
@@ -110,6 +112,8 @@ def create_app(
         CLUSTERING_PREFIX,
         create_clustering_app(app.state, settings.max_body_bytes, validator),
     )
+    # Glance, Nova and Neutron read APIs over cove's catalog, for Horizon's forms.
+    app.mount(cloud.PREFIX, create_cloud_app(app.state))
     app.add_middleware(
         MagnumProtocol,
         max_body_bytes=settings.max_body_bytes,

@@ -36,7 +36,7 @@ def _normalise(path: str) -> str:
     path = path.rstrip("/") or "/"
     if path == "/v1" or path.startswith("/v1/"):
         return path
-    if path in ("/docs", "/openapi.json", "/healthz"):
+    if path in ("/docs", "/openapi.json", "/healthz") or path.startswith("/cloud/"):
         return path
     return "/v1" + path
 

@@ -26,6 +26,14 @@ SERVICES = (
     Service("container-infra", "magnum", "Container Infrastructure Management (cove)", "/v1"),
     Service("clustering", "senlin", "Clustering (cove)", "/clustering"),
 )
+# cove's catalog of images, flavors, key pairs and networks, read through Glance's, Nova's
+# and Neutron's APIs: for a cove standing alone, where no cloud provides them.
+CLOUD_SERVICES = (
+    Service("image", "glance", "Images of cove's catalog (read-only)", "/cloud/image"),
+    Service("compute", "nova", "Flavors and key pairs of cove's catalog (read-only)",
+            "/cloud/compute/v2.1"),
+    Service("network", "neutron", "Networks of cove's catalog (read-only)", "/cloud/network"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,11 @@ class Credentials:
 
 
 def register(
-    credentials: Credentials, base_url: str, region: str, interfaces: Iterable[str]
+    credentials: Credentials,
+    base_url: str,
+    region: str,
+    interfaces: Iterable[str],
+    services: Iterable[Service] = SERVICES,
 ) -> list[str]:
     """Make the catalog hold cove's services at ``base_url``; one line per change or check."""
     from keystoneauth1 import session as ka_session
@@ -56,8 +68,9 @@ def register(
     )
     keystone = ks_client.Client(session=ka_session.Session(auth=auth), interface="public")
     lines = []
+    interfaces = list(interfaces)
     base_url = base_url.rstrip("/")
-    for wanted in SERVICES:
+    for wanted in services:
         found = keystone.services.list(type=wanted.type)
         if found:
             service: Any = found[0]
@@ -104,6 +117,12 @@ def keystone() -> None:
     type=click.Choice(INTERFACES),
     help="endpoint interfaces to register (repeatable; default all three)",
 )
+@click.option(
+    "--cloud-apis",
+    is_flag=True,
+    help="also register cove's image, compute and network read APIs (for Horizon's forms "
+    "where no Glance, Nova and Neutron exist)",
+)
 @click.option("--os-auth-url", envvar="OS_AUTH_URL", required=True, help="Keystone (…/v3)")
 @click.option("--os-username", envvar="OS_USERNAME", required=True)
 @click.option("--os-password", envvar="OS_PASSWORD", required=True)
@@ -114,6 +133,7 @@ def keystone_register(
     base_url: str,
     region: str,
     interfaces: tuple[str, ...],
+    cloud_apis: bool,
     os_auth_url: str,
     os_username: str,
     os_password: str,
@@ -137,7 +157,8 @@ def keystone_register(
         os_project_domain_name,
     )
     try:
-        lines = register(credentials, base_url, region, interfaces or INTERFACES)
+        services = SERVICES + CLOUD_SERVICES if cloud_apis else SERVICES
+        lines = register(credentials, base_url, region, interfaces or INTERFACES, services)
     except ka_exceptions.ClientException as exc:
         raise click.ClickException(f"Keystone refused or did not answer: {exc}") from None
     for line in lines:

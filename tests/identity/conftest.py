@@ -69,11 +69,12 @@ def cove_url(
 
 def register(keystone: ks.Keystone, url: str) -> None:
     """The catalog points at this cove (the previous one's endpoints are updated)."""
-    printed = ks.register_cove(keystone, url)
+    printed = ks.register_cove(keystone, url, "--cloud-apis")
     assert f"endpoint container-infra public {url}/v1:" in printed
     assert f"endpoint clustering public {url}/clustering:" in printed
+    assert f"endpoint compute public {url}/cloud/compute/v2.1:" in printed
     # again: nothing to change
-    again = ks.register_cove(keystone, url)
+    again = ks.register_cove(keystone, url, "--cloud-apis")
     assert "created" not in again and "updated" not in again
 
 

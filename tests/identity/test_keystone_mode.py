@@ -301,6 +301,44 @@ def test_the_openstack_client_finds_cove_in_the_catalog(
     assert "a-cluster" not in run("osc", "coe", "cluster", "list")
 
 
+def test_openstacksdk_reads_coves_catalog_as_glance_nova_and_neutron(
+    keystone: ks.Keystone, people: People, world: dict[str, str], tmp_path: Path
+) -> None:
+    """With ``--cloud-apis`` registered, cove's images, flavors, key pairs and networks are
+    what openstacksdk's image, compute and network proxies list (Horizon's forms read them
+    so), each project seeing its own."""
+    from tests.compat.conftest import CLIENTS, _client_env
+
+    ks.install("sdk")
+    user = people.a_member
+    script = f"""
+import json, openstack
+conn = openstack.connect(
+    auth_url={keystone.auth_url!r}, username={user.name!r}, password={user.password!r},
+    project_name={user.project!r}, user_domain_name="Default", project_domain_name="Default",
+    region_name={ks.REGION!r},
+)
+print(json.dumps({{
+    "images": [(i.name, i.visibility) for i in conn.image.images()],
+    "flavors": [(f.name, f.vcpus, f.ram) for f in conn.compute.flavors()],
+    "keypairs": [k.name for k in conn.compute.keypairs()],
+    "zones": [z.name for z in conn.compute.availability_zones()],
+    "networks": [(n.name, n.is_router_external) for n in conn.network.networks()],
+    "external": [n.name for n in conn.network.networks(is_router_external=True)],
+}}))
+"""
+    proc = subprocess.run(
+        [str(CLIENTS / "sdk" / "bin" / "python"), "-c", script],
+        capture_output=True, text=True, env=_client_env(tmp_path), timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.splitlines()[-1])
+    assert seen["images"] == [["instant-image", "private"]]  # project A's own
+    assert ["m1.small", 1, 2048] in seen["flavors"]
+    assert seen["keypairs"] == ["a-key"] and seen["zones"] == ["nova"]
+    assert ["public", True] in seen["networks"] and seen["external"] == ["public"]
+
+
 def test_coves_own_client_logs_in_with_an_openrc(
     keystone: ks.Keystone, people: People, world: dict[str, str], tmp_path: Path
 ) -> None:

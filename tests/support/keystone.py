@@ -265,7 +265,7 @@ class Keystone:
         }
 
 
-def register_cove(keystone: Keystone, url: str) -> str:
+def register_cove(keystone: Keystone, url: str, *options: str) -> str:
     """``cove keystone register --url URL`` as an operator runs it, with an admin's openrc;
     what it printed."""
     env = {
@@ -278,7 +278,7 @@ def register_cove(keystone: Keystone, url: str) -> str:
     }
     cove = Path(sys.executable).with_name("cove")
     proc = subprocess.run(
-        [str(cove), "keystone", "register", "--url", url],
+        [str(cove), "keystone", "register", "--url", url, *options],
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     if proc.returncode != 0:

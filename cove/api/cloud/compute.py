@@ -100,3 +100,29 @@ def availability_zones() -> dict[str, Any]:
     return {"availabilityZoneInfo": [
         {"zoneName": ZONE, "zoneState": {"available": True}, "hosts": None}
     ]}  # fmt: skip
+
+
+@router.get("/v2.1/limits")
+def limits() -> dict[str, Any]:
+    """No Nova quotas apply to cove's nodes (its own quota counts clusters): unlimited, none
+    used. Horizon's project overview reads this when a compute service exists."""
+    absolute = {
+        "maxTotalInstances": -1, "maxTotalCores": -1, "maxTotalRAMSize": -1,
+        "maxTotalKeypairs": -1, "maxServerMeta": -1, "maxServerGroups": -1,
+        "maxServerGroupMembers": -1, "totalInstancesUsed": 0, "totalCoresUsed": 0,
+        "totalRAMUsed": 0, "totalServerGroupsUsed": 0,
+    }  # fmt: skip
+    return {"limits": {"absolute": absolute, "rate": []}}
+
+
+@router.get("/v2.1/servers")
+@router.get("/v2.1/servers/detail")
+def servers() -> dict[str, Any]:
+    """cove makes no Nova servers: its nodes are its clusters' (``/v1/clusters/{c}/nodes``)."""
+    return {"servers": []}
+
+
+@router.get("/v2.1/os-simple-tenant-usage")
+@router.get("/v2.1/os-simple-tenant-usage/{project}")
+def usage(project: str = "") -> dict[str, Any]:
+    return {"tenant_usage": {}} if project else {"tenant_usages": []}

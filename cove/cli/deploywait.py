@@ -12,20 +12,19 @@ only; the operation goes on in the conductor.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import click
 from rich.console import Console, RenderableType
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from cove.cli.client import ApiError, CoveClient
 from cove.cli.waiting import (
-    LEVEL_STYLES,
     LONG_POLL,
     Interrupted,
+    LiveProgress,
     event_time,
     in_progress,
     settled,
@@ -95,17 +94,6 @@ class PlainDisplay:
             self.last = line
 
 
-class _ElementsProgress(Progress):
-    """A progress bar with the elements' table under it."""
-
-    table: Table | None = None
-
-    def get_renderables(self) -> Iterator[RenderableType]:
-        yield self.make_tasks_table(self.tasks)
-        if self.table is not None:
-            yield self.table
-
-
 def progress_table(progress: Mapping[str, Any], *, only_unready: bool = False) -> Table:
     table = Table(box=None, pad_edge=False, show_header=False)
     for name, state, detail in elements(progress):
@@ -115,33 +103,8 @@ def progress_table(progress: Mapping[str, Any], *, only_unready: bool = False) -
     return table
 
 
-class LiveDisplay:
-    """For a terminal: a spinner, the status, a bar of elements ready and their table."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.console = Console(stderr=True, highlight=False, markup=False, emoji=False)
-        self.progress = _ElementsProgress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[count]}"),
-            TimeElapsedColumn(),
-            console=self.console,
-        )
-        self.task = self.progress.add_task(name, total=None, count="")
-
-    def __enter__(self) -> LiveDisplay:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def event(self, event: Mapping[str, Any]) -> None:
-        text = Text(f"{event_time(event)} ", style="dim")
-        text.append(str(event.get("message", "")), style=LEVEL_STYLES.get(event.get("level", "")))
-        self.progress.console.print(text)
+class LiveDisplay(LiveProgress):
+    """A deployment's operation: its status, a bar of elements ready and their table."""
 
     def state(self, body: Mapping[str, Any]) -> None:
         progress = body.get("progress") or {}

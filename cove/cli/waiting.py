@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, Self
 
 import click
 from rich.console import Console, RenderableType
@@ -105,26 +105,25 @@ class PlainDisplay:
             self.last = line
 
 
-class _NodesProgress(Progress):
-    """A progress bar with the nodes' table under it."""
+class _TableProgress(Progress):
+    """A progress bar with a table under it."""
 
-    nodes_table: Table | None = None
+    table: Table | None = None
 
     def get_renderables(self) -> Iterator[RenderableType]:
         yield self.make_tasks_table(self.tasks)
-        if self.nodes_table is not None:
-            yield self.nodes_table
+        if self.table is not None:
+            yield self.table
 
 
-class LiveDisplay:
-    """For a terminal: events scroll above a spinner, the status, a bar of nodes up and a
-    table of each node's state (once the health monitor has looked)."""
+class LiveProgress:
+    """For a terminal: events scroll above a spinner, a description, a bar with its count
+    and a table under it (a cluster's nodes, a deployment's elements)."""
 
-    def __init__(self, cluster: Mapping[str, Any], show_nodes: bool) -> None:
-        self.name = str(cluster.get("name") or cluster.get("uuid"))
-        self.show_nodes = show_nodes
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.console = Console(stderr=True, highlight=False, markup=False, emoji=False)
-        self.progress = _NodesProgress(
+        self.progress = _TableProgress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
@@ -132,9 +131,9 @@ class LiveDisplay:
             TimeElapsedColumn(),
             console=self.console,
         )
-        self.task = self.progress.add_task(self.name, total=None, count="")
+        self.task = self.progress.add_task(name, total=None, count="")
 
-    def __enter__(self) -> LiveDisplay:
+    def __enter__(self) -> Self:
         self.progress.start()
         return self
 
@@ -145,6 +144,15 @@ class LiveDisplay:
         text = Text(f"{event_time(event)} ", style="dim")
         text.append(str(event.get("message", "")), style=LEVEL_STYLES.get(event.get("level", "")))
         self.progress.console.print(text)
+
+
+class LiveDisplay(LiveProgress):
+    """A cluster's operation: its status, a bar of nodes up and a table of each node's state
+    (once the health monitor has looked)."""
+
+    def __init__(self, cluster: Mapping[str, Any], show_nodes: bool) -> None:
+        super().__init__(str(cluster.get("name") or cluster.get("uuid")))
+        self.show_nodes = show_nodes
 
     def cluster(self, cluster: Mapping[str, Any]) -> None:
         description = f"{self.name} {cluster.get('status')}"
@@ -167,7 +175,7 @@ class LiveDisplay:
                 table.add_row(
                     f"  {row['name']}", row["role"], Text(row["ready"], style), row["reason"]
                 )
-            self.progress.nodes_table = table
+            self.progress.table = table
 
 
 def _display(cluster: Mapping[str, Any], show_nodes: bool) -> Display:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from cove.services.eventhub import EventHub
@@ -18,6 +19,22 @@ WAIT_DESCRIPTION = (
     "when no event is above `since`, hold the request until one is recorded or this many "
     "seconds pass (a long poll: no client-side polling)"
 )
+
+
+class EventsQuery:
+    """The query of an events long poll: ``since`` (events above this id), ``limit``, and
+    ``wait`` (seconds to wait for one)."""
+
+    def __init__(
+        self,
+        since: int = Query(0, ge=0, description="return events with an id above this"),
+        limit: int = Query(200, ge=1, le=1000),
+        wait: float = Query(0, ge=0, le=60, description=WAIT_DESCRIPTION),
+    ) -> None:
+        self.since, self.limit, self.wait = since, limit, wait
+
+
+EventsQueryDep = Annotated[EventsQuery, Depends()]
 
 
 async def poll(

@@ -119,9 +119,7 @@ async def events(
     ident: str,
     request: Request,
     ctx: ContextDep,
-    since: int = Query(0, ge=0, description="return events with an id above this"),
-    limit: int = Query(200, ge=1, le=1000),
-    wait: float = Query(0, ge=0, le=60, description=longpoll.WAIT_DESCRIPTION),
+    query: longpoll.EventsQueryDep,
 ) -> dict[str, Any]:
     """cove extension: the cluster's event log, oldest first, with the cluster's status, for
     progress display."""
@@ -129,7 +127,7 @@ async def events(
 
     def read() -> tuple[str, dict[str, Any]]:
         with factory() as session:
-            found = read_events(session, ctx.caller, ident, since=since, limit=limit)
+            found = read_events(session, ctx.caller, ident, since=query.since, limit=query.limit)
             cluster = found.cluster
             return cluster.uuid, {
                 "events": [longpoll.event_view(e) for e in found.events],
@@ -138,7 +136,7 @@ async def events(
                 "health_status": cluster.health_status,
             }
 
-    return await longpoll.poll(request.app.state.events, read, wait)
+    return await longpoll.poll(request.app.state.events, read, query.wait)
 
 
 @router.get(
@@ -151,9 +149,7 @@ async def deployment_events_of(
     ident: str,
     request: Request,
     ctx: ContextDep,
-    since: int = Query(0, ge=0, description="return events with an id above this"),
-    limit: int = Query(200, ge=1, le=1000),
-    wait: float = Query(0, ge=0, le=60, description=longpoll.WAIT_DESCRIPTION),
+    query: longpoll.EventsQueryDep,
 ) -> dict[str, Any]:
     """cove extension: a deployment's event log, oldest first, with its status and progress
     (each change of progress is an event, so ``wait`` wakes on it)."""
@@ -162,7 +158,7 @@ async def deployment_events_of(
     def read() -> tuple[str, dict[str, Any]]:
         with factory() as session:
             found = deployment_events.read_events(
-                session, ctx.caller, cluster_ident, ident, since=since, limit=limit
+                session, ctx.caller, cluster_ident, ident, since=query.since, limit=query.limit
             )
             d = found.deployment
             return d.uuid, {
@@ -172,7 +168,7 @@ async def deployment_events_of(
                 "progress": d.progress,
             }
 
-    return await longpoll.poll(request.app.state.events, read, wait)
+    return await longpoll.poll(request.app.state.events, read, query.wait)
 
 
 def _operation_view(op: models.Operation) -> dict[str, Any]:

@@ -35,7 +35,7 @@ SPEC=(
     pyuwsgi==2.0.30.post1
 )
 # Bump when the enable files, local_settings.py or the static steps below change.
-LAYOUT=1
+LAYOUT=2
 
 die() {
     echo "install-horizon: ERROR: $*" >&2
@@ -125,6 +125,23 @@ CSRF_COOKIE_SECURE = False
 STATIC_ROOT = "@STATIC_ROOT@"  # collectstatic and compress filled it at install
 COMPRESS_OFFLINE = True
 COMPRESS_ENABLED = True
+
+# senlin-dashboard's Django panels: its Angular ones (8.0.0) show an empty table under
+# Horizon 27 although /api/senlin/profiles/ answers with the items.
+ANGULAR_FEATURES = {
+    "images_panel": True,
+    "key_pairs_panel": False,
+    "flavors_panel": False,
+    "domains_panel": False,
+    "users_panel": False,
+    "groups_panel": False,
+    "roles_panel": True,
+    "profiles_panel": False,
+    "clusters_panel": False,
+    "nodes_panel": False,
+    "policies_panel": False,
+    "receivers_panel": False,
+}
 
 LOGGING = {
     "version": 1,

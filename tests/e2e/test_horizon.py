@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,8 @@ pytestmark = pytest.mark.e2e
 PROJECT = "horizon"
 TEMPLATE = "swarm"
 CLUSTER = "web"
+PROFILE = "sleeper"
+CONTAINERS = "sleepers"
 FLAVOR = "m1.small"
 STATUS_TIMEOUT = 150.0  # a create or resize as the panel shows it (reloads every 3 s)
 GONE_TIMEOUT = 90.0
@@ -212,6 +215,45 @@ def row_named(driver: WebDriver, name: str) -> WebElement | None:
     return None
 
 
+def table_loaded(driver: WebDriver) -> bool:
+    """The page's table is filled in: it prints its item count, or says it has none (the
+    Angular tables fill in after the page)."""
+    text = driver.find_element(By.CSS_SELECTOR, "table").text
+    return "Displaying" in text or "No items to display" in text
+
+
+def choose(browser: Browser, select_id: str, label: str) -> None:
+    """Pick ``label`` in a select of a Django form: a plain one, or one of Horizon's themed
+    ones (the <select> hidden behind a dropdown button, drawn once the form's script ran)."""
+
+    def toggle(driver: WebDriver) -> tuple[WebElement, WebElement | None] | None:
+        select = driver.find_element(By.ID, select_id)
+        if select.is_displayed():  # a plain one
+            return select, None
+        group = select.find_element(By.XPATH, "..")
+        buttons = group.find_elements(By.CSS_SELECTOR, "button.dropdown-toggle")
+        return (group, buttons[0]) if buttons and buttons[0].is_displayed() else None
+
+    group, button = browser.until(toggle, 30, f"the select {select_id}")
+    if button is None:
+        Select(group).select_by_visible_text(label)
+        return
+    button.click()
+    option = browser.until(
+        lambda d: next(
+            (
+                a
+                for a in group.find_elements(By.CSS_SELECTOR, ".dropdown-menu a")
+                if a.text.strip() == label and a.is_displayed()
+            ),
+            None,
+        ),
+        30,
+        f"{label} offered in {select_id}",
+    )
+    option.click()
+
+
 def wait_row(browser: Browser, path: str, name: str, shows: str, timeout: float) -> WebElement:
     """Reload ``path`` (every 3 s: the panels do not refresh themselves) until the row named
     ``name`` shows the text ``shows``."""
@@ -220,9 +262,7 @@ def wait_row(browser: Browser, path: str, name: str, shows: str, timeout: float)
         driver.get(f"{browser.base_url}{path}")
         browser.visible("table tbody")
         # The table fills in after the page: wait for the item count it prints.
-        browser.until(
-            lambda d: "Displaying" in d.find_element(By.CSS_SELECTOR, "table").text, 30, "table"
-        )
+        browser.until(table_loaded, 30, f"the table at {path}")
         row = row_named(driver, name)
         return row if row is not None and shows in row.text.split() else False
 
@@ -230,6 +270,17 @@ def wait_row(browser: Browser, path: str, name: str, shows: str, timeout: float)
         loaded, timeout, f"{name} showing {shows} at {path}", poll=3.0
     )
     return found
+
+
+def wait_gone(browser: Browser, path: str, name: str, timeout: float) -> None:
+    """Reload ``path`` (every 3 s) until its table has no row named ``name``."""
+
+    def gone(driver: WebDriver) -> bool:
+        driver.get(f"{browser.base_url}{path}")
+        browser.until(table_loaded, 30, f"the table at {path}")
+        return row_named(driver, name) is None
+
+    browser.until(gone, timeout, f"{name} gone from {path}", poll=3.0)
 
 
 def row_action(browser: Browser, name: str, action: str) -> None:
@@ -242,7 +293,9 @@ def row_action(browser: Browser, name: str, action: str) -> None:
             return False
         items = [
             item
-            for item in row.find_elements(By.CSS_SELECTOR, "a[role=menuitem]")
+            for item in row.find_elements(
+                By.CSS_SELECTOR, ".dropdown-menu a, .dropdown-menu button"
+            )
             if item.get_attribute("textContent").strip() == action
         ]
         assert items, f"no action {action!r} for {name}"
@@ -357,19 +410,71 @@ def test_resize_in_the_dialog_reaches_update_complete(browser: Browser, cove: Co
     assert doc is not None and doc["node_count"] == 2, cove.describe(CLUSTER)
 
 
+def test_clustering_panels_list_profiles_and_clusters(browser: Browser) -> None:
+    """senlin-dashboard's Cluster dashboard reads cove's clustering API (the catalog's
+    ``clustering`` service): both tables answer, empty."""
+    for path in ("/cluster/profiles/", "/cluster/"):
+        browser.go(path)
+        browser.until(
+            lambda d: "No items to display" in d.find_element(By.CSS_SELECTOR, "table").text,
+            30,
+            f"the empty table at {path}",
+        )
+
+
+def test_container_profile_and_cluster_from_the_clustering_forms(
+    browser: Browser, cove: CoveApi, busybox_image: str
+) -> None:
+    """A container profile placed on the cove cluster, made in senlin-dashboard's form, then a
+    container cluster of it (one container) that turns ACTIVE, then both deleted there."""
+    spec = textwrap.dedent(
+        f"""\
+        type: container.dockerinc.docker
+        version: 1.0
+        properties:
+          image: {busybox_image}
+          command: sleep 3600
+          host_cluster: {CLUSTER}
+        """
+    )
+    browser.go("/cluster/profiles/")
+    browser.clickable("#profiles__action_create").click()
+    browser.visible(".modal-dialog #id_name").send_keys(PROFILE)
+    choose(browser, "id_source_type", "YAML")
+    browser.visible(".modal-dialog #id_spec_yaml").send_keys(spec)
+    browser.screenshot("senlin-profile-form")
+    browser.clickable(".modal-dialog .modal-footer .btn-primary").click()
+    wait_row(browser, "/cluster/profiles/", PROFILE, PROFILE, 60)
+
+    browser.go("/cluster/")
+    browser.clickable("#clusters__action_create").click()
+    browser.visible(".modal-dialog #id_name").send_keys(CONTAINERS)
+    choose(browser, "id_profile_id", PROFILE)
+    capacity = browser.visible(".modal-dialog #id_desired_capacity")
+    capacity.clear()
+    capacity.send_keys("1")
+    browser.clickable(".modal-dialog .modal-footer .btn-primary").click()
+    try:
+        wait_row(browser, "/cluster/", CONTAINERS, "ACTIVE", STATUS_TIMEOUT)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{cove.server.tail(20)}") from None
+    browser.screenshot("senlin-clusters")
+
+    row_action(browser, CONTAINERS, "Delete Cluster")
+    browser.clickable(".modal-dialog .modal-footer .btn-danger").click()
+    wait_gone(browser, "/cluster/", CONTAINERS, GONE_TIMEOUT)
+    wait_row(browser, "/cluster/profiles/", PROFILE, PROFILE, 30)
+    row_action(browser, PROFILE, "Delete Profile")
+    browser.clickable(".modal-dialog .modal-footer .btn-danger").click()
+    wait_gone(browser, "/cluster/profiles/", PROFILE, 60)
+
+
 def test_delete_in_the_panel(browser: Browser, cove: CoveApi) -> None:
     wait_row(browser, "/project/clusters/", CLUSTER, "UPDATE_COMPLETE", 30)
     row_action(browser, CLUSTER, "Delete Cluster")
     browser.clickable(".modal-dialog .modal-footer button:not(.btn-default)").click()
-
-    def gone(driver: WebDriver) -> bool:
-        driver.get(f"{browser.base_url}/project/clusters/")
-        browser.until(
-            lambda d: "Displaying" in d.find_element(By.CSS_SELECTOR, "table").text, 30, "table"
-        )
-        return row_named(driver, CLUSTER) is None and cove.cluster(CLUSTER) is None
-
     try:
-        browser.until(gone, GONE_TIMEOUT, f"{CLUSTER} gone from the panel and from cove", poll=3.0)
+        wait_gone(browser, "/project/clusters/", CLUSTER, GONE_TIMEOUT)
+        browser.until(lambda d: cove.cluster(CLUSTER) is None, 30, f"{CLUSTER} gone from cove")
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{cove.describe(CLUSTER)}") from None

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 from selenium import webdriver
@@ -191,12 +191,16 @@ class Browser:
         self.driver.get(f"{self.base_url}{path}")
 
     def until(
-        self, condition: Callable[[WebDriver], T], timeout: float, what: str, poll: float = 0.5
+        self,
+        condition: Callable[[WebDriver], T | Literal[False] | None],
+        timeout: float,
+        what: str,
+        poll: float = 0.5,
     ) -> T:
         """``WebDriverWait(...).until(condition)`` (``condition`` every ``poll`` s); a timeout
         names ``what`` and shows the page's text."""
         try:
-            return WebDriverWait(
+            result = WebDriverWait(
                 self.driver,
                 timeout,
                 poll_frequency=poll,
@@ -207,18 +211,18 @@ class Browser:
                 f"{what}: not within {timeout:.0f} s\nat {self.driver.current_url}\n"
                 f"{self.page_text()}"
             ) from None
+        assert result is not None and result is not False  # until() returns a true value
+        return result
 
     def visible(self, css: str, timeout: float = WAIT) -> WebElement:
-        found: WebElement = self.until(
+        return self.until(
             ec.visibility_of_element_located((By.CSS_SELECTOR, css)), timeout, f"visible {css}"
         )
-        return found
 
     def clickable(self, css: str, timeout: float = WAIT) -> WebElement:
-        found: WebElement = self.until(
+        return self.until(
             ec.element_to_be_clickable((By.CSS_SELECTOR, css)), timeout, f"clickable {css}"
         )
-        return found
 
     def page_text(self, limit: int = 3000) -> str:
         try:

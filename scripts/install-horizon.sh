@@ -35,7 +35,7 @@ SPEC=(
     pyuwsgi==2.0.30.post1
 )
 # Bump when the enable files, local_settings.py or the static steps below change.
-LAYOUT=2
+LAYOUT=3
 
 die() {
     echo "install-horizon: ERROR: $*" >&2
@@ -95,9 +95,10 @@ cat >"$dashboard/local/local_settings.py" <<'EOF'
 # Written by cove's scripts/install-horizon.sh. Per-run values come from the environment.
 import os
 
+from horizon.utils import secret_key as _secret_key
+
 DEBUG = os.environ.get("COVE_HORIZON_DEBUG") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-SECRET_KEY = os.environ.get("COVE_HORIZON_SECRET_KEY", "install-time-only")
 
 OPENSTACK_KEYSTONE_URL = os.environ.get("COVE_HORIZON_KEYSTONE_URL", "http://127.0.0.1:5000/v3")
 OPENSTACK_API_VERSIONS = {"identity": 3}
@@ -111,6 +112,11 @@ OPENSTACK_SSL_NO_VERIFY = True
 _state = os.environ.get("COVE_HORIZON_STATE_DIR", "/tmp/cove-horizon")
 for _dir in ("sessions", "cache"):
     os.makedirs(os.path.join(_state, _dir), mode=0o700, exist_ok=True)
+# Signs sessions: from the environment, else made once per state directory (0600), shared
+# by the workers, never a value written in this file.
+SECRET_KEY = os.environ.get("COVE_HORIZON_SECRET_KEY") or _secret_key.generate_or_read_from_file(
+    os.path.join(_state, ".secret_key_store")
+)
 SESSION_ENGINE = "django.contrib.sessions.backends.file"
 SESSION_FILE_PATH = os.path.join(_state, "sessions")
 CACHES = {

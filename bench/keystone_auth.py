@@ -384,12 +384,15 @@ class InProcess:
     caches: int  # auth_token's in-process cache dicts after those threads
 
 
-def asgi(rig: Rig, requests: int) -> dict[str, list[float]]:
+def asgi(
+    rig: Rig, requests: int, clients: int, seconds: float
+) -> tuple[dict[str, list[float]], dict[str, float]]:
     """The show request through in-process apps (``create_app``, as ``cove serve`` builds
     it, on the servers' databases; httpx's ASGI transport: no socket, no uvicorn): noauth,
     keystone, and keystone with the validation run inline instead of in a worker thread.
     One event loop, the three asked in turn request by request (rotating who goes first);
-    ms per request."""
+    ms per request. Then ``clients`` concurrent tasks per app for ``seconds`` (two halves,
+    the order rotated): requests per second."""
     from cove.api.app import create_app
     from cove.settings import AuthMode, Settings
 
@@ -439,13 +442,43 @@ def asgi(rig: Rig, requests: int) -> dict[str, list[float]]:
             for client, _path in clients.values():
                 await client.aclose()
 
+    rates: dict[str, list[float]] = {name: [0.0, 0.0] for name in names}  # requests, s
+
+    async def concurrent(name: str, span: float) -> None:
+        app, side = apps[name.split(",")[0]]
+        path = f"/v1/clusters/{side.cluster}"
+        done = [0]
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://cove",
+            headers={**LATEST, **side.headers},
+        ) as client:
+            assert (await client.get(path)).status_code == 200
+            deadline = time.perf_counter() + span
+
+            async def worker() -> None:
+                while time.perf_counter() < deadline:
+                    resp = await client.get(path)
+                    assert resp.status_code == 200, resp.text
+                    done[0] += 1
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(clients)))
+            rates[name][0] += done[0]
+            rates[name][1] += time.perf_counter() - started
+
     try:
         asyncio.run(run())
+        for half in range(2):
+            for name in names[half:] + names[:half]:
+                # mypy: assigning a module's function
+                setattr(anyio.to_thread, "run_sync", inline if "inline" in name else hop)  # noqa: B010
+                asyncio.run(concurrent(name, seconds / 2))
     finally:
         setattr(anyio.to_thread, "run_sync", hop)  # noqa: B010
         for app, _side in apps.values():
             app.state.engine.dispose()
-    return samples
+    return samples, {name: done / spent for name, (done, spent) in rates.items()}
 
 
 def cache_scan(rig: Rig, sizes: tuple[int, ...], requests: int) -> dict[int, list[float]]:
@@ -550,6 +583,7 @@ def render(
     conc: list[Load],
     inproc: InProcess,
     apps: dict[str, list[float]],
+    app_rates: dict[str, float],
     scan: dict[int, list[float]],
 ) -> str:
     commit = subprocess.run(
@@ -614,13 +648,16 @@ def render(
         "",
         "In-process apps (`create_app` as `cove serve` builds it, on the servers' "
         "databases; httpx's ASGI transport: no socket, no uvicorn), show by uuid, "
-        f"{args.warm} requests each, the three in turn request by request:",
+        f"{args.warm} requests each, the three in turn request by request; then "
+        f"{args.clients} concurrent tasks per app, {args.seconds:g} s each in two halves:",
         "",
-        "| app | p50 ms | p99 ms | - noauth p50 ms |",
-        "|---|---:|---:|---:|",
+        f"| app | p50 ms | p99 ms | - noauth p50 ms | {args.clients} concurrent: req/s "
+        "| req/s / noauth's |",
+        "|---|---:|---:|---:|---:|---:|",
         *[
             f"| {name} | {p(got, 50):.2f} | {p(got, 99):.2f} "
-            f"| {p(got, 50) - p(apps['noauth'], 50):+.2f} |"
+            f"| {p(got, 50) - p(apps['noauth'], 50):+.2f} | {app_rates[name]:.1f} "
+            f"| {app_rates[name] / app_rates['noauth']:.2f}x |"
             for name, got in apps.items()
         ],
         "",
@@ -707,7 +744,7 @@ def main(argv: list[str] | None = None) -> int:
             print("[keystone_auth] in process", file=sys.stderr)
             inproc = in_process(r, args.warm, args.clients)
             print("[keystone_auth] in-process apps, cache sizes", file=sys.stderr)
-            apps = asgi(r, args.warm)
+            apps, app_rates = asgi(r, args.warm, args.clients, args.seconds)
             scan = cache_scan(r, CACHE_SIZES, 100)
         ksversion = subprocess.run(
             [str(ks.VENV / "bin" / "python"), "-c",
@@ -719,7 +756,7 @@ def main(argv: list[str] | None = None) -> int:
     window = (f"{begun:%Y-%m-%d %H:%M}", f"{dt.datetime.now(dt.UTC):%H:%M}")
     report = render(
         args, versions, window, (before, load1(), sampler.samples), (pytests_before, others()),
-        warm_rows, cold_row, issued, conc, inproc, apps, scan,
+        warm_rows, cold_row, issued, conc, inproc, apps, app_rates, scan,
     )  # fmt: skip
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)

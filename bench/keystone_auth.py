@@ -20,7 +20,7 @@ is asked when ``--clients`` threads validate one already-cached token.
 
     .venv/bin/python bench/keystone_auth.py [--warm 300] [--cold 30] [--seconds 5]
 
-About 2-2.5 minutes with the defaults on 2 cores. Prints a markdown report and writes
+About 2-3 minutes with the defaults on 2 cores. Prints a markdown report and writes
 bench/results/keystone_auth.md (``--output`` to write elsewhere). Exits 1 when a request
 that should succeed did not.
 """

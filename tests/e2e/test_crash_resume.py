@@ -49,6 +49,7 @@ from cove.images import BuiltImage
 from cove.providers.base import LABEL_CLUSTER
 from tests.e2e.conftest import ROOT, docker
 from tests.e2e.test_swarm_cluster import HEADERS, _free_port, labelled, node_exec, poll, sweep
+from tests.support.process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -72,7 +73,7 @@ CREATE_FORMAT = f'{{{{.Actor.Attributes.name}}}} {{{{index .Actor.Attributes "{L
 
 
 @dataclass
-class Server:
+class Server(ServerProcess):
     """``cove serve`` for one test: started with or without the fault, SIGKILLed by its own
     conductor, started again on the same state."""
 
@@ -84,6 +85,7 @@ class Server:
     clusters: list[str] = field(default_factory=list)  # uuids, for the finalizer
     watcher: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
+    stop_timeout = 20.0
 
     def watch(self) -> None:
         """Record the engine's container creations of every cluster from now on. Streamed, not
@@ -162,16 +164,6 @@ class Server:
 
         poll(answers, 30, lambda: f"cove serve does not answer on {self.url}\n{self.tail()}", 0.1)
 
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
     def restart(self, fault: str = "") -> None:
         self.stop()
         self.start(fault)
@@ -180,13 +172,6 @@ class Server:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
 
     # -- the API -------------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from cove.images import BuiltImage
 from cove.providers.base import LABEL_CLUSTER
 from tests.compat.conftest import CLIENTS, Cli, _client_env
 from tests.e2e.conftest import ROOT, docker, sweep_label
+from tests.support.process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -149,7 +150,7 @@ def node_exec(node: str, *argv: str, timeout: float = 30) -> subprocess.Complete
 
 
 @dataclass
-class CoveServer:
+class CoveServer(ServerProcess):
     """``cove serve`` as a subprocess that can be SIGKILLed and started again (same port,
     same database, same state directory)."""
 
@@ -190,23 +191,6 @@ class CoveServer:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-    def tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
 
 
 @dataclass

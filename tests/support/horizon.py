@@ -36,6 +36,8 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.support.process import ServerProcess
+
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = ROOT / "scripts" / "install-horizon.sh"
 VENV = ROOT / ".venv-horizon"
@@ -70,7 +72,7 @@ def free_port() -> int:
 
 
 @dataclass
-class HorizonServer:
+class HorizonServer(ServerProcess):
     """uWSGI serving the dashboard; ``stop()`` ends it."""
 
     venv: Path
@@ -129,23 +131,6 @@ class HorizonServer:
                 )
             time.sleep(delay)
             delay = min(delay * 1.5, 1.0)
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-    def tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
 
 
 @contextmanager

@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.process import ServerProcess
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv-clients" / "keystone"
 ADMIN_PASSWORD = "keystone-admin-secret"
@@ -53,12 +55,12 @@ class User:
 
 
 @dataclass
-class Keystone:
+class Keystone(ServerProcess):
     """A running Keystone. ``url`` is its root; clients take ``auth_url`` (``…/v3``)."""
 
     workdir: Path
     port: int
-    process: subprocess.Popen[bytes] | None = None
+    proc: subprocess.Popen[bytes] | None = None
     _admin_token: str = field(default="", repr=False)
 
     @property
@@ -141,38 +143,27 @@ class Keystone:
             "--die-on-term", "--need-app", "--disable-logging",
         ]  # fmt: skip
         env = {**os.environ, "OS_KEYSTONE_CONFIG_DIR": str(self.workdir)}
-        with (self.workdir / "uwsgi.log").open("ab") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=log, cwd=self.workdir, env=env)
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=log, cwd=self.workdir, env=env)
         deadline = time.monotonic() + READY_TIMEOUT
         delay = 0.05
         while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"keystone exited:\n{self.log_tail()}")
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"keystone exited:\n{self.tail()}")
             try:
                 if httpx.get(f"{self.auth_url}/", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                tail = self.log_tail()
+                tail = self.tail()
                 raise RuntimeError(f"keystone did not answer in {READY_TIMEOUT} s:\n{tail}")
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
 
-    def stop(self) -> None:
-        """Stop serving (the database and keys stay: ``serve()`` brings it back)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
-        self.process = None
-
-    def log_tail(self) -> str:
-        path = self.workdir / "uwsgi.log"
-        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+    @property
+    def log(self) -> Path:
+        return self.workdir / "uwsgi.log"
 
     # -- the v3 API ------------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ from keystonemiddleware import auth_token
 from oslo_config import cfg
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cove.api.context import IDENTITY_HEADERS
+
 log = logging.getLogger(__name__)
 
 # Where cove differs from auth_token's own defaults, and why:
@@ -236,7 +238,14 @@ class KeystoneAuth:
         if scope["type"] != "http" or self.public(scope["path"]):
             await self.app(scope, receive, send)
             return
-        headers = scope.get("headers", [])
+        # What the caller is read from comes only from the token: the client's own identity
+        # headers go before auth_token sees the request (it drops them too; cove does not
+        # rely on its list). Underscores count as dashes, as in a WSGI environ.
+        headers = [
+            (name, value)
+            for name, value in scope.get("headers", [])
+            if name.lower().replace(b"_", b"-").decode("latin-1") not in IDENTITY_HEADERS
+        ]
         if any(name in TOKEN_HEADERS and not _may_be_token(value) for name, value in headers):
             verdict = Verdict(401, self.validator.refusal_headers)
         else:

@@ -121,6 +121,7 @@ def test_forged_identity_headers_change_nothing(
         "X-Project-Id": people.a_member.project_id, "X-Tenant-Id": people.a_member.project_id,
         "X-Roles": "admin,member", "X-User-Id": people.a_admin.id,
         "X-Identity-Status": "Confirmed", "X-Service-Roles": "service",
+        "X-User": people.a_admin.name, "X_Project_Id": people.a_member.project_id,
     }  # fmt: skip
     resp = b_member.get("/v1/clusters", headers=forged)
     assert resp.status_code == 200 and resp.json()["clusters"] == []

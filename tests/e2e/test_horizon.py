@@ -6,10 +6,13 @@ cove is found the way Horizon finds Magnum: its ``container-infra`` service (and
 ``clustering``) in Keystone's catalog. A project member logs in and, in the Container Infra
 panels, sees the cluster templates and clusters of their project, watches a cluster (1 manager,
 1 worker) reach CREATE_COMPLETE, resizes it to 2 workers in magnum-ui's dialog, and deletes it.
+In the Create Cluster Template form it makes a Kubernetes template (a fedora-coreos image
+registered in cove's catalog, a key pair, m1.medium, the external network), sees it listed and
+in cove's API, and deletes it in the panel (Kubernetes clusters cannot run here).
 
-The template and the cluster are created through cove's API with the member's token, not
-through magnum-ui's forms, because those forms cannot make them (docs/dashboard.md): the
-template form offers only the COE ``kubernetes`` and only images whose os_distro is coreos,
+The swarm-mode template and the cluster are created through cove's API with the member's
+token, not through magnum-ui's forms, because those forms cannot make them (docs/dashboard.md):
+the template form offers only the COE ``kubernetes`` and only images whose os_distro is coreos,
 fedora-atomic, fedora-coreos or ubuntu; the cluster form requires an availability zone but
 lists Horizon 27's zones by ``zoneName``, which Horizon's openstacksdk-based answer no longer
 carries (it says ``name``), so its one choice is empty and Submit stays disabled. cove is
@@ -50,6 +53,10 @@ CLUSTER = "web"
 PROFILE = "sleeper"
 CONTAINERS = "sleepers"
 FLAVOR = "m1.small"
+K8S_TEMPLATE = "k8s-from-the-form"
+K8S_IMAGE = "fedora-coreos-40"
+K8S_FLAVOR = "m1.medium"  # magnum-ui offers flavors from 2 vCPUs and 2048 MiB
+KEYPAIR = "horizon-key"
 STATUS_TIMEOUT = 150.0  # a create or resize as the panel shows it (reloads every 3 s)
 GONE_TIMEOUT = 90.0
 API_VERSION = {"OpenStack-API-Version": "container-infra latest"}
@@ -305,6 +312,31 @@ def click_button(browser: Browser, label: str) -> None:
     browser.until(click, 30, f"the button {label!r}")
 
 
+def click_step(browser: Browser, title: str) -> None:
+    """Open the modal form's tab (step) ``title``."""
+
+    def click(driver: WebDriver) -> bool:
+        for link in driver.find_elements(By.CSS_SELECTOR, ".modal-dialog .nav a"):
+            if link.text.strip() == title and link.is_displayed():
+                link.click()
+                return True
+        return False
+
+    browser.until(click, 30, f"the form's step {title!r}")
+
+
+def pick(browser: Browser, css: str, label: str) -> None:
+    """Choose ``label`` in the form's select at ``css`` once its choices (which the form
+    fetches after it opens) offer it."""
+
+    def offered(driver: WebDriver) -> Select | None:
+        select = Select(driver.find_element(By.CSS_SELECTOR, css))
+        texts = [option.text.strip() for option in select.options]
+        return select if label in texts else None
+
+    browser.until(offered, 30, f"{label} offered in {css}").select_by_visible_text(label)
+
+
 # --------------------------------------------------------------------------------------------
 # the checks
 # --------------------------------------------------------------------------------------------
@@ -356,6 +388,57 @@ def test_template_form_offers_only_kubernetes(browser: Browser) -> None:
     browser.screenshot("template-form")
     browser.clickable(f"{modal} .modal-footer .btn-default").click()  # Cancel
     browser.until(lambda d: not d.find_elements(By.CSS_SELECTOR, modal), 15, "the form closed")
+
+
+def test_kubernetes_template_from_the_form(browser: Browser, cove: CoveApi) -> None:
+    """magnum-ui's Create Cluster Template form makes a Kubernetes template from cove's
+    catalog (a fedora-coreos image, a key pair, m1.medium, the external network): listed in
+    the panel, in cove's API as filled in, then deleted in the panel."""
+    images = cove.request("GET", "/v1/images")
+    assert images.status_code == 200, images.text
+    fcos = [i for i in images.json()["images"] if i["os_distro"] == "fedora-coreos"]
+    if not fcos:
+        made = cove.request("POST", "/v1/images", {"name": K8S_IMAGE, "os_distro": "fedora-coreos"})
+        assert made.status_code == 201, made.text
+        fcos = [made.json()]
+    image = fcos[0]
+    key = cove.request("POST", "/v1/keypairs", {"name": KEYPAIR})
+    assert key.status_code in (200, 201), key.text
+
+    browser.go("/project/cluster_templates/")
+    click_button(browser, "Create Cluster Template")
+    modal = ".modal-dialog"
+    browser.visible(f"{modal} input[name=name]").send_keys(K8S_TEMPLATE)
+    pick(browser, f"{modal} select[name=coe]", "Kubernetes")
+    click_step(browser, "Node Spec")
+    pick(browser, f"{modal} select[name=image_id]", image["name"])
+    pick(browser, f"{modal} select[name=keypair_id]", KEYPAIR)
+    pick(browser, f"{modal} select[name=flavor_id]", K8S_FLAVOR)
+    pick(browser, f"{modal} select[name=master_flavor_id]", K8S_FLAVOR)
+    click_step(browser, "Network")
+    pick(browser, f"{modal} select[name=external_network_id]", "public")
+    browser.screenshot("template-create")
+    try:
+        click_button(browser, "Submit")
+        browser.until(lambda d: not d.find_elements(By.CSS_SELECTOR, modal), 30, "closed")
+        wait_row(browser, "/project/cluster_templates/", K8S_TEMPLATE, K8S_TEMPLATE, 60)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\ncove serve log (tail):\n{cove.server.tail(20)}") from None
+
+    made = cove.request("GET", f"/v1/clustertemplates/{K8S_TEMPLATE}")
+    assert made.status_code == 200, made.text
+    doc = made.json()
+    assert doc["coe"] == "kubernetes", doc
+    assert doc["image_id"] in (image["name"], image["uuid"]), doc
+    assert doc["flavor_id"] == K8S_FLAVOR and doc["master_flavor_id"] == K8S_FLAVOR, doc
+    assert doc["keypair_id"] == KEYPAIR, doc
+
+    row_action(browser, K8S_TEMPLATE, "Delete Cluster Template")
+    browser.clickable(f"{modal} .modal-footer button:not(.btn-default)").click()
+    wait_gone(browser, "/project/cluster_templates/", K8S_TEMPLATE, 60)
+    gone = cove.request("GET", f"/v1/clustertemplates/{K8S_TEMPLATE}")
+    assert gone.status_code == 404, gone.text
+    assert cove.request("DELETE", f"/v1/keypairs/{KEYPAIR}").status_code == 204
 
 
 def test_cluster_reaches_create_complete_in_the_panel(browser: Browser, cove: CoveApi) -> None:

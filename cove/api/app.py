@@ -123,8 +123,13 @@ def create_app(
     return app
 
 
-# Magnum's public routes (version discovery) and cove's probes; /clustering has its own.
-PUBLIC_PATHS = frozenset({"/", "/v1", "/healthz", "/docs", "/openapi.json"})
+# Magnum's public routes (version discovery), cove's probes and the version documents of
+# the /cloud APIs (clients discover versions before they authenticate); /clustering has its own.
+PUBLIC_PATHS = frozenset(
+    {"/", "/v1", "/healthz", "/docs", "/openapi.json"}
+    | {f"{cloud.PREFIX}/{api}" for api in ("compute", "compute/v2.1", "image", "network")}
+    | {f"{cloud.PREFIX}/image/versions"}
+)
 
 
 def _public(path: str) -> bool:

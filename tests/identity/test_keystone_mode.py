@@ -89,6 +89,10 @@ def test_requests_without_a_valid_token_get_magnums_401(
     assert httpx.get(f"{cove_url}/").status_code == 200
     assert httpx.get(f"{cove_url}/v1").json()["id"] == "v1"
     assert httpx.get(f"{cove_url}/clustering/").status_code == 300
+    for api in ("compute/", "compute/v2.1", "image/", "image/versions", "network/"):
+        assert httpx.get(f"{cove_url}/cloud/{api}").status_code == 200, api
+    _unauthorized(httpx.get(f"{cove_url}/cloud/compute/v2.1/flavors"), keystone)
+    _unauthorized(httpx.get(f"{cove_url}/cloud/image/v2/images"), keystone)
 
 
 def test_hostile_tokens_are_refused_not_crashed_on(cove_url: str, keystone: ks.Keystone) -> None:

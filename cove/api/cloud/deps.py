@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session, sessionmaker
 
 from cove.api.context import caller_from_request
+from cove.api.deps import SessionDep as SessionDep  # the routes' session, one definition
 from cove.identity import Caller
 from cove.settings import Settings
-
-
-def _session(request: Request) -> Iterator[Session]:
-    factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as session:
-        yield session
 
 
 def _caller(request: Request) -> Caller:
@@ -24,5 +17,4 @@ def _caller(request: Request) -> Caller:
     return caller_from_request(request, settings.effective_auth_mode)
 
 
-SessionDep = Annotated[Session, Depends(_session)]
 CallerDep = Annotated[Caller, Depends(_caller)]

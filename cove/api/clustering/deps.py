@@ -3,15 +3,14 @@ links and ``Location`` are built from, and Senlin's list parameters."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session, sessionmaker
 
 from cove.api.clustering import microversions
 from cove.api.context import caller_from_request
+from cove.api.deps import SessionDep as SessionDep  # the routes' session, one definition
 from cove.api.microversions import Version
 from cove.domain.clustering import errors as cerr
 from cove.identity import Caller
@@ -35,12 +34,6 @@ def base_url(request: Request) -> str:
     return root.removesuffix("/clustering")
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as session:
-        yield session
-
-
 def get_context(request: Request) -> Context:
     settings: Settings = request.app.state.settings
     version = getattr(request.state, "clustering_version", microversions.MIN)
@@ -49,7 +42,6 @@ def get_context(request: Request) -> Context:
     )
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
 ContextDep = Annotated[Context, Depends(get_context)]
 
 

@@ -161,6 +161,9 @@ def _client_env(home: Path) -> dict[str, str]:
     }
     env["HOME"] = str(home)
     env["PYTHONWARNINGS"] = "ignore"
+    # `coe cluster config` reads $SHELL to pick the script's syntax; a login shell always
+    # sets it, CI's runner does not.
+    env["SHELL"] = "/bin/bash"
     env["PATH"] = os.pathsep.join(
         p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p
     )

@@ -425,7 +425,6 @@ def cove(
     home = workdir / "client-home"
     home.mkdir()
     client_env = _client_env(home)
-    client_env["SHELL"] = "/bin/bash"  # `coe cluster config` (client 5.0) reads it
     endpoint = f"{server.url}/v1"
     prefix = [str(osc_binary), "--os-auth-type", "none", "--os-endpoint", endpoint]
     osc = Cli(prefix, client_env, home)

@@ -55,6 +55,7 @@ from sqlalchemy import Engine, create_engine, event, func, insert, select, text
 from cove.db import migrate, models
 from cove.db.session import make_engine
 from cove.pki import ca as pki
+from cove.services.clusters import SUMMARY_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "api_latency.md"
@@ -334,23 +335,27 @@ class Baseline:
             by[row.cluster_id].append(row)
         return by
 
-    def _item(self, r: Any, groups: list[Any]) -> dict[str, Any]:
-        masters = [g for g in groups if g.role == "master"]
-        workers = [g for g in groups if g.role != "master"]
-        link = f"clusters/{r.uuid}"
+    def _summary(self, r: Any) -> dict[str, Any]:
+        link = f"clusters/{r['uuid']}"
         return {
-            "uuid": r.uuid, "name": r.name, "cluster_template_id": r.cluster_template_id,
-            "keypair": r.keypair, "node_count": sum(g.node_count for g in workers),
-            "master_count": sum(g.node_count for g in masters),
-            "docker_volume_size": r.docker_volume_size,
-            "labels": {k: str(v) for k, v in (r.labels or {}).items()},
-            "master_flavor_id": r.master_flavor_id, "flavor_id": r.flavor_id,
-            "create_timeout": r.create_timeout,
+            "uuid": r["uuid"], "name": r["name"], "cluster_template_id": r["cluster_template_id"],
+            "keypair": r["keypair"], "node_count": r["node_count"],
+            "master_count": r["master_count"], "docker_volume_size": r["docker_volume_size"],
+            "labels": {k: str(v) for k, v in (r["labels"] or {}).items()},
+            "master_flavor_id": r["master_flavor_id"], "flavor_id": r["flavor_id"],
+            "create_timeout": r["create_timeout"],
             "links": [{"href": f"{self.base}/v1/{link}", "rel": "self"},
                       {"href": f"{self.base}/{link}", "rel": "bookmark"}],
-            "cluster_id": r.uuid, "status": r.status, "health_status": r.health_status,
+            "cluster_id": r["uuid"], "status": r["status"], "health_status": r["health_status"],
             "merge_labels": False,
         }  # fmt: skip
+
+    def _item(self, r: Any, groups: list[Any]) -> dict[str, Any]:
+        return self._summary(
+            {**r._mapping,
+             "node_count": sum(g.node_count for g in groups if g.role != "master"),
+             "master_count": sum(g.node_count for g in groups if g.role == "master")}
+        )  # fmt: skip
 
     def _full(self, r: Any, groups: list[Any], parent: dict[str, str]) -> dict[str, Any]:
         view = self._item(r, groups)
@@ -377,15 +382,16 @@ class Baseline:
         return view
 
     def list(self, limit: int) -> None:
+        """The summary page as the API reads it (its columns, node counts summed by the
+        database), each item built from the row's mapping."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(models.Cluster.__table__)
+                select(self.c.id, self.c.uuid, *SUMMARY_COLUMNS)
                 .where(self.c.project_id == PROJECT)
                 .order_by(self.c.id)
                 .limit(limit)
             ).all()
-            groups = self._groups(conn, [r.id for r in rows])
-        json.dumps({"clusters": [self._item(r, groups[r.id]) for r in rows]})
+        json.dumps({"clusters": [self._summary(r._mapping) for r in rows]})
 
     def show(self, column: Any, value: str) -> None:
         t = models.ClusterTemplate.__table__.c
@@ -442,12 +448,14 @@ class Baseline:
             )  # fmt: skip
             oid = conn.execute(
                 insert(models.Operation.__table__).returning(models.Operation.__table__.c.id),
-                {"uuid": str(uuid.uuid4()), "cluster_id": cid, "kind": "create",
+                {"uuid": str(uuid.uuid4()), "subject_kind": "cluster", "subject_id": cid,
+                 "kind": "create",
                  "state": "pending", "params": {}, "progress": {}, "created_at": now},
             ).scalar_one()  # fmt: skip
             conn.execute(
                 insert(models.Event.__table__),
-                {"cluster_id": cid, "operation_id": oid, "message": "Create accepted.",
+                {"subject_kind": "cluster", "subject_id": cid, "operation_id": oid,
+                 "message": "Create accepted.",
                  "time": now, "level": "info"},
             )  # fmt: skip
         json.dumps({"uuid": cuuid})
@@ -479,7 +487,12 @@ def _summary(statement: str, parameters: Any) -> str:
     """``SELECT nodegroups (500 params)``: enough to see what repeats."""
     words = statement.split()
     verb = words[0].upper() if words else "?"
-    match = re.search(r"\bFROM\s+(\w+)", statement, re.IGNORECASE)
+    outer = statement
+    while "(" in outer:  # the statement's own FROM, not a subquery's
+        outer, n = re.subn(r"\([^()]*\)", "", outer)
+        if not n:
+            break
+    match = re.search(r"\bFROM\s+(\w+)", outer, re.IGNORECASE)
     where = f" {match.group(1)}" if match and verb == "SELECT" else ""
     count = len(parameters) if isinstance(parameters, (list, tuple, dict)) else 0
     return f"{verb}{where} ({count} params)" if count else f"{verb}{where}"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -24,7 +24,7 @@ from cove.pki import ca as pki
 from cove.services import catalog, operations, quotas, templates
 from cove.services.clustering import hosts
 from cove.services.lookup import get_by_ident
-from cove.services.pagination import Page, PageRequest, paginate
+from cove.services.pagination import Page, PageRequest, paginate, paginate_rows
 
 PATCH_INTERNAL = frozenset(
     {
@@ -106,9 +106,39 @@ class CreatedCluster:
 
 @dataclass(frozen=True)
 class ClusterPage:
-    page: Page[models.Cluster]
+    # Detail lists: the clusters with their node groups. Summary lists: rows of
+    # ``SUMMARY_COLUMNS``, each with its ``node_count`` and ``master_count``.
+    page: Page[Any]
     # Labels of the templates of the page's clusters, by template uuid (detail lists only).
     template_labels: dict[str, dict[str, str]]
+
+
+def _role_count(masters: bool) -> Any:
+    ng = models.NodeGroup
+    role = ng.role == "master" if masters else ng.role != "master"
+    return (
+        select(func.coalesce(func.sum(ng.node_count), 0))
+        .where(ng.cluster_id == models.Cluster.id, role)
+        .scalar_subquery()
+    )
+
+
+# What a summary list item (``GET /v1/clusters``) shows: no node group is loaded, their
+# counts are summed by the database in the page's one query.
+SUMMARY_COLUMNS = (
+    models.Cluster.name,
+    models.Cluster.cluster_template_id,
+    models.Cluster.keypair,
+    models.Cluster.docker_volume_size,
+    models.Cluster.labels,
+    models.Cluster.master_flavor_id,
+    models.Cluster.flavor_id,
+    models.Cluster.create_timeout,
+    models.Cluster.status,
+    models.Cluster.health_status,
+    _role_count(masters=False).label("node_count"),
+    _role_count(masters=True).label("master_count"),
+)
 
 
 def scope(caller: Caller) -> Any:
@@ -174,6 +204,11 @@ def list_clusters(
     where = scope(caller)
     if where is not None:
         stmt = stmt.where(where)
+    if not detail:
+        rows = paginate_rows(
+            session, stmt, models.Cluster, request, max_limit, SUMMARY_COLUMNS, not_found="Cluster"
+        )
+        return ClusterPage(rows, {})
     page = paginate(session, stmt, models.Cluster, request, max_limit, not_found="Cluster")
     load_nodegroups(session, page.items)
     parents = (

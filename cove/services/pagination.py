@@ -5,10 +5,11 @@ renders a page with its ``next`` link."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import JSON, Select, and_, literal, or_
+from sqlalchemy import JSON, Row, Select, and_, literal, or_
 from sqlalchemy.orm import Session
 
 from cove import errors
@@ -48,6 +49,39 @@ def paginate(
     marker_field: str = "uuid",
     not_found: str = "Object",
 ) -> Page[T]:
+    query, limit = _page_query(session, stmt, model, params, max_limit, marker_field, not_found)
+    return _page(list(session.scalars(query)), limit, marker_field)
+
+
+def paginate_rows(
+    session: Session,
+    stmt: Select[Any],
+    model: type[Any],
+    params: PageRequest,
+    max_limit: int,
+    columns: Sequence[Any],
+    *,
+    marker_field: str = "uuid",
+    not_found: str = "Object",
+) -> Page[Row[Any]]:
+    """The page as rows of ``columns`` (``id`` and the marker field added) rather than mapped
+    objects: a list view of 1,000 items spent most of its time building objects and decoding
+    columns it does not show."""
+    query, limit = _page_query(session, stmt, model, params, max_limit, marker_field, not_found)
+    table: Any = model
+    query = query.with_only_columns(table.id, getattr(table, marker_field), *columns)
+    return _page(list(session.execute(query).all()), limit, marker_field)
+
+
+def _page_query(
+    session: Session,
+    stmt: Select[Any],
+    model: type[Any],
+    params: PageRequest,
+    max_limit: int,
+    marker_field: str,
+    not_found: str,
+) -> tuple[Select[Any], int]:
     table: Any = model  # a mapped class: its columns are read by name
     limit = max_limit if params.limit is None else params.limit
     if limit <= 0:
@@ -67,7 +101,10 @@ def paginate(
     order = [sort_col.desc().nulls_last()] if descending else [sort_col.asc().nulls_first()]
     if params.sort_key != "id":
         order.append(table.id.desc() if descending else table.id.asc())
-    items: list[T] = list(session.scalars(stmt.order_by(*order).limit(limit)))
+    return stmt.order_by(*order).limit(limit), limit
+
+
+def _page(items: list[T], limit: int, marker_field: str) -> Page[T]:
     next_marker = None
     if len(items) == limit:
         next_marker = str(getattr(items[-1], marker_field))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
@@ -23,12 +23,15 @@ from cove.api.deps import (
 )
 from cove.api.microversions import Version
 from cove.api.pagination import collection
+from cove.api.routing import Router
 from cove.api.schemas.clusters import (
     BayCreate,
     ClusterCreate,
     ResizeBody,
     UpgradeBody,
+    bay_summary_view,
     bay_view,
+    cluster_summary_view,
     cluster_view,
     parse_changes,
 )
@@ -39,10 +42,10 @@ from cove.services.pagination import PageRequest
 
 ClusterPageDep = Annotated[PageRequest, Depends(list_params_for(models.Cluster))]
 
-router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
+router = Router(prefix="/v1/clusters", tags=["clusters"])
 # Magnum dropped bays at 1.11, but python-magnumclient <= 3.7 sends `latest`: cove keeps
 # serving them at every version so those clients keep working.
-bays = APIRouter(prefix="/v1/bays", tags=["bays"])
+bays = Router(prefix="/v1/bays", tags=["bays"])
 
 
 def _wake(request: Request) -> None:
@@ -76,19 +79,18 @@ def _list(
     )
     page = listed.page
     coll = "bays" if bay else "clusters"
+    items: list[dict[str, Any]]
     if bay:
-        items = [bay_view(c, ctx.base_url, trimmed=not detail) for c in page.items]
-    else:
+        view = bay_view if detail else bay_summary_view
+        items = [view(c, ctx.base_url) for c in page.items]
+    elif detail:
+        labels = listed.template_labels
         items = [
-            cluster_view(
-                c,
-                ctx.base_url,
-                ctx.version,
-                listed.template_labels.get(c.cluster_template_id),
-                trimmed=not detail,
-            )
+            cluster_view(c, ctx.base_url, ctx.version, labels.get(c.cluster_template_id))
             for c in page.items
         ]
+    else:
+        items = [cluster_summary_view(c, ctx.base_url, ctx.version) for c in page.items]
     path = f"{coll}/detail" if detail else coll
     return collection(coll, items, page, ctx.base_url, path, params, max_limit)
 

@@ -3,8 +3,10 @@ the legacy bay field names."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
-from typing import Annotated, Any
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, StringConstraints
 
@@ -28,6 +30,9 @@ from cove.db import models
 from cove.domain.coes import MAX_MASTERS, MAX_NODES
 from cove.domain.statuses import FAILED, HealthStatus
 from cove.services.clusters import ClusterChanges, NewCluster, Resize, Upgrade
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
 
 ClusterName = Annotated[
     str, StringConstraints(min_length=1, max_length=242, pattern=r"^[a-zA-Z][a-zA-Z0-9_.-]*$")
@@ -172,35 +177,57 @@ def label_diff(own: dict[str, str], parent: dict[str, str]) -> dict[str, dict[st
     }
 
 
+def cluster_summary_view(row: Row[Any], base_url: str, version: Version) -> dict[str, Any]:
+    """An item of ``GET /v1/clusters``: ``row`` holds ``SUMMARY_COLUMNS`` of the service."""
+    field = row._mapping.__getitem__  # a tenth of the cost of a Row's attribute access
+    view = _core_view(field, field("node_count"), field("master_count"), base_url, version)
+    view["merge_labels"] = False
+    return view
+
+
+def _core_view(
+    field: Callable[[str], Any],
+    node_count: int,
+    master_count: int,
+    base_url: str,
+    version: Version,
+) -> dict[str, Any]:
+    """The fields every cluster view shows; ``field(name)`` reads a column."""
+    uuid = field("uuid")
+    view: dict[str, Any] = {
+        "uuid": uuid,
+        "name": field("name"),
+        "cluster_template_id": field("cluster_template_id"),
+        "keypair": field("keypair"),
+        "node_count": node_count,
+        "master_count": master_count,
+        "docker_volume_size": field("docker_volume_size"),
+        "labels": stringify_labels(field("labels")),
+        "master_flavor_id": field("master_flavor_id"),
+        "flavor_id": field("flavor_id"),
+        "create_timeout": field("create_timeout"),
+        "links": links(base_url, f"clusters/{uuid}"),
+    }
+    # 1.13 renamed stack_id to cluster_id; the value is the same.
+    view["cluster_id" if version >= Version(1, 13) else "stack_id"] = uuid
+    view["status"] = field("status")
+    view["health_status"] = field("health_status")
+    return view
+
+
 def cluster_view(
     c: models.Cluster,
     base_url: str,
     version: Version,
     template_labels: dict[str, str] | None = None,
-    *,
-    trimmed: Bool = False,
 ) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "uuid": c.uuid,
-        "name": c.name,
-        "cluster_template_id": c.cluster_template_id,
-        "keypair": c.keypair,
-        "node_count": _role_sum(c, masters=False),
-        "master_count": _role_sum(c, masters=True),
-        "docker_volume_size": c.docker_volume_size,
-        "labels": stringify_labels(c.labels),
-        "master_flavor_id": c.master_flavor_id,
-        "flavor_id": c.flavor_id,
-        "create_timeout": c.create_timeout,
-        "links": links(base_url, f"clusters/{c.uuid}"),
-    }
-    # 1.13 renamed stack_id to cluster_id; the value is the same.
-    view["cluster_id" if version >= Version(1, 13) else "stack_id"] = c.uuid
-    view["status"] = c.status
-    view["health_status"] = c.health_status
-    if trimmed:
-        view["merge_labels"] = False
-        return view
+    view = _core_view(
+        partial(getattr, c),
+        _role_sum(c, masters=False),
+        _role_sum(c, masters=True),
+        base_url,
+        version,
+    )
     own = stringify_labels(c.labels)
     view.update(
         {
@@ -246,7 +273,16 @@ BAY_LIST_FIELDS = (
 )
 
 
-def bay_view(c: models.Cluster, base_url: str, *, trimmed: bool = False) -> dict[str, Any]:
+def bay_summary_view(row: Row[Any], base_url: str) -> dict[str, Any]:
+    """An item of ``GET /v1/bays``: ``row`` as for ``cluster_summary_view``."""
+    view = cluster_summary_view(row, base_url, Version(1, 1))
+    view["baymodel_id"] = view.pop("cluster_template_id")
+    view["bay_create_timeout"] = view.pop("create_timeout")
+    view["links"] = links(base_url, f"bays/{view['uuid']}")
+    return {k: view[k] for k in BAY_LIST_FIELDS}
+
+
+def bay_view(c: models.Cluster, base_url: str) -> dict[str, Any]:
     view = cluster_view(c, base_url, Version(1, 1))
     view["baymodel_id"] = view.pop("cluster_template_id")
     view["bay_create_timeout"] = view.pop("create_timeout")
@@ -264,6 +300,4 @@ def bay_view(c: models.Cluster, base_url: str, *, trimmed: bool = False) -> dict
         "labels_skipped",
     ):
         view.pop(key, None)
-    if trimmed:
-        return {k: view[k] for k in BAY_LIST_FIELDS}
     return view

@@ -3,10 +3,11 @@ query parameters, microversion gates and pagination parameters."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from cove import errors
@@ -15,20 +16,31 @@ from cove.api.context import RequestContext, context_from_request
 from cove.services.pagination import PageRequest, sortable_keys
 from cove.settings import Settings
 
+# The dependencies are ``async def`` though they do no I/O: FastAPI runs a plain ``def`` one
+# in the thread pool, a hand-off each; a show request paid five of them for one query.
 
-def get_settings(request: Request) -> Settings:
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session per request; service functions open the transactions they need."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request; service functions open the transactions they need. Making one
+    does no I/O; closing it does only when a read left its transaction open (a rollback),
+    and then it runs in the thread pool, as the route did."""
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as session:
+    session = factory()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
-def get_context(request: Request) -> RequestContext:
+async def get_context(request: Request) -> RequestContext:
     settings: Settings = request.app.state.settings
     version = getattr(request.state, "version", microversions.MIN)
     return context_from_request(request, settings.effective_auth_mode, version)
@@ -39,10 +51,10 @@ ContextDep = Annotated[RequestContext, Depends(get_context)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def strict_query(*allowed: str) -> Callable[[Request], None]:
+def strict_query(*allowed: str) -> Callable[[Request], Awaitable[None]]:
     """WSME refuses query parameters a method does not declare; so does cove."""
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         for key in request.query_params:
             if key not in allowed:
                 raise errors.InvalidRequest(f'Unknown argument: "{key}"')
@@ -50,13 +62,13 @@ def strict_query(*allowed: str) -> Callable[[Request], None]:
     return check
 
 
-def min_version(minimum: str, maximum: str | None = None) -> Callable[[Request], None]:
+def min_version(minimum: str, maximum: str | None = None) -> Callable[[Request], Awaitable[None]]:
     """A route that exists only from (and up to) a microversion: 406 with Magnum's empty
     generic body outside that range."""
     low = microversions.Version.parse(minimum)
     high = microversions.Version.parse(maximum) if maximum else microversions.MAX
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         version = getattr(request.state, "version", microversions.MIN)
         if not low <= version <= high:
             upper = "" if high == microversions.MAX else f" up to {high}"
@@ -68,7 +80,9 @@ def min_version(minimum: str, maximum: str | None = None) -> Callable[[Request],
     return check
 
 
-def list_params_for(model: type[Any], *, marker: str = "uuid") -> Callable[..., PageRequest]:
+def list_params_for(
+    model: type[Any], *, marker: str = "uuid"
+) -> Callable[..., Awaitable[PageRequest]]:
     """Pagination parameters of a listing of ``model``: the document names the sort keys the
     server takes (the model's columns) and the marker's form (a uuid, or an integer id)."""
     marker_schema: dict[str, Any] = (
@@ -76,7 +90,7 @@ def list_params_for(model: type[Any], *, marker: str = "uuid") -> Callable[..., 
     )
     sort_keys: dict[str, Any] = {"enum": sortable_keys(model)}
 
-    def params(
+    async def params(
         # At least 1 ("Limit must be positive", as Magnum says); more than the maximum is
         # clamped.
         limit: int | None = Query(None, ge=1),

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from cove import errors
 from cove.api.cloud import PREFIX
 from cove.api.cloud.deps import CallerDep, SessionDep
+from cove.api.routing import Router
 from cove.api.schemas.common import timestamp
 from cove.db import models
 from cove.services import catalog
 
-router = APIRouter()
+router = Router()
 VERSION = {
     "id": "v2.1", "status": "CURRENT", "version": "2.1", "min_version": "2.1",
     "updated": "2013-07-23T11:33:21Z",

@@ -12,7 +12,7 @@ from cove.identity import Caller
 from cove.settings import Settings
 
 
-def _caller(request: Request) -> Caller:
+async def _caller(request: Request) -> Caller:  # no I/O: no thread hand-off
     settings: Settings = request.app.state.settings
     return caller_from_request(request, settings.effective_auth_mode)
 

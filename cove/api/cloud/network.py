@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from cove.api.cloud import PREFIX
 from cove.api.cloud.deps import CallerDep, SessionDep
+from cove.api.routing import Router
 from cove.api.schemas.common import timestamp
 from cove.db import models
 from cove.services import catalog
 
-router = APIRouter()
+router = Router()
 
 
 @router.get("")

@@ -34,7 +34,7 @@ def base_url(request: Request) -> str:
     return root.removesuffix("/clustering")
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:  # no I/O: no thread hand-off
     settings: Settings = request.app.state.settings
     version = getattr(request.state, "clustering_version", microversions.MIN)
     return Context(
@@ -79,6 +79,6 @@ def list_query(request: Request, filters: tuple[str, ...]) -> ListQuery:
     )
 
 
-def no_query(request: Request) -> None:
+async def no_query(request: Request) -> None:
     for key in request.query_params:
         raise cerr.BadRequest(f"Invalid parameter '{key}'")

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field, StringConstraints
 
 from cove.api.deps import ContextDep, SessionDep, strict_query
 from cove.api.links import links
+from cove.api.routing import Router
 from cove.api.schemas.common import WHOLE, Bool, NodeLabels, Strict, timestamp
 from cove.db import models
 from cove.domain.fields import INT32_MAX
 from cove.services import catalog
 
-router = APIRouter(tags=["catalog"], dependencies=[Depends(strict_query())])
+router = Router(tags=["catalog"], dependencies=[Depends(strict_query())])
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import StringConstraints
 
 from cove.api.deps import ContextDep, SessionDep, strict_query
 from cove.api.links import links
+from cove.api.routing import Router
 from cove.api.schemas.common import Strict, Text
 from cove.services import certificates
 
-router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
+router = Router(prefix="/v1/certificates", tags=["certificates"])
 
 CaType = Literal["kubernetes", "etcd", "front_proxy", "front-proxy"]
 

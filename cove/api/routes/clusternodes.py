@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 
 from cove.api.deps import ContextDep, SessionDep, strict_query
+from cove.api.routing import Router
 from cove.services import clusternodes
 
-router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
+router = Router(prefix="/v1/clusters", tags=["clusters"])
 
 
 def node_view(found: clusternodes.ClusterNode) -> dict[str, Any]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from cove.api.deps import ContextDep, SessionDep, strict_query
+from cove.api.routing import Router
 from cove.api.schemas.deployments import (
     DeploymentCreate,
     DeploymentUpdate,
@@ -19,7 +20,7 @@ from cove.domain.deploy.schema import definition_json_schema
 from cove.images.apps import refs as images
 from cove.services import deployments
 
-router = APIRouter(tags=["deployments"], dependencies=[Depends(strict_query())])
+router = Router(tags=["deployments"], dependencies=[Depends(strict_query())])
 BASE = "/v1/clusters/{cluster_ident}/deployments"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from cove.api.deps import (
@@ -16,6 +16,7 @@ from cove.api.deps import (
     strict_query,
 )
 from cove.api.pagination import collection
+from cove.api.routing import Router
 from cove.api.schemas.common import PatchItem
 from cove.api.schemas.nodegroups import NodeGroupCreate, nodegroup_view, parse_changes
 from cove.db import models
@@ -24,7 +25,7 @@ from cove.services.pagination import PageRequest
 
 NodeGroupPageDep = Annotated[PageRequest, Depends(list_params_for(models.NodeGroup))]
 
-router = APIRouter(
+router = Router(
     prefix="/v1/clusters/{cluster_ident}/nodegroups",
     tags=["nodegroups"],
     dependencies=[Depends(min_version("1.9"))],

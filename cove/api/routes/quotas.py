@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import StringConstraints
 
 from cove.api.deps import ContextDep, SessionDep, SettingsDep, list_params_for, strict_query
 from cove.api.pagination import collection
+from cove.api.routing import Router
 from cove.api.schemas.common import Count, Int, Str255, Strict, timestamp
 from cove.db import models
 from cove.services import quotas
@@ -19,7 +20,7 @@ from cove.services.stats import STATS_TYPES, cluster_stats
 
 QuotaPageDep = Annotated[PageRequest, Depends(list_params_for(models.Quota, marker="id"))]
 
-router = APIRouter(tags=["quotas"])
+router = Router(tags=["quotas"])
 
 ProjectId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 # The service refuses other resources naming the allowed ones; the document lists them.

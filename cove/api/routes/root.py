@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from cove import policy
 from cove.api import longpoll, microversions
 from cove.api.deps import ContextDep, SessionDep, strict_query
+from cove.api.routing import Router
 from cove.db import models
 from cove.services import deployment_events
 from cove.services.events import read_events, read_operations
 
-router = APIRouter()
+router = Router()
 
 RESOURCES = (
     "clustertemplates",

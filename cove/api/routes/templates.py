@@ -3,7 +3,7 @@ handlers, two names."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from cove.api import warnings
@@ -16,6 +16,7 @@ from cove.api.deps import (
     strict_query,
 )
 from cove.api.pagination import collection
+from cove.api.routing import Router
 from cove.api.schemas.common import PatchItem
 from cove.api.schemas.templates import (
     BaymodelFields,
@@ -32,10 +33,10 @@ from cove.services.pagination import PageRequest
 TemplatePageDep = Annotated[PageRequest, Depends(list_params_for(models.ClusterTemplate))]
 
 
-def make_router(coll: str, rule: str, fields: type[TemplateFields], *, bay: bool) -> APIRouter:
+def make_router(coll: str, rule: str, fields: type[TemplateFields], *, bay: bool) -> Router:
     # Magnum dropped baymodels at 1.11, but python-magnumclient <= 3.7 sends `latest`: cove
     # keeps serving them at every version so those clients keep working.
-    router = APIRouter(prefix=f"/v1/{coll}", tags=[coll])
+    router = Router(prefix=f"/v1/{coll}", tags=[coll])
 
     def registry(request: Request) -> DriverRegistry:
         found: DriverRegistry = request.app.state.registry

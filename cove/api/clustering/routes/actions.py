@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from cove.api.clustering import microversions
 from cove.api.clustering.deps import ContextDep, SessionDep, list_query, no_query
 from cove.api.clustering.schemas import ActionPatch, action_view
+from cove.api.routing import Router
 from cove.db import models
 from cove.services.clustering import actions
 
-router = APIRouter(prefix="/v1")
+router = Router(prefix="/v1")
 
 
 def render(

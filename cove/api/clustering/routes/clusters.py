@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import Body, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
@@ -19,13 +19,14 @@ from cove.api.clustering.schemas import (
     binding_view,
     cluster_view,
 )
+from cove.api.routing import Router
 from cove.db import clustering as db
 from cove.db import models
 from cove.domain.clustering import errors as cerr
 from cove.services.clustering import clusters
 from cove.settings import Settings
 
-router = APIRouter(prefix="/v1")
+router = Router(prefix="/v1")
 # An action's body: any JSON; each route checks its shape with Senlin's messages.
 JsonBody = Annotated[Any, Body()]
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 
 from cove.api.clustering.deps import ContextDep, SessionDep, list_query, no_query
 from cove.api.clustering.schemas import event_view
+from cove.api.routing import Router
 from cove.services.clustering import events
 
-router = APIRouter(prefix="/v1")
+router = Router(prefix="/v1")
 FILTERS = ("oid", "oname", "otype", "action", "cluster_id", "level")
 
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from cove.api.clustering import microversions
 from cove.api.clustering.deps import ContextDep, SessionDep, list_query, no_query
 from cove.api.clustering.routes.clusters import JsonBody, accepted, cap
 from cove.api.clustering.schemas import NodeCreate, NodePatch, node_view
+from cove.api.routing import Router
 from cove.db import clustering as db
 from cove.domain.clustering import errors as cerr
 from cove.services.clustering import nodes
 
-router = APIRouter(prefix="/v1")
+router = Router(prefix="/v1")
 
 
 def render(session: Any, rows: list[db.ContainerNode], *, tainted: bool) -> list[dict[str, Any]]:

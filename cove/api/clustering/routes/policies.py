@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from cove.api.clustering import microversions
 from cove.api.clustering.deps import ContextDep, SessionDep, list_query, no_query
 from cove.api.clustering.routes.profiles import type_view
 from cove.api.clustering.schemas import PolicyCreate, PolicyPatch, PolicyValidate, policy_view
+from cove.api.routing import Router
 from cove.services.clustering import policies
 
-router = APIRouter(prefix="/v1")
+router = Router(prefix="/v1")
 
 
 @router.get("/policy-types", dependencies=[Depends(no_query)])

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from cove.api.clustering import microversions
 from cove.api.clustering.deps import ContextDep, SessionDep, list_query, no_query
 from cove.api.clustering.schemas import ProfileCreate, ProfilePatch, ProfileValidate, profile_view
+from cove.api.routing import Router
 from cove.domain.clustering.schema import SpecType, render
 from cove.services.clustering import profiles
 
-router = APIRouter(prefix="/v1")
+router = Router(prefix="/v1")
 
 
 @router.get("/profile-types", dependencies=[Depends(no_query)])

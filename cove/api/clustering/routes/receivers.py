@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from cove.api.clustering import microversions
@@ -18,11 +18,12 @@ from cove.api.clustering.deps import (
 )
 from cove.api.clustering.routes.clusters import JsonBody, cap
 from cove.api.clustering.schemas import ReceiverCreate, ReceiverPatch, receiver_view
+from cove.api.routing import Router
 from cove.db import clustering as db
 from cove.domain.clustering import errors as cerr
 from cove.services.clustering import receivers
 
-router = APIRouter(prefix="/v1")
+router = Router(prefix="/v1")
 
 
 def render(session: Any, rows: list[db.Receiver]) -> list[dict[str, Any]]:

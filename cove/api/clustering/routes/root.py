@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from cove import __version__
 from cove.api.clustering import microversions
 from cove.api.clustering.deps import ContextDep, base_url, no_query
+from cove.api.routing import Router
 from cove.services.clustering import common
 
-router = APIRouter()
+router = Router()
 
 
 def version_info(request: Request) -> dict[str, Any]:

@@ -11,24 +11,20 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-COVE = Path(sys.executable).with_name("cove")
+from tests.support.server import COVE, serve
+
 DRIVERS = "tests.support.drivers:InstantDriver,tests.cli.drivers:SlowDriver"
-READY_TIMEOUT = 20.0
 CALL_TIMEOUT = 60.0
 
 
@@ -156,27 +152,6 @@ class Api:
             delay = min(delay * 2, 0.5)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline, delay = time.monotonic() + READY_TIMEOUT, 0.05
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"cove serve exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            httpx.get(f"{url}/healthz", timeout=2)
-            return
-        except httpx.HTTPError:
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
-    proc.terminate()
-    pytest.fail(f"cove serve did not answer {url} within {READY_TIMEOUT} s:\n{log.read_text()}")
-
-
 def _clean_env() -> dict[str, str]:
     """The caller's environment without anything that would steer cove or add a token."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("COVE_", "OS_"))}
@@ -185,31 +160,9 @@ def _clean_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a ``cove serve`` started for this session (this xdist worker)."""
-    tmp = tmp_path_factory.mktemp("cove-serve")
-    port = _free_port()
-    env = _clean_env()
-    env.update(
-        COVE_EXTRA_DRIVERS=DRIVERS,
-        COVE_STATE_DIR=str(tmp / "state"),
-        COVE_DB=f"sqlite:///{tmp / 'cove.db'}",
-        COVE_HEALTH_INTERVAL="3600",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-    )
-    log = tmp / "serve.log"
-    argv = [str(COVE), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, proc, log)
+    workdir = tmp_path_factory.mktemp("cove-serve")
+    with serve(workdir, drivers=DRIVERS, env={"COVE_HEALTH_INTERVAL": "3600"}) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -17,16 +17,9 @@ from sqlalchemy import select
 from cove.db import models
 from cove.db.session import make_engine
 from cove.pki import keystore
-from tests.cli.conftest import (
-    COVE,
-    DRIVERS,
-    ROOT,
-    Cove,
-    _clean_env,
-    _free_port,
-    _wait_ready,
-    unique,
-)
+from tests.cli.conftest import DRIVERS, Cove, _clean_env, unique
+from tests.support.keystone import free_port
+from tests.support.server import COVE, ROOT, serve
 
 
 def _mode(path: Path) -> int:
@@ -48,24 +41,12 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def _serve(env: dict[str, str], tmp_path: Path) -> Iterator[Cove]:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tmp_path / f"serve-{port}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(COVE), "serve", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=tmp_path,
-        )
-    try:
-        _wait_ready(url, proc, log)
+    """``cove serve`` on its default database (in the state directory); afterwards, its
+    output holds no private key."""
+    more = {k: v for k, v in env.items() if k.startswith("COVE_")}
+    with serve(tmp_path, db=None, drivers=DRIVERS, env=more) as url:
         yield Cove(url, {**env, "COVE_URL": url})
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    text = log.read_text()
+    text = "".join(p.read_text() for p in tmp_path.glob("serve.*.log"))
     assert "PRIVATE KEY" not in text
     for key in keystore.read_key_file(Path(env["COVE_STATE_DIR"]) / "secret.key"):
         assert key not in text
@@ -135,7 +116,7 @@ def test_a_wrong_secret_key_stops_the_api_with_a_message_naming_the_setting(
         cove(f"cluster create {unique('c')} --template tpl")
     other = keystore.generate_key()
     result = subprocess.run(
-        [str(COVE), "api", "--port", str(_free_port())],
+        [str(COVE), "api", "--port", str(free_port())],
         env={**env, "COVE_SECRET_KEY": other},
         capture_output=True,
         text=True,

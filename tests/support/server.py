@@ -1,6 +1,7 @@
-"""``cove serve`` as a real process for tests that drive it over HTTP (the real clients,
-Keystone mode): a fresh SQLite database, the ``InstantDriver`` test driver (os_distro
-``instant``, every cluster operation completes at once), a free loopback port."""
+"""cove as real processes for tests that drive it over HTTP (the CLI, the real clients,
+Keystone mode): ``cove serve``, or ``cove api`` and ``cove conductor`` apart, on a fresh
+SQLite database by default, with the ``InstantDriver`` test driver (os_distro ``instant``,
+every cluster operation completes at once) and a free loopback port."""
 
 from __future__ import annotations
 
@@ -39,30 +40,67 @@ def toml(settings: dict[str, Any]) -> str:
     return "\n".join(plain) + "\n\n" + "\n\n".join(tables) + "\n"
 
 
+INSTANT = "tests.support.drivers:InstantDriver"
+
+
 @contextmanager
-def serve(workdir: Path, config: dict[str, Any] | None = None, db: str = "") -> Iterator[str]:
-    """Run ``cove serve`` (with ``config`` as its config file, on database ``db``, default a
-    new SQLite file) until the block ends; yield its base URL once it answers."""
-    workdir.mkdir(parents=True, exist_ok=True)
+def serve(
+    workdir: Path,
+    config: dict[str, Any] | None = None,
+    db: str | None = "",
+    *,
+    command: str = "serve",
+    drivers: str = INSTANT,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Run ``cove serve`` (or ``command``: ``api``) with ``config`` as its config file, on
+    database ``db`` (default a new SQLite file in ``workdir``; None: cove's own default, in
+    its state directory ``workdir/state``), until the block ends; yield its base URL once it
+    answers. ``env``: more of the process's environment. Its output goes to
+    ``workdir/<command>.stdout.log`` and ``.stderr.log``."""
     port = free_port()
-    config_file = workdir / "cove.toml"
-    config_file.write_text(toml(config or {}))
-    env = dict(os.environ)
-    env["COVE_EXTRA_DRIVERS"] = "tests.support.drivers:InstantDriver"
-    env["COVE_STATE_DIR"] = str(workdir / "state")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    db = db or f"sqlite:///{workdir / 'cove.db'}"
-    argv = [
-        str(COVE), "--config", str(config_file), "serve",
-        "--host", "127.0.0.1", "--port", str(port), "--db", db,
-    ]  # fmt: skip
-    stderr = workdir / "stderr.log"
-    with (workdir / "stdout.log").open("wb") as out, stderr.open("wb") as err:
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=workdir)
-    url = f"http://127.0.0.1:{port}"
-    try:
+    argv = ["--host", "127.0.0.1", "--port", str(port)]
+    with _running(workdir, command, argv, config, db, drivers, env) as (proc, stderr):
+        url = f"http://127.0.0.1:{port}"
         _wait_ready(url, proc, stderr)
         yield url
+
+
+@contextmanager
+def conductor(
+    workdir: Path, db: str, *, drivers: str = INSTANT, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``cove conductor`` on ``db`` until the block ends."""
+    with _running(workdir, "conductor", [], None, db, drivers, env) as (proc, _):
+        yield proc
+
+
+@contextmanager
+def _running(
+    workdir: Path,
+    command: str,
+    argv: list[str],
+    config: dict[str, Any] | None,
+    db: str | None,
+    drivers: str,
+    env: dict[str, str] | None,
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_file = workdir / f"{command}.toml"
+    config_file.write_text(toml(config or {}))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("COVE_", "OS_"))}
+    environ["COVE_EXTRA_DRIVERS"] = drivers
+    environ["COVE_STATE_DIR"] = str(workdir / "state")
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environ.get("PYTHONPATH")]))
+    environ.update(env or {})
+    if db is not None:
+        argv = [*argv, "--db", db or f"sqlite:///{workdir / 'cove.db'}"]
+    full = [str(COVE), "--config", str(config_file), command, *argv]
+    stderr = workdir / f"{command}.stderr.log"
+    with (workdir / f"{command}.stdout.log").open("wb") as out, stderr.open("wb") as err:
+        proc = subprocess.Popen(full, stdout=out, stderr=err, env=environ, cwd=workdir)
+    try:
+        yield proc, stderr
     finally:
         proc.terminate()
         try:

@@ -31,13 +31,13 @@ from cove.api.routes import (
     templates,
 )
 from cove.api.schemas.common import forbid_controls
-from cove.db import migrate
+from cove.db import migrate, notify
 from cove.db.session import make_engine, make_session_factory
 from cove.drivers.registry import DriverRegistry, build_registry
 from cove.pki import keystore
 from cove.providers.registry import ProviderSet
 from cove.services import keys
-from cove.services.eventhub import EventHub
+from cove.services.eventhub import CHANNEL, EventHub
 from cove.settings import AuthMode, Settings
 
 CLUSTERING_PREFIX = "/clustering"
@@ -82,7 +82,7 @@ def create_app(
     )
     app.state.wakeup = wakeup or (lambda: None)
     # Conductors in this process (``cove serve``) share the session factory, so their events
-    # wake long-polling readers directly; other processes' arrive through NOTIFY.
+    # wake long-polling readers directly; other processes' arrive as notes (cove.db.notify).
     app.state.events = EventHub()
     app.state.events.attach(app.state.session_factory)
     api_errors.install(app)
@@ -143,12 +143,13 @@ def _public(path: str) -> bool:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     stop = threading.Event()
-    engine = app.state.engine
-    if engine.dialect.name == "postgresql":
-        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        threading.Thread(
-            target=app.state.events.listen, args=(url, stop), name="api-events", daemon=True
-        ).start()
+    events: EventHub = app.state.events
+    threading.Thread(
+        target=notify.listen,
+        args=(app.state.engine, CHANNEL, lambda uuid: events.publish([uuid]), stop),
+        name="api-events",
+        daemon=True,
+    ).start()
     try:
         yield
     finally:

@@ -18,7 +18,7 @@ from cove.conductor.clustering.health import ContainerHealth
 from cove.conductor.kinds import every_reconciler
 from cove.conductor.monitor import HealthMonitor
 from cove.conductor.runner import Runner
-from cove.db import models
+from cove.db import models, notify
 from cove.db.session import transaction
 from cove.drivers.registry import DriverRegistry
 from cove.services import operations
@@ -104,14 +104,17 @@ class Conductor:
         beat = threading.Thread(target=self._service_heartbeat, name="conductor-beat", daemon=True)
         beat.start()
         self._threads.append(beat)
-        engine = self.factory.kw["bind"]
-        if engine.dialect.name == "postgresql":
-            url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            listener = threading.Thread(
-                target=self._listen, args=(url,), name="conductor-listen", daemon=True
-            )
-            listener.start()
-            self._threads.append(listener)
+        # Work an API in another process records wakes a worker at its commit; listening
+        # (re)starts with a wake-up, to catch up on what was recorded before.
+        listener = threading.Thread(
+            target=notify.listen,
+            args=(self.factory.kw["bind"], operations.CHANNEL, lambda _: self.wakeup(), self._stop),
+            kwargs={"on_ready": self.wakeup},
+            name="conductor-listen",
+            daemon=True,
+        )
+        listener.start()
+        self._threads.append(listener)
         log.info("conductor %s started with %d workers", self.owner, self.workers)
 
     def stop(self) -> None:
@@ -147,22 +150,6 @@ class Conductor:
             self._wake.wait(timeout)
             if self._pending_wakeups:
                 self._pending_wakeups -= 1
-
-    def _listen(self, url: str) -> None:
-        """Wake workers on NOTIFY from API processes; reconnect after a database restart."""
-        import psycopg
-
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(url, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {operations.CHANNEL}")
-                    self.wakeup()  # catch up on whatever was recorded while not listening
-                    while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=1.0):
-                            self.wakeup()
-            except Exception:
-                log.warning("lost the LISTEN connection; reconnecting", exc_info=True)
-                self._stop.wait(1.0)
 
     def _watch_containers(self) -> None:
         """Health policies of container clusters, each at its own interval (a tick is one

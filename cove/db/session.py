@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from cove import filemodes
-from cove.db import models
+from cove.db import models, notify
 from cove.pki import keystore
 
 
@@ -75,6 +75,7 @@ def make_session_factory(
     info = {keystore.SESSION_INFO: keys} if keys is not None else {}
     factory = sessionmaker(engine, expire_on_commit=False, info=info)
     event.listen(factory, "before_flush", _seal_private_keys)
+    notify.install(factory)
     return factory
 
 

@@ -2,23 +2,20 @@
 
 ``record_event`` marks its session with the cluster; when that session commits, the hub
 wakes every request waiting on the cluster, in this process, at once. Events committed by
-another process (a conductor against the same PostgreSQL) arrive as ``NOTIFY cove_events``
-with the cluster's UUID, which ``listen`` turns into the same wake-up. A reader subscribes
-before it reads the database, so an event committed between its read and its wait is not
-missed.
+another process (a conductor on the same database) arrive as a note on ``cove_events`` with
+the cluster's UUID (``cove.db.notify``), which the API turns into the same wake-up. A reader
+subscribes before it reads the database, so an event committed between its read and its wait
+is not missed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from collections.abc import Iterable
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
-
-log = logging.getLogger(__name__)
 
 CHANNEL = "cove_events"
 _PENDING = "cove.events.clusters"
@@ -95,22 +92,6 @@ class EventHub:
         pending = session.info.pop(_PENDING, None)
         if pending:
             self.publish(pending)
-
-    def listen(self, url: str, stop: threading.Event) -> None:
-        """Relay ``NOTIFY cove_events`` from other processes until ``stop`` (a thread's body;
-        reconnects after a database restart)."""
-        import psycopg
-
-        while not stop.is_set():
-            try:
-                with psycopg.connect(url, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    while not stop.is_set():
-                        for note in conn.notifies(timeout=1.0):
-                            self.publish([note.payload])
-            except Exception:
-                log.warning("lost the LISTEN connection for events; reconnecting", exc_info=True)
-                stop.wait(1.0)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, ClassVar, Protocol
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cove import errors
 from cove.db import models
+from cove.db import notify as notes
 from cove.domain.statuses import Operation, Status, start_status
 from cove.services import eventhub
 
@@ -128,15 +129,10 @@ def record_event(
 
 def announce(session: Session, cluster: Subject) -> None:
     """Wake readers waiting on the cluster's events when this transaction commits (see
-    ``eventhub``): in this process at once, in others through NOTIFY on PostgreSQL. Also
-    for a deleted cluster, whose readers then find it gone."""
-    if session.get_bind().dialect.name == "postgresql" and not eventhub.marked(
-        session, cluster.uuid
-    ):
-        session.execute(
-            text("SELECT pg_notify(:channel, :uuid)"),
-            {"channel": eventhub.CHANNEL, "uuid": cluster.uuid},
-        )
+    ``eventhub``): in this process at once, in others through a note (``cove.db.notify``).
+    Also for a deleted cluster, whose readers then find it gone."""
+    if not eventhub.marked(session, cluster.uuid):
+        notes.notify(session, eventhub.CHANNEL, cluster.uuid)
     eventhub.mark(session, cluster.uuid)
 
 
@@ -190,11 +186,9 @@ def _busy(session: Session, subject: Subject) -> errors.ClusterBusy:
 
 
 def notify(session: Session) -> None:
-    """Wake conductors in other processes. PostgreSQL delivers NOTIFY at commit, so nobody
-    wakes to look for an operation that is not visible yet; SQLite is single-process and
-    the in-process wake-up suffices."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"NOTIFY {CHANNEL}"))
+    """Wake conductors in other processes once this transaction commits (so nobody wakes to
+    look for an operation that is not visible yet)."""
+    notes.notify(session, CHANNEL)
 
 
 def cancel_active(session: Session, cluster: Subject, reason: str) -> None:

@@ -221,12 +221,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str, state_dir: str) -> Iterator[str]:
-    """``cove api`` in a subprocess; returns once uvicorn says it is listening."""
+def server(url: str, state_dir: str, workers: int = 1) -> Iterator[str]:
+    """``cove api`` in a subprocess; returns once uvicorn says it is listening (each of
+    ``workers`` processes, when several)."""
     port = free_port()
     env = {**os.environ, "COVE_STATE_DIR": state_dir, "COVE_LOG_LEVEL": "INFO"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cove", "api", "--port", str(port), "--db", url],
+        [sys.executable, "-m", "cove", "api", "--port", str(port), "--db", url,
+         "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     lines: queue.Queue[str | None] = queue.Queue()
@@ -242,12 +244,14 @@ def server(url: str, state_dir: str) -> Iterator[str]:
     threading.Thread(target=pump, daemon=True).start()
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
+        # One process binds once started; several share the socket their parent bound.
+        ready = "Uvicorn running on" if workers == 1 else "Application startup complete"
+        started = 0
+        while started < workers:
             line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
             if line is None:
                 raise RuntimeError("cove api exited:\n" + "".join(log))
-            if "Uvicorn running on" in line:
-                break
+            started += ready in line
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

@@ -175,12 +175,12 @@ def cli(ctx: click.Context, config: Path | None, url: str, token: str | None) ->
     ctx.obj = {"config": config, "url": url, "token": token, "url_given": given}
 
 
-def _run_api(settings: Settings, wakeup: Any = None) -> tuple[Any, Any]:
+def _run_api(settings: Settings, wakeup: Any = None, migrate_db: bool = True) -> tuple[Any, Any]:
     import uvicorn
 
     from cove.api.app import create_app
 
-    app = create_app(settings, wakeup=wakeup)
+    app = create_app(settings, wakeup=wakeup, migrate_db=migrate_db)
     # Objects made at start-up live for the whole process: keep them out of the collector's
     # scans (measured: the default 1,000-cluster page spent about a third of its time in GC).
     gc.freeze()
@@ -220,12 +220,34 @@ def serve(ctx: click.Context, **options: Any) -> None:
 
 @cli.command()
 @_serve_options
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="API processes sharing the port (one per core uses them all)",
+)
 @click.pass_context
-def api(ctx: click.Context, **options: Any) -> None:
+def api(ctx: click.Context, workers: int, **options: Any) -> None:
     """Run the HTTP API only (run conductors separately, against the same database)."""
     settings = _settings(ctx, **options)
-    _, server = _run_api(settings)
-    server.run()
+    if workers == 1:
+        _run_api(settings)[1].run()
+        return
+    import uvicorn
+
+    from cove.api.app import create_app
+    from cove.cli.workers import supervise
+
+    # Migrate and seal keys once, before any worker exists; each worker builds its own app.
+    create_app(settings).state.engine.dispose()
+    sock = uvicorn.Config("cove", host=settings.host, port=settings.port).bind_socket()
+    click.echo(
+        f"cove {__version__} API on http://{settings.host}:{settings.port}/v1 "
+        f"with {workers} workers",
+        err=True,
+    )
+    supervise(sock, workers, lambda s: _run_api(settings, migrate_db=False)[1].run(sockets=[s]))
 
 
 @cli.command()

@@ -1,7 +1,8 @@
-"""``cove api`` and ``cove conductor`` as two processes on one SQLite database: work the API
-records wakes the conductor at its commit, and what the conductor records wakes the CLI's
-long poll through the API, as NOTIFY does on PostgreSQL. The conductor's scan interval is
-ten minutes, so only those wake-ups can finish these commands within their time limit."""
+"""``cove api --workers 2`` and ``cove conductor`` as processes on one SQLite database: work
+an API worker records wakes the conductor at its commit, and what the conductor records wakes
+the CLI's long poll in whichever worker holds it, as NOTIFY does on PostgreSQL. The
+conductor's scan interval is ten minutes, so only those wake-ups can finish these commands
+within their time limit."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ def split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cove]:
     workdir = tmp_path_factory.mktemp("split")
     db = f"sqlite:///{workdir / 'cove.db'}"
     with (
-        serve(workdir, db=db, command="api", drivers=DRIVERS, env=SLOW_SCAN) as url,
+        serve(
+            workdir, db=db, command="api", drivers=DRIVERS, env=SLOW_SCAN, args=("--workers", "2")
+        ) as url,
         conductor(workdir, db, drivers=DRIVERS, env=SLOW_SCAN),
     ):
         env = _clean_env()

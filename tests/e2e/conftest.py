@@ -25,6 +25,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -32,6 +33,7 @@ import pytest
 
 from cove.drivers.swarm_mode.image import ensure_node_image
 from cove.images import BuiltImage
+from cove.images.apps import ensure_app_image
 from cove.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,6 +137,27 @@ def node_image(docker_engine: None) -> BuiltImage:
     """The node image, built once (shared state_dir, so parallel workers build it once)."""
     settings = Settings()
     return ensure_node_image(settings.state_dir, docker_host=settings.docker_host, log=print)
+
+
+# The app images the catalog's keystone package needs (etcd: every deployment's store).
+KEYSTONE_APPS = ("etcd", "mariadb", "memcached", "keystone")
+
+
+@pytest.fixture(scope="session")
+def app_images(docker_engine: None) -> None:
+    """The keystone package's app images, built once before any test times a deployment or
+    a page that uses them (a cold build takes minutes; a built one is a lookup by content
+    hash, and the build lock makes parallel workers build each once)."""
+    settings = Settings()
+    with ThreadPoolExecutor(len(KEYSTONE_APPS)) as pool:
+        list(
+            pool.map(
+                lambda app: ensure_app_image(
+                    app, settings.state_dir, docker_host=settings.docker_host
+                ),
+                KEYSTONE_APPS,
+            )
+        )
 
 
 @pytest.fixture(scope="session")

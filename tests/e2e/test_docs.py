@@ -306,8 +306,15 @@ def test_few_blocks_are_not_run() -> None:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_runs_as_written(
-    page: str, docker_engine: None, node_image: object, clients: Path, tmp_path: Path
+    page: str,
+    docker_engine: None,
+    node_image: object,
+    clients: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
+    if any("cove image build --app" in block.text for block in doc_blocks(page)):
+        request.getfixturevalue("app_images")  # built before the page's time limit starts
     env = page_env(tmp_path, clients)
     if page == "production.md":
         with throwaway_database() as url:

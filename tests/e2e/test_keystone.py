@@ -17,21 +17,17 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cove.images.apps import ensure_app_image
-from cove.settings import Settings
 from tests.e2e.conftest import docker, until
 from tests.e2e.test_deployments import DEFINITION, api, services
 from tests.e2e.test_swarm_cluster import CREATE_TIMEOUT, IMAGE, Cove
 
 pytestmark = pytest.mark.e2e
 
-APPS = ("etcd", "mariadb", "memcached", "keystone")
 TEMPLATE_MEDIUM = "swarm-medium"
 ADMIN_PASSWORD = "e2e-admin-password"
 PORT = 5000
@@ -41,20 +37,6 @@ ELEMENTS = (
     "keystone-db-create", "keystone-db-sync", "keystone-bootstrap",
 )  # fmt: skip
 TASKS = ("keystone-db-create", "keystone-db-sync", "keystone-bootstrap")
-
-
-@pytest.fixture(scope="module")
-def app_images(docker_engine: None) -> None:
-    settings = Settings()
-    with ThreadPoolExecutor(len(APPS)) as pool:  # each build is a lookup once cached
-        list(
-            pool.map(
-                lambda app: ensure_app_image(
-                    app, settings.state_dir, docker_host=settings.docker_host
-                ),
-                APPS,
-            )
-        )
 
 
 @pytest.fixture(scope="module")

@@ -52,14 +52,16 @@ def serve(
     command: str = "serve",
     drivers: str = INSTANT,
     env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """Run ``cove serve`` (or ``command``: ``api``) with ``config`` as its config file, on
     database ``db`` (default a new SQLite file in ``workdir``; None: cove's own default, in
     its state directory ``workdir/state``), until the block ends; yield its base URL once it
-    answers. ``env``: more of the process's environment. Its output goes to
+    answers. ``env``: more of the process's environment; ``args``: more of the command's
+    options (``--workers 2``). Its output goes to
     ``workdir/<command>.stdout.log`` and ``.stderr.log``."""
     port = free_port()
-    argv = ["--host", "127.0.0.1", "--port", str(port)]
+    argv = ["--host", "127.0.0.1", "--port", str(port), *args]
     with _running(workdir, command, argv, config, db, drivers, env) as (proc, stderr):
         url = f"http://127.0.0.1:{port}"
         _wait_ready(url, proc, stderr)

@@ -26,8 +26,8 @@ NO_BODY = frozenset({204, 304})
 
 
 class JSONBody(JSONResponse):
-    """JSON encoded by pydantic-core: compact and UTF-8 as Starlette's, about ten times faster
-    on a page of a thousand items."""
+    """JSON encoded by pydantic-core: compact and UTF-8 as Starlette's; a page of 1,000 summary
+    items takes 2.7 ms where ``json.dumps`` takes 9.9 (measured once, the machine loaded)."""
 
     def render(self, content: Any) -> bytes:
         return pydantic_core.to_json(content)

@@ -188,6 +188,10 @@ def _run_api(settings: Settings, wakeup: Any = None, migrate_db: bool = True) ->
         app,
         host=settings.host,
         port=settings.port,
+        # h11, not httptools even where installed: httptools refuses a control character in
+        # any header with uvicorn's plain-text 400, before cove can answer in Magnum's body
+        # (or ignore a header it does not read, as Keystone mode does with X-Project-Id).
+        http="h11",
         log_level=settings.log_level.lower(),
         access_log=False,
     )

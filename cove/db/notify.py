@@ -15,6 +15,7 @@ correctness. A sender never blocks on a listener that does not read.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import itertools
@@ -159,6 +160,7 @@ def _sender() -> socket.socket:
     """One unbound socket sends every note of the process (``sendto`` is thread-safe)."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.setblocking(False)
+    atexit.register(sock.close)
     return sock
 
 

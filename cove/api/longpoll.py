@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
@@ -21,20 +22,26 @@ WAIT_DESCRIPTION = (
 )
 
 
+@dataclass(frozen=True)
 class EventsQuery:
     """The query of an events long poll: ``since`` (events above this id), ``limit``, and
     ``wait`` (seconds to wait for one)."""
 
-    def __init__(
-        self,
-        since: int = Query(0, ge=0, description="return events with an id above this"),
-        limit: int = Query(200, ge=1, le=1000),
-        wait: float = Query(0, ge=0, le=60, description=WAIT_DESCRIPTION),
-    ) -> None:
-        self.since, self.limit, self.wait = since, limit, wait
+    since: int
+    limit: int
+    wait: float
 
 
-EventsQueryDep = Annotated[EventsQuery, Depends()]
+async def events_query(
+    since: int = Query(0, ge=0, description="return events with an id above this"),
+    limit: int = Query(200, ge=1, le=1000),
+    wait: float = Query(0, ge=0, le=60, description=WAIT_DESCRIPTION),
+) -> EventsQuery:
+    # async: FastAPI would run a plain class or function in the thread pool, a hop for nothing
+    return EventsQuery(since, limit, wait)
+
+
+EventsQueryDep = Annotated[EventsQuery, Depends(events_query)]
 
 
 async def poll(

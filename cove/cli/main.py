@@ -256,9 +256,14 @@ def api(ctx: click.Context, workers: int, **options: Any) -> None:
 
 @cli.command()
 @click.option("--db", default=None, help="database URL")
-@click.option("--workers", type=int, default=4, show_default=True, help="operations run at once")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="operations run at once  [default: two per core]",
+)
 @click.pass_context
-def conductor(ctx: click.Context, db: str | None, workers: int) -> None:
+def conductor(ctx: click.Context, db: str | None, workers: int | None) -> None:
     """Run a conductor: claims operations with leases, so several may run at once."""
     from cove.conductor.service import Conductor
     from cove.db import migrate

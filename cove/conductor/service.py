@@ -5,6 +5,7 @@ periodic scan as the fallback for work recorded by other processes or backed off
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import socket
 import threading
@@ -32,6 +33,14 @@ BINARY = "magnum-conductor"  # the name Magnum's clients expect in `service list
 CONTAINER_HEALTH_TICK = 1.0  # seconds; a health policy's interval is whole seconds
 
 
+def default_workers() -> int:
+    """Operations run at once: two per core this process may use. A cluster operation mostly
+    waits for node engines that boot on the same cores; more at once only makes each wait
+    longer (10 clusters on 2 cores: 4 at a time were done in 0.64-0.71x the time of starting
+    all 30 nodes at once)."""
+    return 2 * len(os.sched_getaffinity(0))
+
+
 class Conductor:
     def __init__(
         self,
@@ -39,7 +48,7 @@ class Conductor:
         factory: sessionmaker[Session],
         registry: DriverRegistry,
         *,
-        workers: int = 4,
+        workers: int | None = None,
         host: str | None = None,
         clock: leases.Clock = models.utcnow,
     ) -> None:
@@ -64,7 +73,7 @@ class Conductor:
             clock=clock,
             after_step=faults.kill_after_step(settings.fault_kill_after_step),
         )
-        self.workers = workers
+        self.workers = workers or default_workers()
         self.clock = clock
         self._wake = threading.Condition()
         self._pending_wakeups = 0
@@ -80,6 +89,18 @@ class Conductor:
                     self.wakeup()  # it started a heal
             except Exception:
                 log.warning("health check of cluster %s failed", cluster_id, exc_info=True)
+
+    def _prepare_drivers(self) -> None:
+        """The drivers' one-time probes, now rather than in the first operation; one that
+        fails is left to that operation, which reports what went wrong."""
+        for name in self.drivers.names():
+            prepare = getattr(self.drivers.find_by_name(name), "prepare", None)
+            if prepare is None:
+                continue
+            try:
+                prepare()
+            except Exception as exc:
+                log.info("driver %s: start-up probe skipped: %s", name, exc)
 
     def wakeup(self) -> None:
         with self._wake:
@@ -97,6 +118,7 @@ class Conductor:
             (self._check_completed, "conductor-health-now"),
             (self._watch_containers, "conductor-container-health"),
             (self._sample_loads, "conductor-container-loads"),
+            (self._prepare_drivers, "conductor-prepare"),
         ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()

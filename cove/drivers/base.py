@@ -148,6 +148,13 @@ class ChecksTemplates(Protocol):
     def check_template(self, template: Mapping[str, Any]) -> list[str]: ...
 
 
+class Prepares(Protocol):
+    """Optional capability: work the first operation would otherwise wait for (a provider's
+    one-time probes), done by the conductor at its start, beside its workers."""
+
+    def prepare(self) -> None: ...
+
+
 class SupportsHealth(Protocol):
     """Optional capability: drivers that can observe their nodes and replace failed ones."""
 

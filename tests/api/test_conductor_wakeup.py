@@ -42,3 +42,35 @@ def test_a_note_from_another_engine_wakes_the_conductor(db_url: str) -> None:
         conductor.stop()
         engine.dispose()
         elsewhere.kw["bind"].dispose()
+
+
+class ProbingDriver:
+    """A driver with a start-up probe, one that fails, and none (the memory drivers')."""
+
+    provides = ()
+
+    def __init__(self, name: str, fail: bool = False) -> None:
+        self.name, self.fail = name, fail
+        self.prepared = threading.Event()
+
+    def prepare(self) -> None:
+        self.prepared.set()
+        if self.fail:
+            raise RuntimeError("engine unreachable")
+
+
+def test_the_conductor_runs_the_drivers_start_up_probes_at_once(db_url: str) -> None:
+    """So that the first create does not pay for them (the docker provider's node-mode
+    probe); a probe that fails leaves the conductor working."""
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    failing, probing = ProbingDriver("a", fail=True), ProbingDriver("b")
+    registry = DriverRegistry([failing, probing])  # type: ignore[list-item]
+    conductor = Conductor(Settings(db=db_url), make_session_factory(engine), registry, workers=1)
+    conductor.start()
+    try:
+        assert failing.prepared.wait(10) and probing.prepared.wait(10)
+        assert all(t.is_alive() for t in conductor._threads if t.name != "conductor-prepare")
+    finally:
+        conductor.stop()
+        engine.dispose()

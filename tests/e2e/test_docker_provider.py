@@ -275,7 +275,8 @@ def test_ensure_node_twice_adopts_the_first(
     assert ipaddress.ip_address(first.address) in ipaddress.ip_network(subnet)
     # The detection left no probe container behind and chose a mode.
     assert provider.node_mode is not None
-    names = [c.name for c in client.containers.list(all=True, filters={"label": "cove.probe"})]
+    probes = {"label": ["cove.probe", f"{LABEL_CLUSTER}={cluster}"]}
+    names = [c.name for c in client.containers.list(all=True, filters=probes)]
     assert names == []
     # Limits and the hostname alias on the cluster network.
     attrs = client.containers.get(spec.name).attrs

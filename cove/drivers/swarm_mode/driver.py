@@ -43,6 +43,7 @@ from cove.drivers.swarm_mode import engine, health, services
 from cove.drivers.swarm_mode.apps import SwarmAppHost
 from cove.drivers.swarm_mode.commands import CommandFailed
 from cove.drivers.swarm_mode.containers import SwarmContainerHost
+from cove.drivers.swarm_mode.image import node_image_tag
 from cove.drivers.swarm_mode.membership import Swarm
 from cove.providers.base import NodeRecord, NodeSpec, Provider, ServiceRecord
 
@@ -64,13 +65,24 @@ class SwarmModeDriver:
     def check_template(self, template: Mapping[str, Any]) -> list[str]:
         return engine.check_template(template)
 
+    def prepare(self) -> None:
+        """At the conductor's start: the provider's one-time probes with the node image (the
+        docker provider's node mode), so the first create does not wait for them."""
+        prepare = getattr(self.provider, "prepare", None)
+        if prepare is not None:
+            prepare(node_image_tag())
+
     # -- operations ------------------------------------------------------------------------
 
     def create_cluster(self, op: OperationInput) -> ClusterReport:
         fleet = Fleet(self.provider, op.cluster)
         network = self._network(op, fleet)
         parallel_services = self._start_services(op, fleet, network)
-        primary, version, _ = self._converge(op, fleet, network, fleet.expected(), fresh=True)
+        present = fleet.nodes()
+        # With no node before this attempt, the swarm is formed anew: nothing stale to prune.
+        primary, version, _ = self._converge(
+            op, fleet, network, fleet.expected(present), fresh=True, stale=bool(present)
+        )
         for service in parallel_services():
             op.event(_service_event(service))
         return self.report(op.cluster, fleet.nodes(), primary, version)
@@ -265,26 +277,29 @@ class SwarmModeDriver:
         slots: Sequence[Slot],
         *,
         fresh: bool = False,
+        stale: bool = True,
         settle: bool = True,
     ) -> tuple[NodeRecord, str, bool]:
         """Every node of ``slots`` made or adopted and running, its engine answering, a member
         of the swarm (``fresh``: every node runs its join, which checks membership itself;
         else only those the swarm does not list Ready); with ``settle``, stale member entries
-        pruned and every member Ready. Returns the primary manager, the engine version ("" without
+        pruned (when ``fresh``, only if ``stale``: the caller knows the swarm is new) and every
+        member Ready. Returns the primary manager, the engine version ("" without
         ``settle``) and whether the swarm listed stale entries (pruning is then needed)."""
         cluster = op.cluster
         made = fleet.ensure(slots, partial(self._node_spec, cluster, network))
         op.steps.mark("nodes", {"nodes": sorted(n.name for n in made)})
         op.event(f"{len(made)} node(s) started; waiting for their engines.")
         swarm = Swarm(self.provider, cluster)
-        primary, ready, stale = None, None, True
+        primary, ready, tokens = None, None, None
         if not fresh:
             # What the swarm already has: members it lists Ready need no engine wait and no
             # join, and a listing with nothing stale in it needs no pruning.
             present = {n.name for n in fleet.nodes()}
             primary = swarm.primary(made)
-            listing = swarm.listing(primary)
-            if listing is not None:
+            view = swarm.view(primary)
+            if view is not None:
+                listing, tokens = view
                 hosts = [str(m.get("Hostname")) for m in listing]
                 ready = {
                     h for h, m in zip(hosts, listing, strict=True) if m.get("Status") == "Ready"
@@ -295,7 +310,9 @@ class SwarmModeDriver:
         waiting = [n for n in made if ready is None or n.name not in ready]
         parallel(lambda n: swarm.run(n.name, "wait-engine"), waiting)
         op.steps.mark("engines")
-        primary = swarm.form(made, joining=made if fresh else (), primary=primary, ready=ready)
+        primary = swarm.form(
+            made, joining=made if fresh else (), primary=primary, ready=ready, tokens=tokens
+        )
         op.steps.mark("swarm")
         version = ""
         if settle:

@@ -89,14 +89,17 @@ class Swarm:
         *,
         primary: NodeRecord | None = None,
         ready: set[str] | None = None,
+        tokens: Sequence[str] | None = None,
     ) -> NodeRecord:
         """Init the swarm on the primary manager unless it is active, then join every node of
         ``nodes`` that is not a Ready member (``ready``: the names the swarm lists Ready, if
         the caller read them already), and every node of ``joining`` (just made: a Ready
         entry of its name may be its predecessor's). Managers join one at a time (Raft),
-        workers in parallel. Returns the primary."""
+        workers in parallel; ``tokens`` (manager, worker) read from the active primary just
+        before spare the init. Returns the primary."""
         primary = primary or self.primary(nodes)
-        tokens = self.run(primary.name, "swarm-init", _addr(primary)).split()
+        if tokens is None:
+            tokens = self.run(primary.name, "swarm-init", _addr(primary)).split()
         if len(tokens) < 2:
             raise CommandFailed(primary.name, "swarm-init", "printed no join tokens")
         token = {"master": tokens[-2], "worker": tokens[-1]}
@@ -160,12 +163,19 @@ class Swarm:
             self.run(name, "leave")
         self.run(primary.name, "node-rm", name)
 
-    def listing(self, primary: NodeRecord) -> list[dict[str, Any]] | None:
-        """The members as ``primary`` lists them; None when it cannot (no swarm yet)."""
+    def view(self, primary: NodeRecord) -> tuple[list[dict[str, Any]], list[str]] | None:
+        """The members as ``primary`` lists them and the join tokens (manager, worker), read
+        in one exec; None when it cannot (no swarm yet, or its output was lost)."""
         try:
-            return self.members(primary)
+            out = self.run(primary.name, "swarm-view")
         except CommandFailed:
             return None
+        lines = commands.json_lines(out)
+        members = [json.loads(line) for line in lines if line.startswith("{")]
+        tokens = [line.strip() for line in lines if not line.startswith("{")]
+        if len(tokens) != 2 or not any(m.get("Hostname") == primary.name for m in members):
+            return None
+        return members, tokens
 
     def prune(self, primary: NodeRecord, nodes: Iterable[NodeRecord]) -> list[str]:
         """Remove member entries whose node is gone, and stale entries of a name that has

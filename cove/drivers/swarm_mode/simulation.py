@@ -159,6 +159,7 @@ class SwarmSimulator:
             "swarm-init": self._init,
             "swarm-join": self._join,
             "swarm-nodes": self._nodes,
+            "swarm-view": self._view,
             "wait-ready": self._wait_ready,
             "task-nodes": self._task_nodes,
             "drain": self._drain,
@@ -225,6 +226,11 @@ class SwarmSimulator:
             for member in self.members(swarm)
         ]
         return "".join(line + "\n" for line in lines)
+
+    def _view(self, engine: Engine, node: MemoryContainer, args: tuple[str, ...]) -> str:
+        nodes = self._nodes(engine, node, args)
+        swarm = self._managed_swarm(engine)
+        return f"{nodes}{swarm.manager_token}\n{swarm.worker_token}\n"
 
     def _wait_ready(self, engine: Engine, node: MemoryContainer, args: tuple[str, ...]) -> str:
         swarm = self._managed_swarm(engine)

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import docker
@@ -87,11 +88,12 @@ class ModeDetector:
         """The detected mode, or ``None`` before the first detection."""
         return self._mode
 
-    def detect(self, client: docker.DockerClient, image: str, cluster_uuid: str) -> NodeMode:
+    def detect(self, client: docker.DockerClient, image: str, cluster_uuid: str | None) -> NodeMode:
         """The mode for node containers, probing the engine with ``image`` the first time.
 
         The probe container carries the cluster's label, so a probe left behind by a crash is
-        swept by ``delete_cluster``.
+        swept by ``delete_cluster``; one made for no cluster (a conductor's warm-up) is removed
+        by a later probe.
 
         Raises:
             ProviderUnavailable: the engine could not be reached.
@@ -110,19 +112,23 @@ class ModeDetector:
             return self._mode
 
 
-def probe_privileged(client: docker.DockerClient, image: str, cluster_uuid: str) -> NodeMode:
+def probe_privileged(client: docker.DockerClient, image: str, cluster_uuid: str | None) -> NodeMode:
     """Start ``true`` from ``image`` with ``privileged=True``; the answer decides the mode.
 
     Raises:
         ProviderUnavailable: the engine could not be reached.
         ProviderError: the probe container could not be created.
     """
+    labels = {LABEL_PROBE: "privileged"}
+    if cluster_uuid is not None:
+        labels[LABEL_CLUSTER] = cluster_uuid
     with map_docker_errors():
+        remove_stale_probes(client)
         container = client.containers.create(
             image,
             entrypoint=["true"],
             name=f"cove-probe-{uuid.uuid4().hex[:12]}",
-            labels={LABEL_CLUSTER: cluster_uuid, LABEL_PROBE: "privileged"},
+            labels=labels,
             network_mode="none",
             privileged=True,
         )
@@ -137,5 +143,20 @@ def probe_privileged(client: docker.DockerClient, image: str, cluster_uuid: str)
                 return NodeMode(privileged=False, reason=f"--privileged probe exited {status}")
             return NodeMode(privileged=True, reason="--privileged accepted")
         finally:
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)
+
+
+def remove_stale_probes(client: docker.DockerClient) -> None:
+    """Remove probes a killed process left (a probe lives well under a second; one created
+    over ``PROBE_TIMEOUT`` ago is nobody's). Call inside ``map_docker_errors``."""
+    cutoff = time.time() - PROBE_TIMEOUT
+    for container in client.containers.list(all=True, filters={"label": LABEL_PROBE}):
+        created = container.attrs.get("Created", "")
+        try:
+            made = datetime.fromisoformat(created[:26].rstrip("Z")).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        if made.timestamp() < cutoff:
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True)

@@ -122,6 +122,35 @@ def test_create_makes_a_healthy_swarm() -> None:
     assert len(report.nodegroups[WORKERS].node_addresses) == 2
 
 
+def test_create_runs_one_command_per_step_in_the_nodes() -> None:
+    """A create forms a swarm anew: one engine wait per node, one init, one join per other
+    node, one wait until every member is Ready (which also gives the version); no listing
+    to prune, since no node existed before."""
+    d, _, simulator = driver()
+    d.create_cluster(Recorder().op("create", cluster(managers=1, workers=2)))
+    ran = Counter(command for _, command, _ in simulator.commands)
+    assert ran == {"wait-engine": 3, "swarm-init": 1, "swarm-join": 2, "wait-ready": 1}
+
+
+def test_create_resumed_with_nodes_present_prunes_what_the_swarm_lists() -> None:
+    spec = cluster(managers=1, workers=2)
+    d, _, simulator = created(spec)
+    simulator.commands.clear()
+    d.create_cluster(Recorder().op("create", spec))
+    assert "swarm-nodes" in [command for _, command, _ in simulator.commands]
+
+
+def test_grow_reads_the_swarm_and_its_tokens_in_one_command() -> None:
+    """Adding to a running swarm: the members and the join tokens from one exec on the
+    manager (no init); the new nodes' engine waits and joins; the wait until Ready."""
+    spec = cluster(workers=2)
+    d, _, simulator = created(spec)
+    simulator.commands.clear()
+    d.update_cluster(Recorder().op("resize", resized(spec, 4), nodegroup=WORKERS))
+    ran = Counter(command for _, command, _ in simulator.commands)
+    assert ran == {"swarm-view": 1, "wait-engine": 2, "swarm-join": 2, "wait-ready": 1}
+
+
 def test_grow_adds_workers_that_join() -> None:
     spec = cluster(workers=2)
     d, provider, simulator = created(spec)

@@ -3,6 +3,7 @@ replaced by ``true``, and the engine's refusal of --privileged selects the capab
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import docker.errors
@@ -24,8 +25,9 @@ def _refusal() -> docker.errors.APIError:
 
 
 class FakeContainer:
-    def __init__(self, owner: FakeContainers, name: str) -> None:
+    def __init__(self, owner: FakeContainers, name: str, created: str = "") -> None:
         self.owner, self.name = owner, name
+        self.attrs = {"Created": created}
 
     def start(self) -> None:
         if self.owner.refuse_privileged:
@@ -43,6 +45,11 @@ class FakeContainers:
         self.refuse_privileged = refuse_privileged
         self.created: list[dict[str, Any]] = []
         self.removed: list[str] = []
+        self.left: list[FakeContainer] = []  # probes of earlier processes
+
+    def list(self, all: bool, filters: dict[str, str]) -> list[FakeContainer]:
+        assert all and filters == {"label": LABEL_PROBE}
+        return self.left
 
     def create(self, image: str, **options: Any) -> FakeContainer:
         if image == "missing":
@@ -72,6 +79,22 @@ def test_probe_decides_once_and_cleans_up(refuse: bool, privileged: bool) -> Non
     assert client.containers.removed == [probe["name"]]
     if refuse:
         assert "unable to apply caps" in first.reason
+
+
+def test_probe_for_no_cluster_removes_probes_killed_processes_left() -> None:
+    """A conductor's warm-up probe has no cluster to carry; a probe a killed process left
+    (created over a minute ago) goes with the next probe, one being made now stays."""
+    client = FakeClient(refuse_privileged=False)
+    client.containers.left = [
+        FakeContainer(client.containers, "old", "2020-01-01T00:00:00.123456789Z"),
+        FakeContainer(client.containers, "now", datetime.now(UTC).isoformat()),
+    ]
+
+    ModeDetector().detect(client, "cove/node:x", None)  # type: ignore[arg-type]
+
+    (probe,) = client.containers.created
+    assert probe["labels"] == {LABEL_PROBE: "privileged"}
+    assert client.containers.removed == ["old", probe["name"]]
 
 
 def test_failed_probe_is_not_cached() -> None:

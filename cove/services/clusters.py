@@ -277,14 +277,14 @@ def create_cluster(
     session: Session, caller: Caller, new: NewCluster, *, default_quota: int, rules: ClusterRules
 ) -> CreatedCluster:
     with writing(session):
-        cluster = _create(session, caller, new, default_quota=default_quota, rules=rules)
-        coe = template_of(session, cluster).coe
+        cluster, template = _create(session, caller, new, default_quota=default_quota, rules=rules)
+        coe = template.coe
     return CreatedCluster(cluster, coe)
 
 
 def _create(
     session: Session, caller: Caller, body: NewCluster, *, default_quota: int, rules: ClusterRules
-) -> models.Cluster:
+) -> tuple[models.Cluster, models.ClusterTemplate]:
     policy.enforce(caller, "cluster:create")
     quotas.check_cluster_quota(session, caller.project_id, default_quota)
     template = _lookup_template(session, caller, body.cluster_template_id, rules)
@@ -312,7 +312,7 @@ def _create(
     flavor = body.flavor_id or template.flavor_id
     master_flavor = body.master_flavor_id or template.master_flavor_id
     for field, value in (("flavor_id", flavor), ("master_flavor_id", master_flavor)):
-        if value:
+        if value and (field == "flavor_id" or value != flavor):  # one lookup when both agree
             catalog.resolve_flavor(session, value, field)
     keypair = body.keypair or template.keypair_id
     if keypair:
@@ -377,7 +377,7 @@ def _create(
         timeout_minutes=cluster.create_timeout or None,
         message=f"Create accepted: {master_count} master(s), {node_count} worker(s).",
     )
-    return cluster
+    return cluster, template
 
 
 def _label_bounds(cluster_labels: dict[str, str], node_count: int) -> tuple[int, int | None]:

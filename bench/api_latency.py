@@ -72,6 +72,10 @@ HEADERS = {
 }
 TEMPLATE_UUID = "7d3f0a52-5b7a-4d0e-9a51-0c1f2e3d4b5a"
 TEMPLATE_LABELS = {"kube_tag": "v1.30.4", "min_node_count": "0", "auto_scaling_enabled": "false"}
+TEMPLATE_BODY = {
+    "image_id": "bench-image", "coe": "kubernetes", "external_network_id": "public",
+    "flavor_id": "m1.small", "master_flavor_id": "m1.small",
+}  # fmt: skip
 CLUSTER_LABELS = {"kube_tag": "v1.30.4", "min_node_count": "0", "boot_volume_size": "20"}
 FLOOR = "floor: GET /healthz (no database)"
 BATCH = 2000
@@ -307,6 +311,12 @@ def api_calls(
         if response.status_code != 202:
             raise RuntimeError(f"POST /v1/clusters: {response.status_code} {response.text[:300]}")
 
+    def create_template(i: int) -> None:
+        body = {**TEMPLATE_BODY, "name": f"tpl-{tag}-{i + WARMUP}"}
+        response = client.post("/v1/clustertemplates", json=body)
+        if response.status_code != 201:
+            raise RuntimeError(f"POST /v1/clustertemplates: {response.status_code} {response.text}")
+
     return {
         FLOOR: lambda i: get("/healthz"),
         "list ?limit=50": lambda i: get("/v1/clusters?limit=50"),
@@ -314,6 +324,7 @@ def api_calls(
         "show by uuid": lambda i: get(f"/v1/clusters/{picks[i][0]}"),
         "show by name": lambda i: get(f"/v1/clusters/{picks[i][1]}"),
         "create": create,
+        "template create": create_template,
     }
 
 
@@ -464,6 +475,40 @@ class Baseline:
             )  # fmt: skip
         json.dumps({"uuid": cuuid})
 
+    def create_template(self, name: str) -> None:
+        """What POST /v1/clustertemplates reads and writes: the image, the flavor and the
+        external network looked up, the row inserted, then its view."""
+        i, f, n = (m.__table__.c for m in (models.Image, models.Flavor, models.Network))
+        t = models.ClusterTemplate.__table__
+        with self.engine.connect() as conn:
+            conn.execution_options(cove_write=True)
+            with conn.begin():
+                image = conn.execute(
+                    select(models.Image.__table__).where(
+                        i.name == TEMPLATE_BODY["image_id"], i.public | (i.project_id == PROJECT)
+                    )
+                ).one()
+                flavor = TEMPLATE_BODY["flavor_id"]  # the master flavor is the same one
+                conn.execute(
+                    select(models.Flavor.__table__).where((f.name == flavor) | (f.uuid == flavor))
+                ).one()
+                conn.execute(
+                    select(models.Network.__table__).where(
+                        n.name == TEMPLATE_BODY["external_network_id"]
+                    )
+                ).first()
+                values = {
+                    **{k: v for k, v in TEMPLATE_BODY.items() if k != "image_id"},
+                    "image_id": image.name, "uuid": str(uuid.uuid4()), "name": name,
+                    "project_id": PROJECT, "user_id": USER, "cluster_distro": image.os_distro,
+                    "network_driver": "flannel", "volume_driver": "cinder", "labels": {},
+                    "registry_enabled": False, "tls_disabled": False, "public": False,
+                    "hidden": False, "master_lb_enabled": False, "floating_ip_enabled": True,
+                    "server_type": "vm", "created_at": models.utcnow(),
+                }  # fmt: skip
+                row = conn.execute(insert(t).values(values).returning(t)).one()
+        json.dumps({**row._mapping, "created_at": row.created_at.isoformat()})
+
     def calls(self, picks: list[tuple[str, str]], tag: str) -> dict[str, Callable[[int], None]]:
         return {
             "list ?limit=50": lambda i: self.list(50),
@@ -471,6 +516,7 @@ class Baseline:
             "show by uuid": lambda i: self.show(self.c.uuid, picks[i][0]),
             "show by name": lambda i: self.show(self.c.name, picks[i][1]),
             "create": lambda i: self.create(f"base-{tag}-{i + WARMUP}"),
+            "template create": lambda i: self.create_template(f"base-tpl-{tag}-{i + WARMUP}"),
         }
 
 

@@ -147,8 +147,8 @@ def resolve_values(
     image = catalog.resolve_image(session, caller, values["image_id"])
     values["cluster_distro"] = image.os_distro
     for field in ("flavor_id", "master_flavor_id"):
-        if values[field]:
-            catalog.resolve_flavor(session, values[field], field)
+        if values[field] and (field == "flavor_id" or values[field] != values["flavor_id"]):
+            catalog.resolve_flavor(session, values[field], field)  # once when both agree
     if values["keypair_id"]:
         catalog.resolve_keypair(session, caller, values["keypair_id"], "keypair_id")
     if values["external_network_id"]:

@@ -56,6 +56,7 @@ class HealthMonitor:
                 return 0
             spec = snapshot.cluster_spec(session, cluster)
             template_driver = spec.template.get("driver")
+            recorded = (cluster.health_status, dict(cluster.health_status_reason or {}))
         try:
             driver = self.registry.find(
                 DriverKey(spec.server_type, spec.os_distro, spec.coe), template_driver
@@ -65,6 +66,10 @@ class HealthMonitor:
         if not hasattr(driver, "check_health"):
             return 0
         report: HealthReport = driver.check_health(spec)
+        if not report.failed_nodes and recorded == (report.status, report.reason):
+            # The steady state: nothing to record and nothing to heal, so no write (a write
+            # transaction per cluster per pass took SQLite's write lock 10,000 times a pass).
+            return 0
         return self._record(cluster_id, report)
 
     def _record(self, cluster_id: int, report: HealthReport) -> int:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event
+
 from cove.conductor.monitor import HealthMonitor
 from tests.conftest import Api, template_body
 from tests.support.drivers import InstantDriver
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "BEGIN IMMEDIATE")
 
 
 def _monitor(api: Api) -> tuple[HealthMonitor, InstantDriver]:
@@ -55,3 +59,31 @@ def test_auto_healing_replaces_failed_nodes(api: Api, catalog: dict[str, Any]) -
     monitor.check_all()
     shown = api.get(f"/v1/clusters/{uuid}").json()
     assert shown["status"] == "UPDATE_COMPLETE" and shown["health_status"] == "HEALTHY"
+
+
+def test_a_pass_that_finds_nothing_changed_writes_nothing(
+    api: Api, catalog: dict[str, Any]
+) -> None:
+    """The steady state of a fleet: the recorded health stands, so no write transaction per
+    cluster per pass (on SQLite each took the database's one write lock)."""
+    uuid = _cluster(api)
+    monitor, driver = _monitor(api)
+    monitor.check_all()
+    before = api.get(f"/v1/clusters/{uuid}").json()
+    engine = api.runner.factory.kw["bind"]
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement.lstrip().upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        monitor.check_all()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    writes = [s for s in statements if s.startswith(WRITES) or "FOR UPDATE" in s]
+    assert statements and not writes
+    assert api.get(f"/v1/clusters/{uuid}").json() == before
+    driver.failed = ("cove-x-worker-0",)
+    monitor.check_all()  # a change is still recorded
+    assert api.get(f"/v1/clusters/{uuid}").json()["health_status"] == "UNHEALTHY"

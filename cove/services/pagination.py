@@ -97,8 +97,13 @@ def _page_query(
         marker_row = _marker_row(session, stmt, table, params.marker, marker_field, not_found)
         stmt = stmt.where(_after(table, sort_col, marker_row, params.sort_key, descending))
     # Nulls sort first ascending and last descending on both databases (their defaults
-    # differ), so that ``_after`` can place a marker whose value is null.
-    order = [sort_col.desc().nulls_last()] if descending else [sort_col.asc().nulls_first()]
+    # differ), so that ``_after`` can place a marker whose value is null. Only for a column
+    # that can hold null: PostgreSQL's ``id ASC NULLS FIRST`` cannot walk the primary key's
+    # index, and sorted every row of the project for a page (93 ms for 50 of 100,000).
+    if model.__table__.c[params.sort_key].nullable:
+        order = [sort_col.desc().nulls_last()] if descending else [sort_col.asc().nulls_first()]
+    else:
+        order = [sort_col.desc()] if descending else [sort_col.asc()]
     if params.sort_key != "id":
         order.append(table.id.desc() if descending else table.id.asc())
     return stmt.order_by(*order).limit(limit), limit

@@ -24,8 +24,11 @@ WAIT_ENGINE = (
 )
 _STATE = "docker info --format '{{.Swarm.LocalNodeState}}'"
 # $1: advertise address. Init unless active; print the manager then the worker join token.
+# Init first: it refuses a node already in a swarm, and only then is the state read (a new
+# swarm, every create's, spares that docker CLI run).
 SWARM_INIT = (
-    f'[ "$({_STATE})" = active ] || docker swarm init --advertise-addr "$1" >/dev/null || exit 1; '
+    'out=$(docker swarm init --advertise-addr "$1" 2>&1) || '
+    f'[ "$({_STATE})" = active ] || {{ echo "$out"; exit 1; }}; '
     "docker swarm join-token -q manager && docker swarm join-token -q worker"
 )
 # $1 token, $2 advertise address, $3 remote manager (addr:2377). A member of that swarm is

@@ -227,3 +227,20 @@ def test_cluster_list_runs_a_constant_number_of_queries(api: Api, catalog: Catal
     many = {path: _queries_for(api, path) for path in paths}
     assert many == few, (few, many)
     assert all(1 <= count <= 4 for count in many.values()), many
+
+
+def test_pages_by_a_column_that_cannot_be_null_are_ordered_as_its_index_is(
+    api: Api, catalog: Catalog
+) -> None:
+    """``ORDER BY id NULLS FIRST`` cannot walk PostgreSQL's primary key: every row of the
+    project was sorted for each page (93 ms for 50 of 100,000). Only a column that can hold
+    null gets the nulls clause, which places a marker whose value is null."""
+    _clusters(api, 3)
+    with _counting_queries(api) as statements:
+        assert api.get("/v1/clusters?limit=2").status_code == 200
+    (page,) = [s for s in statements if "FROM clusters" in s and "LIMIT" in s.upper()]
+    assert "NULLS" not in page.upper(), page
+    with _counting_queries(api) as statements:
+        assert api.get("/v1/clusters?limit=2&sort_key=keypair").status_code == 200
+    (page,) = [s for s in statements if "FROM clusters" in s and "LIMIT" in s.upper()]
+    assert "NULLS FIRST" in page.upper(), page

@@ -119,6 +119,13 @@ def in_reader(cluster: str, uuid: str, *argv: str) -> str:
     return docker("exec", node, "docker", "exec", container, *argv)
 
 
+def seen(cluster: str, uuid: str) -> str:
+    """What the reader read. Its shell makes /tmp/seen (empty) before etcdctl answers, and
+    the reader is ready once started: the value may land a moment after the deployment
+    completes."""
+    return until(lambda: in_reader(cluster, uuid, "cat", "/tmp/seen"), 30, "the reader's value")
+
+
 def test_an_update_goes_in_order_and_a_failing_one_is_rolled_back(cove: Cove, cluster: str) -> None:
     r = api(cove, "POST", f"/v1/clusters/{cluster}/deployments",
             json={"name": "rolling", "definition": definition("hello")})  # fmt: skip
@@ -127,7 +134,7 @@ def test_an_update_goes_in_order_and_a_failing_one_is_rolled_back(cove: Cove, cl
     assert settled(cove, cluster, ("CREATE_COMPLETE", "CREATE_FAILED"))["status"] == (
         "CREATE_COMPLETE"
     )
-    assert in_reader(cluster, uuid, "cat", "/tmp/seen") == "hello"
+    assert seen(cluster, uuid) == "hello"
     store = inspect(cluster, uuid, "cove-store")["Version"]["Index"]
 
     # 1. Everything changes: kv's command, the value seed writes, the reader.
@@ -143,7 +150,7 @@ def test_an_update_goes_in_order_and_a_failing_one_is_rolled_back(cove: Cove, cl
     # though kv's new instance started empty.
     assert at(kv["UpdateStatus"]["CompletedAt"]) <= at(seed["CreatedAt"])
     assert at(seed["CreatedAt"]) <= at(reader["UpdateStatus"]["StartedAt"])
-    assert in_reader(cluster, uuid, "cat", "/tmp/seen") == "hello-v2"
+    assert seen(cluster, uuid) == "hello-v2"
     assert inspect(cluster, uuid, "cove-store")["Version"]["Index"] == store  # untouched
 
     # 2. kv's new version never passes its health check; seed and the reader would follow.
@@ -167,4 +174,4 @@ def test_an_update_goes_in_order_and_a_failing_one_is_rolled_back(cove: Cove, cl
     # The old version still answers, and the reader still has what it read.
     health = in_reader(cluster, uuid, "sh", "-c", f"{ETCDCTL} endpoint health 2>&1")
     assert re.search(r"is healthy", health), health
-    assert in_reader(cluster, uuid, "cat", "/tmp/seen") == "hello-v2"
+    assert seen(cluster, uuid) == "hello-v2"

@@ -1014,8 +1014,8 @@ def run(args: argparse.Namespace, res: Results, meta: dict[str, Any]) -> None:
         monitor = Monitor(lambda bench, cluster: bench == RUN_ID or cluster in uuids)
         pending = Pending()
 
-        # Warm-up, not counted: cove's first create also detects the node mode (a probe
-        # container), and both sides warm the page cache and the engine.
+        # Warm-up, not counted: both sides warm the page cache and the engine (cove's
+        # conductor detects the node mode, a probe container, when it starts).
         res.warmup["cove"] = cove_rep(cove, res, pending, 0, scale=False, record=False)
         res.warmup["raw"] = raw_rep(raw, res, pending, 0, scale=False, record=False)
         probe = serve.grep(r"detected in [0-9.]+s")
@@ -1172,8 +1172,8 @@ def render(res: Results, meta: dict[str, Any], args: argparse.Namespace) -> str:
             f"p50 {p50(ratios):.2f}x, {min(ratios):.2f}-{max(ratios):.2f}x. "
             f"First create after start-up (warm-up, not counted): cove "
             f"{res.warmup.get('cove', float('nan')):.2f} s, raw "
-            f"{res.warmup.get('raw', float('nan')):.2f} s; cove's first create also detected "
-            f"the node mode in {res.warmup.get('probe', float('nan')):.2f} s "
+            f"{res.warmup.get('raw', float('nan')):.2f} s; cove's conductor detected the node "
+            f"mode at its start, in {res.warmup.get('probe', float('nan')):.2f} s "
             f"(it chose {meta.get('cove_mode', '?')}).",
         ]
     if res.phases_cove and res.phases_raw:

@@ -316,7 +316,8 @@ class SwarmModeDriver:
         op.steps.mark("swarm")
         version = ""
         if settle:
-            version = self._settle(cluster, fleet.nodes(), primary, prune=stale)
+            nodes = fleet.nodes() if stale else []  # only pruning reads them
+            version = self._settle(cluster, nodes, primary, prune=stale)
         op.event("Swarm formed: all nodes joined.")
         return primary, version, stale
 

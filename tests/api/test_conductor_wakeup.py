@@ -45,7 +45,7 @@ def test_a_note_from_another_engine_wakes_the_conductor(db_url: str) -> None:
 
 
 class ProbingDriver:
-    """A driver with a start-up probe, one that fails, and none (the memory drivers')."""
+    """A driver with a start-up probe (``prepare``), which fails when told to."""
 
     provides = ()
 

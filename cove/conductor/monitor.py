@@ -7,6 +7,9 @@ are skipped."""
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -17,60 +20,101 @@ from cove.db import models
 from cove.db.session import transaction
 from cove.domain import labels
 from cove.domain.statuses import STABLE, Operation, Status, allows, start_status
-from cove.drivers.base import DriverKey, HealthReport
+from cove.drivers.base import ClusterSpec, DriverKey, HealthReport
 from cove.drivers.registry import DriverRegistry, NoDriver
 from cove.services import operations
 
 log = logging.getLogger(__name__)
 
 WATCHED = tuple(str(s) for s in STABLE | {Status.UPDATE_FAILED})
+PAGE = 100  # clusters read in one transaction; their checks run before the next page is read
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A cluster as the page read it: its snapshot and the health it has on record."""
+
+    cluster_id: int
+    spec: ClusterSpec
+    recorded: tuple[str | None, dict[str, Any]]
 
 
 class HealthMonitor:
-    def __init__(self, factory: sessionmaker[Session], registry: DriverRegistry) -> None:
+    """``parallel``: driver checks run at once (each mostly waits for a node's engine)."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], registry: DriverRegistry, parallel: int = 4
+    ) -> None:
         self.factory = factory
         self.registry = registry
+        self.parallel = parallel
 
     def check_all(self) -> int:
-        """One pass over every settled cluster; returns how many heal operations it started."""
+        """One pass over every settled cluster; returns how many heal operations it started.
+        Clusters are read a page at a time (a few statements per page, not per cluster) and
+        each page's checks run in parallel."""
         with transaction(self.factory, write=False) as session:
             ids = list(
                 session.scalars(select(models.Cluster.id).where(models.Cluster.status.in_(WATCHED)))
             )
         started = 0
-        for cluster_id in ids:
-            try:
-                started += self.check(cluster_id)
-            except Exception:
-                log.exception("health check of cluster %s failed", cluster_id)
+        with ThreadPoolExecutor(self.parallel, thread_name_prefix="health-check") as pool:
+            for first in range(0, len(ids), PAGE):
+                started += self._check_page(ids[first : first + PAGE], pool)
         return started
 
     def check(self, cluster_id: int) -> int:
-        with transaction(self.factory, write=False) as session:
-            cluster = session.scalar(
-                select(models.Cluster)
-                .where(models.Cluster.id == cluster_id)
-                .options(selectinload(models.Cluster.nodegroups))
-            )
-            if cluster is None or cluster.status not in WATCHED:
-                return 0
-            spec = snapshot.cluster_spec(session, cluster)
-            template_driver = spec.template.get("driver")
-            recorded = (cluster.health_status, dict(cluster.health_status_reason or {}))
+        """One cluster now (just after an operation succeeded)."""
+        return self._check_page([cluster_id], None)
+
+    def _check_page(self, ids: list[int], pool: ThreadPoolExecutor | None) -> int:
         try:
-            driver = self.registry.find(
-                DriverKey(spec.server_type, spec.os_distro, spec.coe), template_driver
+            watched = self._read(ids)
+        except Exception:
+            log.exception("reading clusters %s for their health check failed", ids)
+            return 0
+        checks = pool.map(self._check_one, watched) if pool else map(self._check_one, watched)
+        return sum(checks)
+
+    def _read(self, ids: list[int]) -> list[Watched]:
+        with transaction(self.factory, write=False) as session:
+            clusters = list(
+                session.scalars(
+                    select(models.Cluster)
+                    .where(models.Cluster.id.in_(ids), models.Cluster.status.in_(WATCHED))
+                    .options(selectinload(models.Cluster.nodegroups))
+                )
             )
-        except NoDriver:
+            if not clusters:
+                return []
+            specs = snapshot.cluster_specs(session, clusters)
+            return [
+                Watched(c.id, spec, (c.health_status, dict(c.health_status_reason or {})))
+                for c, spec in zip(clusters, specs, strict=True)
+            ]
+
+    def _check_one(self, watched: Watched) -> int:
+        spec = watched.spec
+        try:
+            try:
+                driver = self.registry.find(
+                    DriverKey(spec.server_type, spec.os_distro, spec.coe),
+                    spec.template.get("driver"),
+                )
+            except NoDriver:
+                return 0
+            if not hasattr(driver, "check_health"):
+                return 0
+            report: HealthReport = driver.check_health(spec)
+            if not report.failed_nodes and watched.recorded == (report.status, report.reason):
+                # The steady state: nothing to record and nothing to heal, so no write (a
+                # write transaction per cluster per pass took SQLite's write lock 10,000
+                # times a pass).
+                return 0
+            return self._record(watched.cluster_id, report)
+        except Exception:
+            log.exception("health check of cluster %s failed", spec.name)
             return 0
-        if not hasattr(driver, "check_health"):
-            return 0
-        report: HealthReport = driver.check_health(spec)
-        if not report.failed_nodes and recorded == (report.status, report.reason):
-            # The steady state: nothing to record and nothing to heal, so no write (a write
-            # transaction per cluster per pass took SQLite's write lock 10,000 times a pass).
-            return 0
-        return self._record(cluster_id, report)
 
     def _record(self, cluster_id: int, report: HealthReport) -> int:
         with transaction(self.factory) as session:

@@ -57,7 +57,8 @@ class Conductor:
         self.host = host or socket.gethostname()
         self.owner = f"{self.host}:{id(self):x}"
         self.drivers = registry
-        self.health = HealthMonitor(factory, registry)
+        self.workers = workers or default_workers()
+        self.health = HealthMonitor(factory, registry, parallel=self.workers)
         # Clusters whose operation just succeeded, for an immediate health check on a thread
         # of its own: a worker goes straight on to the next operation.
         self._completed: queue.SimpleQueue[int | None] = queue.SimpleQueue()
@@ -73,7 +74,6 @@ class Conductor:
             clock=clock,
             after_step=faults.kill_after_step(settings.fault_kill_after_step),
         )
-        self.workers = workers or default_workers()
         self.clock = clock
         self._wake = threading.Condition()
         self._pending_wakeups = 0

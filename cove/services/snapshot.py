@@ -1,12 +1,15 @@
-"""Frozen snapshots of a cluster for drivers: everything a driver needs (template, node
+"""Frozen snapshots of clusters for drivers: everything a driver needs (template, node
 groups with their flavors' limits and node image references, the current CA), read in one
-transaction, so drivers never touch the database."""
+transaction, so drivers never touch the database. A batch of clusters (the health monitor's
+pass) is read in the same few statements as one: templates, current CAs, and only the
+flavors and images their node groups name."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from cove.db import models
@@ -18,59 +21,95 @@ def cluster_spec(
     session: Session, cluster: models.Cluster, target_template: str | None = None
 ) -> ClusterSpec:
     """``target_template`` (an upgrade's) replaces the cluster's template and node image."""
-    template_uuid = target_template or cluster.cluster_template_id
-    template = session.scalar(
-        select(models.ClusterTemplate).where(models.ClusterTemplate.uuid == template_uuid)
-    )
-    assert template is not None  # templates in use cannot be deleted
-    authority = session.scalar(
-        select(models.ClusterCA)
-        .where(models.ClusterCA.cluster_id == cluster.id)
-        .order_by(models.ClusterCA.generation.desc())
-        .limit(1)
-    )
-    flavors = {f.name: f for f in session.scalars(select(models.Flavor))}
-    flavors.update({f.uuid: f for f in list(flavors.values())})
-    images = {i.name: i for i in session.scalars(select(models.Image))}
-    images.update({i.uuid: i for i in list(images.values())})
-    upgrade_image = template.image_id if target_template else None
-    return ClusterSpec(
-        uuid=cluster.uuid,
-        name=cluster.name,
-        project_id=cluster.project_id,
-        coe=template.coe,
-        server_type=template.server_type,
-        os_distro=template.cluster_distro or "",
-        labels=dict(cluster.labels),
-        template={
-            c.name: getattr(template, c.name) for c in models.ClusterTemplate.__table__.columns
-        },
-        nodegroups=tuple(
-            NodeGroupSpec(
-                uuid=ng.uuid,
-                name=ng.name,
-                role=ng.role,
-                node_count=ng.node_count,
-                min_node_count=ng.min_node_count,
-                max_node_count=ng.max_node_count,
-                flavor_id=ng.flavor_id,
-                image_id=ng.image_id,
-                labels=dict(ng.labels),
-                is_default=ng.is_default,
-                node_labels=dict(ng.node_labels or {}),
-                node_taints=list(ng.node_taints or []),
-                **_resources(ng, flavors, images, upgrade_image),
+    return cluster_specs(session, [cluster], target_template)[0]
+
+
+def cluster_specs(
+    session: Session, clusters: Sequence[models.Cluster], target_template: str | None = None
+) -> list[ClusterSpec]:
+    """The snapshots of ``clusters`` (their node groups loaded or not), in their order."""
+    templates = {
+        t.uuid: t
+        for t in session.scalars(
+            select(models.ClusterTemplate).where(
+                models.ClusterTemplate.uuid.in_(
+                    {target_template or c.cluster_template_id for c in clusters}
+                )
             )
-            for ng in cluster.nodegroups
-        ),
-        ca_cert_pem=authority.cert_pem if authority else "",
-        ca_key_pem=_ca_key(session, cluster, authority),
-        fixed_network=cluster.fixed_network,
-        fixed_subnet=cluster.fixed_subnet,
-        master_lb_enabled=cluster.master_lb_enabled,
-        floating_ip_enabled=cluster.floating_ip_enabled,
-        api_address=cluster.api_address,
+        )
+    }
+    authorities: dict[int, models.ClusterCA] = {}
+    for ca in session.scalars(
+        select(models.ClusterCA)
+        .where(models.ClusterCA.cluster_id.in_([c.id for c in clusters]))
+        .order_by(models.ClusterCA.generation.desc())
+    ):
+        authorities.setdefault(ca.cluster_id, ca)  # the newest generation
+    groups = [ng for c in clusters for ng in c.nodegroups]
+    upgrade_image = templates[target_template].image_id if target_template else None
+    flavors = _by_name_or_uuid(session, models.Flavor, {ng.flavor_id for ng in groups})
+    images = _by_name_or_uuid(
+        session, models.Image, {upgrade_image} if upgrade_image else {ng.image_id for ng in groups}
     )
+    specs = []
+    for cluster in clusters:
+        # templates in use cannot be deleted
+        template = templates[target_template or cluster.cluster_template_id]
+        authority = authorities.get(cluster.id)
+        specs.append(
+            ClusterSpec(
+                uuid=cluster.uuid,
+                name=cluster.name,
+                project_id=cluster.project_id,
+                coe=template.coe,
+                server_type=template.server_type,
+                os_distro=template.cluster_distro or "",
+                labels=dict(cluster.labels),
+                template={
+                    c.name: getattr(template, c.name)
+                    for c in models.ClusterTemplate.__table__.columns
+                },
+                nodegroups=tuple(
+                    NodeGroupSpec(
+                        uuid=ng.uuid,
+                        name=ng.name,
+                        role=ng.role,
+                        node_count=ng.node_count,
+                        min_node_count=ng.min_node_count,
+                        max_node_count=ng.max_node_count,
+                        flavor_id=ng.flavor_id,
+                        image_id=ng.image_id,
+                        labels=dict(ng.labels),
+                        is_default=ng.is_default,
+                        node_labels=dict(ng.node_labels or {}),
+                        node_taints=list(ng.node_taints or []),
+                        **_resources(ng, flavors, images, upgrade_image),
+                    )
+                    for ng in cluster.nodegroups
+                ),
+                ca_cert_pem=authority.cert_pem if authority else "",
+                ca_key_pem=_ca_key(session, cluster, authority),
+                fixed_network=cluster.fixed_network,
+                fixed_subnet=cluster.fixed_subnet,
+                master_lb_enabled=cluster.master_lb_enabled,
+                floating_ip_enabled=cluster.floating_ip_enabled,
+                api_address=cluster.api_address,
+            )
+        )
+    return specs
+
+
+def _by_name_or_uuid(session: Session, model: Any, refs: set[str | None]) -> dict[str, Any]:
+    """The rows ``refs`` name (a node group names a flavor or image by name or uuid)."""
+    wanted = {ref for ref in refs if ref}
+    if not wanted:
+        return {}
+    rows = list(
+        session.scalars(select(model).where(or_(model.name.in_(wanted), model.uuid.in_(wanted))))
+    )
+    found: dict[str, Any] = {row.name: row for row in rows}
+    found.update({row.uuid: row for row in rows})  # a uuid names exactly one
+    return found
 
 
 def _ca_key(session: Session, cluster: models.Cluster, authority: models.ClusterCA | None) -> str:

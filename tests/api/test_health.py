@@ -87,3 +87,39 @@ def test_a_pass_that_finds_nothing_changed_writes_nothing(
     driver.failed = ("cove-x-worker-0",)
     monitor.check_all()  # a change is still recorded
     assert api.get(f"/v1/clusters/{uuid}").json()["health_status"] == "UNHEALTHY"
+
+
+def test_a_pass_reads_a_page_of_clusters_in_as_many_statements_as_one(
+    api: Api, catalog: dict[str, Any]
+) -> None:
+    """The pass reads clusters a page at a time (templates, CAs, flavors and images of the
+    page together), so its statements do not grow with the clusters it watches."""
+    monitor, _ = _monitor(api)
+    engine = api.runner.factory.kw["bind"]
+
+    def steady_pass() -> list[str]:
+        monitor.check_all()  # records what changed since the last pass
+        statements: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            monitor.check_all()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return statements
+
+    assert api.post("/v1/clustertemplates", json=template_body()).status_code == 201
+    names = [f"c{n}" for n in range(5)]
+    for name in names:
+        body = {"name": name, "cluster_template_id": "swarm-tpl"}
+        assert api.post("/v1/clusters", json=body).status_code == 202
+        api.settle()
+        if name == "c0":
+            one = steady_pass()
+    five = steady_pass()
+    assert len(five) == len(one), (one, five)
+    healthy = [c["health_status"] for c in api.get("/v1/clusters/detail").json()["clusters"]]
+    assert healthy == ["HEALTHY"] * len(names)

@@ -4,8 +4,8 @@ cove: ``cove image build`` into a temporary state directory (SQLite there), then
 ``cove serve`` subprocess (API and conductor). A cluster of 1 manager + 2 workers is created
 with ``POST /v1/clusters``; the time runs from the call to the first ``GET /v1/clusters/<id>``
 that answers CREATE_COMPLETE, polled every 50 ms (the resolution of the measure). Each cluster
-is deleted before the next (``DELETE``, then GET until 404) and nothing labelled with it may
-remain on the engine.
+is deleted before the next (``DELETE``, then its event log's long poll until 404, as ``cove
+cluster delete`` waits) and nothing labelled with it may remain on the engine.
 
 raw baseline, interleaved with cove's repetitions (alternating which goes first): the same
 node containers with plain ``docker`` commands. A bridge network like cove's, three
@@ -635,7 +635,10 @@ class Cove:
         return now() - started
 
     def delete(self, uuids: Sequence[str]) -> float:
-        """DELETE each, then GET until 404; seconds. Raises if anything labelled remains."""
+        """DELETE each, then follow its event log with the long poll until 404 (as ``cove
+        cluster delete`` waits: the answer comes when the row goes, no polling lag); seconds.
+        Raises if anything labelled remains."""
+        since = {uuid: self.last_event(uuid) for uuid in uuids}
         started = now()
         for uuid in uuids:
             response = self.http.delete(f"/v1/clusters/{uuid}")
@@ -644,18 +647,28 @@ class Cove:
         deadline = now() + OP_TIMEOUT
         for uuid in uuids:
             while True:
-                response = self.http.get(f"/v1/clusters/{uuid}")
+                response = self.http.get(
+                    f"/v1/clusters/{uuid}/events",
+                    params={"since": since[uuid], "wait": 30},
+                    timeout=40,
+                )
                 if response.status_code == 404:
                     break
-                if response.json().get("status") == "DELETE_FAILED" or now() > deadline:
+                body = response.json()
+                if body.get("status") == "DELETE_FAILED" or now() > deadline:
                     raise RuntimeError(f"delete of {uuid}: {response.text}")
-                time.sleep(POLL)
+                if body["events"]:
+                    since[uuid] = body["events"][-1]["id"]
         elapsed = now() - started
         for uuid in uuids:
             left = leftovers(f"{COVE_LABEL_CLUSTER}={uuid}")
             if left:
                 raise RuntimeError(f"cluster {uuid} is gone from the API but left {left}")
         return elapsed
+
+    def last_event(self, uuid: str) -> int:
+        events = self.events(uuid)
+        return int(events[-1]["id"]) if events else 0
 
     def events(self, uuid: str) -> list[dict[str, Any]]:
         return list(self.http.get(f"/v1/clusters/{uuid}/events").json()["events"])

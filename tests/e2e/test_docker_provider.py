@@ -46,6 +46,7 @@ from cove.providers.base import (
     ProviderError,
 )
 from cove.providers.docker import DockerProvider
+from cove.providers.docker.records import node_record
 
 pytestmark = pytest.mark.e2e
 
@@ -441,6 +442,8 @@ def test_find_nodes_lists_the_clusters_nodes_running_or_not(
         (worker.name, "worker", False),
     ]
     assert found[1].address is None
+    # Read from the engine's list in one call: the records its inspection gives.
+    assert found == [node_record(client.containers.get(r.name).attrs) for r in found]
     assert provider.start_node(worker.name).running
     assert all(r.running for r in provider.find_nodes(mine))
     with pytest.raises(NodeNotFound):

@@ -33,7 +33,7 @@ from cove.providers.base import (
 from cove.providers.docker import archives
 from cove.providers.docker.capabilities import ModeDetector, NodeMode
 from cove.providers.docker.errors import map_docker_errors
-from cove.providers.docker.records import node_record
+from cove.providers.docker.records import from_summary, node_record
 
 log = logging.getLogger(__name__)
 
@@ -205,19 +205,19 @@ def find_nodes(client: docker.DockerClient, cluster_uuid: str) -> list[NodeRecor
     """
     with map_docker_errors():
         containers = list_labelled(client, cluster_uuid, LABEL_NODE)
-        return sorted((node_record(c.attrs) for c in containers), key=lambda r: r.name)
+        return sorted((node_record(c) for c in containers), key=lambda r: r.name)
 
 
-def list_labelled(client: docker.DockerClient, cluster_uuid: str, kind: str) -> list[Container]:
+def list_labelled(
+    client: docker.DockerClient, cluster_uuid: str, kind: str
+) -> list[dict[str, Any]]:
     """The cluster's containers, running or not, that carry the label ``kind`` (nodes or
-    service containers). Call inside ``map_docker_errors``."""
-    return list(
-        client.containers.list(
-            all=True,
-            filters={"label": [f"{LABEL_CLUSTER}={cluster_uuid}", kind]},
-            ignore_removed=True,
-        )
+    service containers), in the inspection's shape (``records.from_summary``): one engine
+    call, however many there are. Call inside ``map_docker_errors``."""
+    listed = client.api.containers(
+        all=True, filters={"label": [f"{LABEL_CLUSTER}={cluster_uuid}", kind]}
     )
+    return [from_summary(summary) for summary in listed]
 
 
 def start_node(client: docker.DockerClient, name: str) -> NodeRecord:

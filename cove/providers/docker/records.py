@@ -1,4 +1,6 @@
 """Turn the engine's container inspection (CamelCase dicts) into cove's ``NodeRecord``.
+A container's entry in the engine's list carries every field read here too
+(``from_summary``), so a cluster's containers are listed in one call.
 
 This is the only place that reads a container's ``attrs``; Docker's dicts never leave the
 provider. Pure functions; no Docker calls here.
@@ -37,6 +39,34 @@ def host_ports(ports: Mapping[str, Any] | None) -> dict[int, int]:
         if usable:
             bound[int(port)] = int(usable[0]["HostPort"])
     return bound
+
+
+RUNNING_STATES = frozenset({"running", "paused", "restarting"})  # inspect's State.Running
+
+
+def from_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A container's entry in ``GET /containers/json`` in the shape of its inspection, for
+    the fields the records read (a listed cluster then costs one call, not one inspection
+    more per container)."""
+    ports: dict[str, list[dict[str, str]]] = {}
+    for port in summary.get("Ports") or []:
+        bindings = ports.setdefault(f"{port['PrivatePort']}/{port.get('Type', 'tcp')}", [])
+        if port.get("PublicPort"):
+            bindings.append({"HostIp": port.get("IP", ""), "HostPort": str(port["PublicPort"])})
+    names = summary.get("Names") or []
+    # A legacy link adds names like /other/alias; the container's own has one slash.
+    name = next((n for n in names if n.count("/") == 1), names[0] if names else "")
+    return {
+        "Id": summary["Id"],
+        "Name": name,
+        "State": {"Running": summary.get("State") in RUNNING_STATES},
+        "Config": {"Image": summary.get("Image", ""), "Labels": summary.get("Labels") or {}},
+        "HostConfig": summary.get("HostConfig") or {},
+        "NetworkSettings": {
+            "Networks": (summary.get("NetworkSettings") or {}).get("Networks") or {},
+            "Ports": ports,
+        },
+    }
 
 
 def node_address(attrs: Mapping[str, Any]) -> str | None:

@@ -103,7 +103,7 @@ def find_services(client: docker.DockerClient, cluster_uuid: str) -> list[Servic
     """
     with map_docker_errors():
         containers = list_labelled(client, cluster_uuid, LABEL_SERVICE)
-        return sorted((service_record(c.attrs) for c in containers), key=lambda r: r.name)
+        return sorted((service_record(c) for c in containers), key=lambda r: r.name)
 
 
 def delete_service(client: docker.DockerClient, name: str) -> None:

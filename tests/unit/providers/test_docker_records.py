@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from cove.providers.base import NodeRecord
-from cove.providers.docker.records import host_ports, node_address, node_record
+from cove.providers.docker.records import from_summary, host_ports, node_address, node_record
 
 # Trimmed from a real `docker inspect` of a node on Engine 20.10.
 RUNNING: dict[str, Any] = {
@@ -55,6 +55,31 @@ def test_running_node_record() -> None:
         image="cove/node:766821a15820",
         host_ports={2376: 32771},
     )
+
+
+# The same container as the engine lists it (`GET /containers/json`, Engine 20.10): with
+# the port 2377 exposed but not published, and an extra name a legacy link gives.
+LISTED: dict[str, Any] = {
+    "Id": RUNNING["Id"],
+    "Names": ["/other/node-m0", "/cove-1a2b3c4d-m0"],
+    "Image": "cove/node:766821a15820",
+    "Ports": [
+        {"IP": "::", "PrivatePort": 2376, "PublicPort": 32771, "Type": "tcp"},
+        {"IP": "0.0.0.0", "PrivatePort": 2376, "PublicPort": 32771, "Type": "tcp"},
+        {"PrivatePort": 2377, "Type": "tcp"},
+    ],
+    "Labels": RUNNING["Config"]["Labels"],
+    "State": "running",
+    "Status": "Up 3 minutes",
+    "HostConfig": {"NetworkMode": "cove-1a2b3c4d-net"},
+    "NetworkSettings": {"Networks": RUNNING["NetworkSettings"]["Networks"]},
+}
+
+
+def test_a_listed_container_gives_the_record_its_inspection_gives() -> None:
+    assert node_record(from_summary(LISTED)) == node_record(RUNNING)
+    for state, running in (("paused", True), ("restarting", True), ("exited", False)):
+        assert node_record(from_summary({**LISTED, "State": state})).running is running
 
 
 def test_stopped_node_has_no_address_and_no_ports() -> None:

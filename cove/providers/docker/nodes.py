@@ -52,8 +52,9 @@ def node_labels(spec: NodeSpec) -> dict[str, str]:
 
 def create_container(
     client: docker.DockerClient, spec: NodeSpec, mode: NodeMode, publish_address: str
-) -> Container:
-    """Create (not start) the node container of ``spec``. Call inside ``map_docker_errors``.
+) -> str:
+    """Create (not start) the node container of ``spec``; its id. Call inside
+    ``map_docker_errors``.
 
     The SDK's low-level API is used because a node's HostConfig needs fields the model
     layer cannot pass (see ``NodeMode.host_config_fields``).
@@ -88,7 +89,7 @@ def create_container(
             {spec.network: api.create_endpoint_config(aliases=[spec.hostname, *spec.aliases])}
         ),
     )
-    return client.containers.get(created["Id"])
+    return str(created["Id"])
 
 
 def find_container(client: docker.DockerClient, name: str) -> Container | None:
@@ -99,9 +100,11 @@ def find_container(client: docker.DockerClient, name: str) -> Container | None:
         return None
 
 
-def write_files(container: Container, files: Mapping[str, bytes], mode: int = 0o600) -> None:
-    """Unpack ``files`` at ``/`` in the container (running or not); the engine makes missing
-    parent directories. Call inside ``map_docker_errors``.
+def write_files(
+    client: docker.DockerClient, container: str, files: Mapping[str, bytes], mode: int = 0o600
+) -> None:
+    """Unpack ``files`` at ``/`` in the container (id or name; running or not); the engine
+    makes missing parent directories. Call inside ``map_docker_errors``.
 
     Raises:
         ProviderError: the engine did not accept the archive.
@@ -109,8 +112,8 @@ def write_files(container: Container, files: Mapping[str, bytes], mode: int = 0o
     """
     if not files:
         return
-    if not container.put_archive("/", archives.build_tar(files, mode=mode)):
-        raise ProviderError(f"could not write files into {container.name}")
+    if not client.api.put_archive(container, "/", archives.build_tar(files, mode=mode)):
+        raise ProviderError(f"could not write files into {container}")
 
 
 def ensure_node(
@@ -132,44 +135,50 @@ def ensure_node(
         ProviderError: the engine refused (for instance the image is missing).
     """
 
-    def create() -> Container:
-        # Probe only when about to create: adopting needs no privileges decision.
+    def create() -> str:
         mode = detector.detect(client, spec.image, spec.cluster_uuid)
         return create_container(client, spec, mode, publish_address)
 
     with map_docker_errors():
-        container = adopt_or_create(client, spec.name, spec.cluster_uuid, create, spec.files)
-        return node_record(container.attrs)
+        return node_record(
+            adopt_or_create(client, spec.name, spec.cluster_uuid, create, spec.files)
+        )
 
 
 def adopt_or_create(
     client: docker.DockerClient,
     name: str,
     cluster_uuid: str,
-    create: Callable[[], Container],
+    create: Callable[[], str],
     files: Mapping[str, bytes],
     mode: int = 0o600,
-) -> Container:
-    """The running container ``name``: adopted if it is the cluster's (started if stopped),
-    else made by ``create``, given ``files`` before its first start, and started. Call inside
-    ``map_docker_errors``."""
-    container = find_container(client, name)
-    if container is None:
-        try:
-            container = create()
-            log.info("created %s (cluster %s)", name, cluster_uuid)
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409:
-                raise
-            # A concurrent attempt made it first: adopt it if it is ours.
-            container = wait_for_name(client, name)
+) -> dict[str, Any]:
+    """The running container ``name``'s inspection: made by ``create`` (which gives its id),
+    given ``files`` before its first start, and started; or, when the name is taken (an
+    earlier or a concurrent attempt), adopted if it is the cluster's (given the files if it
+    never ran, started if stopped). Call inside ``map_docker_errors``.
+
+    Create comes first: a new container then costs create, files, start and one inspection,
+    and only a resumed attempt pays for the lookup."""
+    try:
+        container_id = create()
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:
+            raise
+    else:
+        log.info("created %s (cluster %s)", name, cluster_uuid)
+        write_files(client, name, files, mode)
+        client.api.start(container_id)
+        return dict(client.api.inspect_container(container_id))
+    # The name is taken: an earlier attempt's container, or a concurrent one's.
+    container = wait_for_name(client, name)
     check_owner(container, cluster_uuid)
     if not container.attrs["State"].get("Running"):
         if container.status == "created":
-            write_files(container, files, mode)
+            write_files(client, name, files, mode)
         container.start()
-    container.reload()
-    return container
+        container.reload()
+    return dict(container.attrs)
 
 
 def wait_for_name(client: docker.DockerClient, name: str) -> Container:
@@ -276,4 +285,4 @@ def put_files(
         ValueError: a path is not absolute.
     """
     with map_docker_errors():
-        write_files(client.containers.get(name), files, mode)
+        write_files(client, name, files, mode)

@@ -11,7 +11,6 @@ from typing import Any
 
 import docker
 import docker.errors
-from docker.models.containers import Container
 
 from cove.providers.base import (
     DEFAULT_PUBLISH_ADDRESS,
@@ -37,7 +36,7 @@ def service_labels(spec: ServiceSpec) -> dict[str, str]:
     return {**spec.labels, LABEL_CLUSTER: spec.cluster_uuid, LABEL_SERVICE: spec.kind}
 
 
-def _create(client: docker.DockerClient, spec: ServiceSpec, publish_address: str) -> Container:
+def _create(client: docker.DockerClient, spec: ServiceSpec, publish_address: str) -> str:
     api = client.api
     for volume in spec.volumes:
         # Creating a volume that exists returns it: a retry adopts its own volume.
@@ -63,7 +62,7 @@ def _create(client: docker.DockerClient, spec: ServiceSpec, publish_address: str
             {spec.network: api.create_endpoint_config(aliases=[spec.name, *spec.aliases])}
         ),
     )
-    return client.containers.get(created["Id"])
+    return str(created["Id"])
 
 
 def _binding(address: str, host_port: int) -> Any:
@@ -84,7 +83,7 @@ def ensure_service(
         ProviderError: the engine refused (for instance the image is missing).
     """
     with map_docker_errors():
-        container = adopt_or_create(
+        attrs = adopt_or_create(
             client,
             spec.name,
             spec.cluster_uuid,
@@ -92,7 +91,7 @@ def ensure_service(
             spec.files,
             0o644,
         )
-        return service_record(container.attrs)
+        return service_record(attrs)
 
 
 def find_services(client: docker.DockerClient, cluster_uuid: str) -> list[ServiceRecord]:

@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, query_expression, relationship
 
 
 def utcnow() -> datetime:
@@ -124,6 +124,9 @@ class Cluster(Timestamps, Base):
     floating_ip_enabled: Mapped[bool] = mapped_column(default=True)
     master_lb_enabled: Mapped[bool] = mapped_column(default=False)
     merge_labels: Mapped[bool] = mapped_column(default=False)
+    # Not a column: the template's labels, read with the cluster where a query asks for them
+    # (``with_expression``; a show's label diff is against them).
+    template_labels: Mapped[dict[str, Any] | None] = query_expression()
 
     nodegroups: Mapped[list[NodeGroup]] = relationship(
         back_populates="cluster",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload, with_expression
 from sqlalchemy.orm.attributes import set_committed_value
 
 from cove import errors, policy
@@ -187,7 +187,22 @@ def authorized_cluster(
 
 
 def show_cluster(session: Session, caller: Caller, ident: str) -> models.Cluster:
-    return authorized_cluster(session, caller, ident, "cluster:get")
+    """The cluster as a show answers it, in one statement: its node groups joined, and its
+    template's labels in ``template_labels``."""
+    template_labels = (
+        select(models.ClusterTemplate.labels)
+        .where(models.ClusterTemplate.uuid == models.Cluster.cluster_template_id)
+        .scalar_subquery()
+    )
+    stmt = select(models.Cluster).options(
+        joinedload(models.Cluster.nodegroups),
+        with_expression(models.Cluster.template_labels, template_labels),
+    )
+    cluster = get_by_ident(
+        session, models.Cluster, ident, kind="Cluster", scope=scope(caller), stmt=stmt
+    )
+    policy.enforce(caller, "cluster:get", policy.Target(cluster.project_id))
+    return cluster
 
 
 def list_clusters(
@@ -226,7 +241,11 @@ def labels_of_templates(session: Session, uuids: set[str]) -> dict[str, dict[str
             models.ClusterTemplate.uuid.in_(uuids)
         )
     )
-    return {uuid: {k: str(v) for k, v in (values or {}).items()} for uuid, values in rows}
+    return {uuid: label_strings(values) for uuid, values in rows}
+
+
+def label_strings(labels: dict[str, Any] | None) -> dict[str, str]:
+    return {k: str(v) for k, v in (labels or {}).items()}
 
 
 def template_of(session: Session, cluster: models.Cluster) -> models.ClusterTemplate:

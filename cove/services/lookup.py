@@ -30,11 +30,13 @@ def get_by_ident(
     if scope is not None:
         base = base.where(scope)
     if identifiers.is_uuid(ident):
-        row = session.scalar(base.where(model.uuid == identifiers.normalise_uuid(ident)))  # type: ignore[attr-defined]
+        # unique(): a statement may join a collection (one row per member)
+        result = session.execute(base.where(model.uuid == identifiers.normalise_uuid(ident)))  # type: ignore[attr-defined]
+        row = result.unique().scalars().first()
         if row is None:
             raise errors.NotFound(f"{kind} {ident} could not be found.")
         return row
-    rows = list(session.scalars(base.where(model.name == ident).limit(2)))  # type: ignore[attr-defined]
+    rows = list(session.execute(base.where(model.name == ident).limit(2)).unique().scalars())  # type: ignore[attr-defined]
     if not rows:
         raise errors.NotFound(f"{kind} {ident} could not be found.")
     if len(rows) > 1:

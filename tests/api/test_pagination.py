@@ -244,3 +244,24 @@ def test_pages_by_a_column_that_cannot_be_null_are_ordered_as_its_index_is(
         assert api.get("/v1/clusters?limit=2&sort_key=keypair").status_code == 200
     (page,) = [s for s in statements if "FROM clusters" in s and "LIMIT" in s.upper()]
     assert "NULLS FIRST" in page.upper(), page
+
+
+def test_a_cluster_show_is_one_query_by_uuid_or_by_name(api: Api, catalog: Catalog) -> None:
+    """The cluster, its node groups and its template's labels (the label diff) together."""
+    template = {**template_body(), "labels": {"kept": "1", "changed": "a", "dropped": "x"}}
+    assert api.post("/v1/clustertemplates", json=template).status_code == 201
+    body = {
+        "name": "c1",
+        "cluster_template_id": "swarm-tpl",
+        "labels": {"kept": "1", "changed": "b", "added": "y"},
+    }
+    uuid = api.post("/v1/clusters", json=body).json()["uuid"]
+    api.settle()
+    latest = {"OpenStack-API-Version": "container-infra latest"}
+    for ident in (uuid, "c1"):
+        assert _queries_for(api, f"/v1/clusters/{ident}") == 1
+        shown = api.get(f"/v1/clusters/{ident}", headers=latest).json()
+        assert shown["node_count"] == 1 and shown["master_count"] == 1, shown
+        assert shown["labels_overridden"] == {"changed": "a"}, shown
+        assert shown["labels_added"] == {"added": "y"}, shown
+        assert shown["labels_skipped"] == {"dropped": "x"}, shown

@@ -117,8 +117,8 @@ def detail_clusters(
 @router.get("/{ident}", dependencies=[Depends(strict_query())])
 def show_cluster(ident: str, session: SessionDep, ctx: ContextDep) -> dict[str, Any]:
     cluster = clusters.show_cluster(session, ctx.caller, ident)
-    parent = clusters.labels_of_templates(session, {cluster.cluster_template_id})
-    return cluster_view(cluster, ctx.base_url, ctx.version, parent.get(cluster.cluster_template_id))
+    parent = clusters.label_strings(cluster.template_labels)
+    return cluster_view(cluster, ctx.base_url, ctx.version, parent)
 
 
 @router.post("", status_code=202, dependencies=[Depends(strict_query())])

@@ -40,23 +40,30 @@ _names = itertools.count()
 
 
 def notify(session: Session, channel: str, payload: str = "") -> None:
-    """Send ``payload`` on ``channel`` when the session's transaction commits."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_notify(:channel, :payload)"),
-            {
-                "channel": channel,
-                "payload": payload,
-            },
-        )
-    else:
-        session.info.setdefault(_NOTES, set()).add((channel, payload))
+    """Send ``payload`` on ``channel`` when the session's transaction commits (each note
+    once; on PostgreSQL all of a transaction's notes in one statement just before COMMIT)."""
+    session.info.setdefault(_NOTES, set()).add((channel, payload))
 
 
 def install(factory: sessionmaker[Session]) -> None:
-    """Deliver the SQLite notes of ``factory``'s sessions at commit."""
+    """Deliver the notes of ``factory``'s sessions at commit."""
+    event.listen(factory, "before_commit", _send_postgresql)
     event.listen(factory, "after_commit", _deliver)
     event.listen(factory, "after_rollback", lambda session: session.info.pop(_NOTES, None))
+
+
+def _send_postgresql(session: Session) -> None:
+    # Also called as a savepoint is released: the notes wait for the outermost commit.
+    if session.in_nested_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
+    notes = sorted(session.info.pop(_NOTES, ()))
+    if not notes:
+        return
+    calls = ", ".join(f"pg_notify(:channel_{n}, :payload_{n})" for n in range(len(notes)))
+    params: dict[str, str] = {}
+    for n, (channel, payload) in enumerate(notes):
+        params[f"channel_{n}"], params[f"payload_{n}"] = channel, payload
+    session.execute(text(f"SELECT {calls}"), params)
 
 
 def listen(

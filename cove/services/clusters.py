@@ -21,6 +21,7 @@ from cove.domain.jsonpatch import PatchOp, apply_patch
 from cove.domain.statuses import HealthStatus, Operation, Status, allows, start_status
 from cove.identity import Caller
 from cove.pki import ca as pki
+from cove.pki.ca import KeyPair
 from cove.services import catalog, operations, quotas, templates
 from cove.services.clustering import hosts
 from cove.services.lookup import get_by_ident
@@ -295,14 +296,26 @@ def _check_node_count(rules: ClusterRules, count: int, field: str = "node_count"
 def create_cluster(
     session: Session, caller: Caller, new: NewCluster, *, default_quota: int, rules: ClusterRules
 ) -> CreatedCluster:
+    name = new.name or identifiers.generate_name("cluster")
+    # The CA's key is made before the write lock is taken: writers need not wait for it.
+    authority = pki.create_ca(name)
     with writing(session):
-        cluster, template = _create(session, caller, new, default_quota=default_quota, rules=rules)
+        cluster, template = _create(
+            session, caller, new, name, authority, default_quota=default_quota, rules=rules
+        )
         coe = template.coe
     return CreatedCluster(cluster, coe)
 
 
 def _create(
-    session: Session, caller: Caller, body: NewCluster, *, default_quota: int, rules: ClusterRules
+    session: Session,
+    caller: Caller,
+    body: NewCluster,
+    name: str,
+    authority: KeyPair,
+    *,
+    default_quota: int,
+    rules: ClusterRules,
 ) -> tuple[models.Cluster, models.ClusterTemplate]:
     policy.enforce(caller, "cluster:create")
     quotas.check_cluster_quota(session, caller.project_id, default_quota)
@@ -353,7 +366,7 @@ def _create(
             if body.uuid and identifiers.is_uuid(body.uuid)
             else models.new_uuid()
         ),
-        name=body.name or identifiers.generate_name("cluster"),
+        name=name,
         project_id=caller.project_id,
         user_id=caller.user_id,
         cluster_template_id=template.uuid,
@@ -383,7 +396,6 @@ def _create(
     cluster.nodegroups[1].max_node_count = max_nodes
     session.add(cluster)
     session.flush()
-    authority = pki.create_ca(cluster.name)
     session.add(
         models.ClusterCA(
             cluster_id=cluster.id, cert_pem=authority.cert_pem, key_pem=authority.key_pem
@@ -395,6 +407,7 @@ def _create(
         Operation.CREATE,
         timeout_minutes=cluster.create_timeout or None,
         message=f"Create accepted: {master_count} master(s), {node_count} worker(s).",
+        new_subject=True,
     )
     return cluster, template
 

@@ -304,6 +304,7 @@ def create(
             DEPLOY,
             timeout_minutes=TIMEOUT_MINUTES,
             message=f"Deploy accepted: {len(d.services)} service(s), {len(d.tasks)} task(s).",
+            new_subject=True,
         )
     return cluster, deployment
 

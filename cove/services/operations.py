@@ -148,7 +148,10 @@ def start(
     *,
     timeout_minutes: int | None = None,
     message: str,
+    new_subject: bool = False,
 ) -> models.Operation:
+    """``new_subject``: this transaction made the subject, so no other operation can hold
+    it and the row needs no savepoint (two round trips on the create path)."""
     op = models.Operation(
         subject_kind=cluster.SUBJECT_KIND,
         subject_id=cluster.id,
@@ -156,15 +159,18 @@ def start(
         params=params or {},
     )
     op.deadline = models.utcnow() + timedelta(minutes=timeout_minutes or DEFAULT_TIMEOUT_MINUTES)
-    try:
-        # A savepoint: when the database refuses the row, the caller's transaction stays
-        # usable (to read the winner here, or to keep what else the monitor recorded).
-        with session.begin_nested():
-            session.add(op)
-    except IntegrityError:
-        # The unique index on active operations: another writer's operation on this subject
-        # committed after our check (or the caller did not check).
-        raise _busy(session, cluster) from None
+    if new_subject:
+        session.add(op)
+    else:
+        try:
+            # A savepoint: when the database refuses the row, the caller's transaction stays
+            # usable (to read the winner here, or to keep what else the monitor recorded).
+            with session.begin_nested():
+                session.add(op)
+        except IntegrityError:
+            # The unique index on active operations: another writer's operation on this
+            # subject committed after our check (or the caller did not check).
+            raise _busy(session, cluster) from None
     record_event(session, cluster, message, operation=op)
     notify(session)
     return op

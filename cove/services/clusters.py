@@ -392,6 +392,8 @@ def _create(
         _default_group(cluster, template, "default-master", "master", master_count, master_flavor),
         _default_group(cluster, template, "default-worker", "worker", node_count, flavor),
     ]
+    # Both groups set every column alike, so their rows go in one INSERT.
+    cluster.nodegroups[0].min_node_count, cluster.nodegroups[0].max_node_count = 0, None
     cluster.nodegroups[1].min_node_count = min_nodes
     cluster.nodegroups[1].max_node_count = max_nodes
     session.add(cluster)

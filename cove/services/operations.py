@@ -161,6 +161,7 @@ def start(
     op.deadline = models.utcnow() + timedelta(minutes=timeout_minutes or DEFAULT_TIMEOUT_MINUTES)
     if new_subject:
         session.add(op)
+        session.flush()  # the id its event refers to
     else:
         try:
             # A savepoint: when the database refuses the row, the caller's transaction stays

@@ -120,3 +120,24 @@ def test_operations_show_state_and_are_hidden_from_other_projects(
     assert other.get(f"/v1/clusters/{uuid}/operations").status_code == 404
     assert api.get(f"/v1/clusters/{uuid}/operations?limit=0").status_code == 400
     assert api.get(f"/v1/clusters/{uuid}/operations?bogus=1").status_code == 400
+
+
+def test_an_accepted_operations_event_names_it(api: Api, catalog: dict[str, Any]) -> None:
+    """Create and delete alike: the event a request records belongs to the operation it
+    started (the create's operation row is written in the same transaction as its cluster)."""
+    from sqlalchemy import select
+
+    from cove.db import models
+
+    uuid, _ = _cluster(api)
+    assert api.delete(f"/v1/clusters/{uuid}").status_code == 204
+    with api.runner.factory() as session:
+        linked = session.execute(
+            select(models.Event.message, models.Operation.kind)
+            .join(models.Operation, models.Event.operation_id == models.Operation.id)
+            .where(models.Event.message.like("% accepted%"))
+        ).all()
+    assert sorted(linked) == [
+        ("Create accepted: 1 master(s), 1 worker(s).", "create"),
+        ("Delete accepted.", "delete"),
+    ], linked

@@ -52,7 +52,8 @@ from cove.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "monitor_live.md"
 TICK = os.sysconf("SC_CLK_TCK")
-NAMED = re.compile(r"^/(containers|exec|networks|volumes)/[^/]+(?=/|$)")
+# An id or name after the collection (not the collection's own verbs: /containers/json).
+NAMED = re.compile(r"^/(containers|exec|networks|volumes)/(?!json$|create$)[^/]+(?=/|$)")
 
 
 class EngineCalls:
@@ -101,6 +102,7 @@ class Pass:
     dockerd: float
     machine: float
     calls: Counter[str]
+    idle_machine: float = 0.0  # the machine's busy CPU over as long a time with no pass
 
 
 @dataclass
@@ -118,7 +120,11 @@ def one_pass(monitor: HealthMonitor, engine_calls: EngineCalls) -> Pass:
         daemon, machine = dockerd_cpu() - daemon, machine_busy() - machine
     if started:
         raise RuntimeError(f"the pass started {started} heal operations: a cluster is unhealthy")
-    return Pass(wall, cpu, daemon, machine, calls)
+    # The live nodes' own background (swarm heartbeats, engines' housekeeping) over a time as
+    # long: what the machine spends with no pass, to subtract.
+    idle = machine_busy()
+    time.sleep(wall)
+    return Pass(wall, cpu, daemon, machine, calls, machine_busy() - idle)
 
 
 def create_clusters(cove: cc.Cove, count: int) -> list[str]:
@@ -166,12 +172,15 @@ def render(results: list[Measure], count: int, meta: dict[str, Any], begun: dt.d
         f"--clusters {count} --passes {meta['passes']}`. Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, Docker engine {meta['engine']}; {count} swarm-mode clusters "
         "of 1 manager + 1 worker (docker-in-docker), all HEALTHY; 1-minute load "
-        f"{meta['load_start']:.2f} before the passes, {meta['load_end']:.2f} after. Each row: "
-        f"the median of {meta['passes']} passes after a warm one; per cluster unless said.",
+        f"{meta['load_start']:.2f} before the passes (after waiting {meta['waited']:.0f} s for "
+        f"it to settle), {meta['load_end']:.2f} after. Each row: the median of "
+        f"{meta['passes']} passes after a warm one; per cluster unless said. Machine CPU: "
+        "every core's busy time during the pass, and during as long a time right after it "
+        "with no pass (the live nodes' own background).",
         "",
         "| checks at once | pass wall s (min-max) | conductor CPU ms | engine API calls | "
-        "of which exec | host dockerd CPU ms | machine CPU ms |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        "of which exec | host dockerd CPU ms | machine CPU ms | same time idle ms |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for m in results:
         walls = [p.wall for p in m.passes]
@@ -185,7 +194,8 @@ def render(results: list[Measure], count: int, meta: dict[str, Any], begun: dt.d
             f"| {p50([p.cpu for p in m.passes]) * 1000 / count:.1f} "
             f"| {p50(calls):.1f} | {p50(execs):.1f} "
             f"| {p50([p.dockerd for p in m.passes]) * 1000 / count:.1f} "
-            f"| {p50([p.machine for p in m.passes]) * 1000 / count:.1f} |"
+            f"| {p50([p.machine for p in m.passes]) * 1000 / count:.1f} "
+            f"| {p50([p.idle_machine for p in m.passes]) * 1000 / count:.1f} |"
         )
     kinds = Counter[str]()
     for p in results[0].passes:
@@ -207,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clusters", type=int, default=20)
     parser.add_argument("--passes", type=int, default=5)
+    parser.add_argument("--load-limit", type=float, default=2.0)
+    parser.add_argument("--max-wait", type=float, default=300)
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
@@ -230,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         uuids = create_clusters(cove, args.clusters)
         cc.log(f"{args.clusters} clusters created in {time.perf_counter() - started:.0f}s")
-        meta["load_start"] = os.getloadavg()[0]
+        # The new nodes' engines boot for a while after CREATE_COMPLETE: measure once the
+        # machine has settled.
+        meta["load_start"], meta["waited"] = cc.wait_for_quiet(args.load_limit, args.max_wait)
         results = measure(state_dir, args.clusters, args.passes, [1, default_workers()])
         meta["load_end"] = os.getloadavg()[0]
         listed = cove.http.get("/v1/clusters/detail", params={"limit": args.clusters}).json()

@@ -286,6 +286,28 @@ def test_ensure_node_twice_adopts_the_first(
     assert "node-m0" in attrs["NetworkSettings"]["Networks"][network]["Aliases"]
 
 
+def test_a_node_an_earlier_attempt_made_is_adopted_even_when_making_one_would_fail(
+    provider: DockerProvider, client: docker.DockerClient, cluster: str, sleeper_image: str
+) -> None:
+    """A resumed create adopts what the killed one made without deciding the node mode: a
+    new process's probe, which needs the image, is not in its way."""
+    network = network_for(provider, cluster)
+    made = provider.ensure_node(node_spec(cluster, network, sleeper_image))
+    client.containers.get(made.name).stop(timeout=1)
+    resumed = DockerProvider()  # nothing detected yet
+    try:
+        adopted = resumed.ensure_node(node_spec(cluster, network, "cove-e2e/absent:none"))
+    finally:
+        resumed.close()
+    assert (adopted.id, adopted.running) == (made.id, True)
+    fresh = DockerProvider()
+    try:  # no container to adopt: the failure stands
+        with pytest.raises(ProviderError):
+            fresh.ensure_node(node_spec(cluster, network, "cove-e2e/absent:none", "m1"))
+    finally:
+        fresh.close()
+
+
 def test_concurrent_ensure_node_makes_one_container(
     provider: DockerProvider, client: docker.DockerClient, cluster: str, sleeper_image: str
 ) -> None:

@@ -165,13 +165,20 @@ def adopt_or_create(
     except docker.errors.APIError as exc:
         if exc.status_code != 409:
             raise
+        # The name is taken: an earlier attempt's container, or a concurrent one's.
+        container = wait_for_name(client, name)
+    except Exception:
+        # Making it failed before the engine could say the name is taken (the node-mode
+        # probe, say): a container an earlier attempt made is still adopted.
+        found = find_container(client, name)
+        if found is None:
+            raise
+        container = found
     else:
         log.info("created %s (cluster %s)", name, cluster_uuid)
         write_files(client, name, files, mode)
         client.api.start(container_id)
         return dict(client.api.inspect_container(container_id))
-    # The name is taken: an earlier attempt's container, or a concurrent one's.
-    container = wait_for_name(client, name)
     check_owner(container, cluster_uuid)
     if not container.attrs["State"].get("Running"):
         if container.status == "created":

@@ -38,9 +38,18 @@ def _window(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=VALIDITY_DAYS)
 
 
+# X.509's upper bound for a common name (RFC 5280, ub-common-name); a cluster's name may be
+# longer (242), and the subject only names the certificate: the first 64 characters do.
+COMMON_NAME_MAX = 64
+
+
+def subject(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:COMMON_NAME_MAX])])
+
+
 def create_ca(common_name: str) -> KeyPair:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    name = subject(common_name)
     start, end = _window()
     cert = (
         x509.CertificateBuilder()
@@ -132,7 +141,7 @@ def issue(
     )
     builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .subject_name(subject(common_name))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(uuid.uuid4().int)

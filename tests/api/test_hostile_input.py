@@ -173,6 +173,14 @@ def test_name_lengths_are_bounded(api: Api, catalog: dict[str, Any]) -> None:
     cluster = {"name": "c" * 243, "cluster_template_id": "swarm-tpl"}
     _refused(api.post("/v1/clusters", json=cluster), "name")
     assert _count(api, "clusters") == 0
+    # At the bound: made, with a CA (whose common name holds 64 characters), and rotated.
+    longest = {"name": "c" * 242, "cluster_template_id": "swarm-tpl"}
+    uuid = api.post("/v1/clusters", json=longest).json()["uuid"]
+    api.settle()
+    assert api.get(f"/v1/clusters/{uuid}").json()["status"] == "CREATE_COMPLETE"
+    assert api.patch(f"/v1/certificates/{uuid}").status_code == 202
+    api.settle()
+    assert api.get(f"/v1/clusters/{uuid}").json()["status"] == "UPDATE_COMPLETE"
 
 
 def test_a_long_invalid_value_is_cut_in_the_message(api: Api, catalog: dict[str, Any]) -> None:

@@ -55,3 +55,14 @@ def test_rotated_ca_does_not_verify_old_certificates() -> None:
     cert = x509.load_pem_x509_certificate(ca.sign_csr(old, _csr()).encode())
     with pytest.raises(InvalidSignature):
         cert.verify_directly_issued_by(x509.load_pem_x509_certificate(new.cert_pem.encode()))
+
+
+def test_a_name_longer_than_x509_allows_names_the_first_64_characters() -> None:
+    """A cluster's name may be 242 characters; a certificate's common name at most 64."""
+    name = "c" + "x" * 241
+    authority = ca.create_ca(name)
+    node = ca.issue(authority, name, server_names=["localhost"], client=False)
+    for pem in (authority.cert_pem, node.cert_pem):
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        [cn] = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        assert cn.value == name[:64]

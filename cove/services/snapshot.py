@@ -51,52 +51,68 @@ def cluster_specs(
     images = _by_name_or_uuid(
         session, models.Image, {upgrade_image} if upgrade_image else {ng.image_id for ng in groups}
     )
-    specs = []
-    for cluster in clusters:
-        # templates in use cannot be deleted
-        template = templates[target_template or cluster.cluster_template_id]
-        authority = authorities.get(cluster.id)
-        specs.append(
-            ClusterSpec(
-                uuid=cluster.uuid,
-                name=cluster.name,
-                project_id=cluster.project_id,
-                coe=template.coe,
-                server_type=template.server_type,
-                os_distro=template.cluster_distro or "",
-                labels=dict(cluster.labels),
-                template={
-                    c.name: getattr(template, c.name)
-                    for c in models.ClusterTemplate.__table__.columns
-                },
-                nodegroups=tuple(
-                    NodeGroupSpec(
-                        uuid=ng.uuid,
-                        name=ng.name,
-                        role=ng.role,
-                        node_count=ng.node_count,
-                        min_node_count=ng.min_node_count,
-                        max_node_count=ng.max_node_count,
-                        flavor_id=ng.flavor_id,
-                        image_id=ng.image_id,
-                        labels=dict(ng.labels),
-                        is_default=ng.is_default,
-                        node_labels=dict(ng.node_labels or {}),
-                        node_taints=list(ng.node_taints or []),
-                        **_resources(ng, flavors, images, upgrade_image),
-                    )
-                    for ng in cluster.nodegroups
-                ),
-                ca_cert_pem=authority.cert_pem if authority else "",
-                ca_key_pem=_ca_key(session, cluster, authority),
-                fixed_network=cluster.fixed_network,
-                fixed_subnet=cluster.fixed_subnet,
-                master_lb_enabled=cluster.master_lb_enabled,
-                floating_ip_enabled=cluster.floating_ip_enabled,
-                api_address=cluster.api_address,
-            )
+    return [
+        _spec(
+            session,
+            cluster,
+            templates[target_template or cluster.cluster_template_id],  # in use: never deleted
+            authorities.get(cluster.id),
+            [_group_spec(ng, flavors, images, upgrade_image) for ng in cluster.nodegroups],
         )
-    return specs
+        for cluster in clusters
+    ]
+
+
+def _spec(
+    session: Session,
+    cluster: models.Cluster,
+    template: models.ClusterTemplate,
+    authority: models.ClusterCA | None,
+    groups: list[NodeGroupSpec],
+) -> ClusterSpec:
+    return ClusterSpec(
+        uuid=cluster.uuid,
+        name=cluster.name,
+        project_id=cluster.project_id,
+        coe=template.coe,
+        server_type=template.server_type,
+        os_distro=template.cluster_distro or "",
+        labels=dict(cluster.labels),
+        template={
+            c.name: getattr(template, c.name) for c in models.ClusterTemplate.__table__.columns
+        },
+        nodegroups=tuple(groups),
+        ca_cert_pem=authority.cert_pem if authority else "",
+        ca_key_pem=_ca_key(session, cluster, authority),
+        fixed_network=cluster.fixed_network,
+        fixed_subnet=cluster.fixed_subnet,
+        master_lb_enabled=cluster.master_lb_enabled,
+        floating_ip_enabled=cluster.floating_ip_enabled,
+        api_address=cluster.api_address,
+    )
+
+
+def _group_spec(
+    ng: models.NodeGroup,
+    flavors: dict[str, Any],
+    images: dict[str, Any],
+    upgrade_image: str | None,
+) -> NodeGroupSpec:
+    return NodeGroupSpec(
+        uuid=ng.uuid,
+        name=ng.name,
+        role=ng.role,
+        node_count=ng.node_count,
+        min_node_count=ng.min_node_count,
+        max_node_count=ng.max_node_count,
+        flavor_id=ng.flavor_id,
+        image_id=ng.image_id,
+        labels=dict(ng.labels),
+        is_default=ng.is_default,
+        node_labels=dict(ng.node_labels or {}),
+        node_taints=list(ng.node_taints or []),
+        **_resources(ng, flavors, images, upgrade_image),
+    )
 
 
 def _by_name_or_uuid(session: Session, model: Any, refs: set[str | None]) -> dict[str, Any]:

@@ -175,6 +175,9 @@ class Provider(Protocol):
     name: str
     # The host address node and service ports are published on.
     publish_address: str
+    # Whether cove reaches the nodes at their addresses on the cluster network (their engines'
+    # APIs); when not, it talks to them only through ``exec``.
+    reaches_nodes: bool
 
     def ensure_network(self, spec: NetworkSpec) -> str:
         """Find the cluster's network by label or make it; return its name."""

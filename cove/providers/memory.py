@@ -251,6 +251,7 @@ class MemoryProvider:
     """
 
     name = "memory"
+    reaches_nodes = False  # its nodes' addresses lead nowhere
 
     def __init__(
         self, program: ExecProgram | None = None, *, publish_address: str = DEFAULT_PUBLISH_ADDRESS

@@ -45,10 +45,12 @@ from cove.drivers.swarm_mode.commands import CommandFailed
 from cove.drivers.swarm_mode.containers import SwarmContainerHost
 from cove.drivers.swarm_mode.image import node_image_tag
 from cove.drivers.swarm_mode.membership import Swarm
+from cove.drivers.swarm_mode.nodeengines import NodeEngines
 from cove.providers.base import NodeRecord, NodeSpec, Provider, ServiceRecord
 
 log = logging.getLogger(__name__)
 MAX_HOSTS = 64  # container hosts kept (the oldest is closed first)
+HEALTH_TIMEOUT = 10.0  # seconds a node engine has to answer a health check's read
 
 
 class SwarmModeDriver:
@@ -227,7 +229,16 @@ class SwarmModeDriver:
     # -- health ----------------------------------------------------------------------------
 
     def check_health(self, cluster: ClusterSpec) -> HealthReport:
-        return health.check(self.provider, cluster)
+        """Over the node engines' APIs where cove reaches the nodes (no exec: see
+        ``health``), on connections of its own, so that checking every cluster in turn
+        does not evict the container hosts' kept ones."""
+        if not self.provider.reaches_nodes:
+            return health.check(self.provider, cluster)
+        engines = NodeEngines(self.provider, cluster, timeout=HEALTH_TIMEOUT)
+        try:
+            return health.check(self.provider, cluster, engines)
+        finally:
+            engines.close()
 
     # -- reading back ----------------------------------------------------------------------
 
@@ -515,7 +526,7 @@ class SwarmModeDriver:
             self.provider.delete_node(name)
         try:
             primary = swarm.primary(live)
-            if swarm.state(primary.name) == "active":
+            if swarm.state(primary) == "active":
                 for name in names:
                     swarm.run(primary.name, "demote", name)
                     swarm.run(primary.name, "node-rm", name)
@@ -535,7 +546,7 @@ class SwarmModeDriver:
             if not swarm.quorum_lost(nodes):
                 raise  # an election in progress, or engines restarting: try again later
         managers = sorted((n for n in nodes if n.role == "master" and n.running), key=order)
-        survivor = next((m for m in managers if swarm.state(m.name) == "active"), None)
+        survivor = next((m for m in managers if swarm.state(m) == "active"), None)
         if survivor is None:
             op.event("Quorum lost and no manager survives: the swarm is formed anew.")
             return {}

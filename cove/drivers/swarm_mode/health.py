@@ -7,7 +7,10 @@ other members ``Unknown`` (and ``Down`` until their next heartbeat), so a member
 whose container runs is asked itself; one whose engine answers as an active swarm member is
 not failed. Only nodes whose containers are gone or stopped, or whose engines are not in the
 swarm, are failed: those are what healing replaces. A swarm with no leader has lost quorum,
-and says so."""
+and says so.
+
+With the cluster's node engines at hand, the managers and doubtful nodes are asked over
+their engine APIs (``membership``): a check then spawns no process in any node."""
 
 from __future__ import annotations
 
@@ -16,15 +19,18 @@ from cove.drivers.fleet import Fleet, parallel
 from cove.drivers.swarm_mode import services
 from cove.drivers.swarm_mode.commands import CommandFailed
 from cove.drivers.swarm_mode.membership import Swarm
+from cove.drivers.swarm_mode.nodeengines import NodeEngines
 from cove.providers.base import NodeRecord, Provider
 
 
-def check(provider: Provider, cluster: ClusterSpec) -> HealthReport:
+def check(
+    provider: Provider, cluster: ClusterSpec, engines: NodeEngines | None = None
+) -> HealthReport:
     fleet = Fleet(provider, cluster)
     present = fleet.nodes()
     nodes = {n.name: n for n in present}
     expected = [name for _, name in fleet.expected(present)]
-    swarm = Swarm(provider, cluster)
+    swarm = Swarm(provider, cluster, engines)
     dead = tuple(n for n in expected if n not in nodes or not nodes[n].running)
     try:
         members = {m.get("Hostname"): m for m in swarm.members_anywhere(present)}
@@ -92,7 +98,7 @@ def _unreachable(
 
 def _active(swarm: Swarm, nodes: list[NodeRecord]) -> list[str]:
     """Names of ``nodes`` whose own engine says it is an active swarm member."""
-    states = parallel(lambda n: swarm.state(n.name), nodes)
+    states = parallel(swarm.state, nodes)
     return [n.name for n, state in zip(nodes, states, strict=True) if state == "active"]
 
 

@@ -1,37 +1,65 @@
 """Swarm membership of a cluster's nodes: which manager the swarm is reached through, forming
 it (init once, join what is not a member), removing members (drain, demote, leave, rm), and
 pruning entries whose node is gone. Every command observes before it acts, so any of these
-can be repeated after a crash."""
+can be repeated after a crash.
+
+Given the cluster's ``NodeEngines``, the reads the health check makes (the members, a node's
+swarm state) ask the nodes' engine APIs over the connections cove keeps to them: no process
+is spawned in a node. Whatever does not answer that way (an engine restarting with new TLS
+material, a provider whose nodes cove cannot reach) is read with ``exec`` as before."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from typing import Any
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import docker
 
 from cove.drivers.base import ClusterSpec, StepFailed
 from cove.drivers.fleet import order, parallel
 from cove.drivers.swarm_mode import commands
 from cove.drivers.swarm_mode.commands import CommandFailed
+from cove.drivers.swarm_mode.nodeengines import NodeEngines, describe
 from cove.providers.base import NodeRecord, Provider
 
+log = logging.getLogger(__name__)
 SWARM_PORT = 2377
+T = TypeVar("T")
 
 
 class Swarm:
-    def __init__(self, provider: Provider, cluster: ClusterSpec) -> None:
+    def __init__(
+        self, provider: Provider, cluster: ClusterSpec, engines: NodeEngines | None = None
+    ) -> None:
         self.provider = provider
         self.cluster = cluster
+        self.engines = engines
 
     def run(self, node: str, command: str, *args: str) -> str:
         return commands.run(self.provider, node, command, *args)
 
+    def _ask(self, node: NodeRecord, call: Callable[[docker.APIClient], T]) -> T | None:
+        """``call`` on the node's engine API; None when there is none or it does not answer
+        (the caller then execs the command, which says why when it fails too)."""
+        if self.engines is None:
+            return None
+        try:
+            return call(self.engines.client(node))
+        except Exception as exc:  # any failure: the exec is the reference
+            log.debug("node %s: engine API: %s; asking by exec", node.name, describe(exc))
+            return None
+
     # -- reading ---------------------------------------------------------------------------
 
-    def state(self, node: str) -> str:
+    def state(self, node: NodeRecord) -> str:
         """The node's LocalNodeState; "" when it cannot be read."""
+        state = self._ask(node, lambda api: str(api.info()["Swarm"]["LocalNodeState"]))
+        if state is not None:
+            return state
         try:
-            return self.run(node, "swarm-state").strip()
+            return self.run(node.name, "swarm-state").strip()
         except Exception:  # a stopped or unreachable node is in no swarm we can use
             return ""
 
@@ -44,7 +72,7 @@ class Swarm:
         running = [m for m in managers if m.running]
         if len(running) == 1:
             return running[0]  # nothing to choose: init and join check its state themselves
-        states = parallel(self.state, [m.name for m in running])
+        states = parallel(self.state, running)
         for manager, state in zip(running, states, strict=True):
             if state == "active":
                 return manager
@@ -54,8 +82,12 @@ class Swarm:
         """``docker node ls`` on ``primary``, one dict per member. A listing without the
         manager itself lost its output (the engine drops a short exec's output now and then
         under load): a temporary failure, not a swarm without members."""
-        out = self.run(primary.name, "swarm-nodes")
-        members = [json.loads(line) for line in commands.json_lines(out)]
+        listed = self._ask(primary, lambda api: [listing(node) for node in api.nodes()])
+        if listed is not None:
+            members = listed
+        else:
+            out = self.run(primary.name, "swarm-nodes")
+            members = [json.loads(line) for line in commands.json_lines(out)]
         if not any(m.get("Hostname") == primary.name for m in members):
             raise CommandFailed(primary.name, "swarm-nodes", "the manager is not in its listing")
         return members
@@ -194,6 +226,28 @@ class Swarm:
             self.run(primary.name, "node-rm", str(member.get("ID")))
             pruned.append(str(host))
         return pruned
+
+
+def listing(node: Mapping[str, Any]) -> dict[str, Any]:
+    """An engine API node object as ``docker node ls --format '{{json .}}'`` prints it (the
+    fields cove reads: ID, Hostname, Status, Availability, ManagerStatus, EngineVersion)."""
+    description = node.get("Description") or {}
+    manager = node.get("ManagerStatus") or {}
+    reachability = "Leader" if manager.get("Leader") else _pretty(manager.get("Reachability"))
+    return {
+        "ID": node.get("ID", ""),
+        "Hostname": description.get("Hostname", ""),
+        "Status": _pretty((node.get("Status") or {}).get("State")),
+        "Availability": _pretty((node.get("Spec") or {}).get("Availability")),
+        "ManagerStatus": reachability,
+        "EngineVersion": (description.get("Engine") or {}).get("EngineVersion", ""),
+    }
+
+
+def _pretty(value: object) -> str:
+    """The CLI's capitalised form of an API enum ("ready" -> "Ready")."""
+    text = str(value or "")
+    return text[:1].upper() + text[1:]
 
 
 def _last_line(output: str) -> str:

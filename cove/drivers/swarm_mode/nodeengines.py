@@ -89,13 +89,17 @@ class NodeTLSAdapter(requests.adapters.HTTPAdapter):
 
 
 def connect(
-    cluster: ClusterSpec, name: str, address: str, context: ssl.SSLContext | None
+    cluster: ClusterSpec,
+    name: str,
+    address: str,
+    context: ssl.SSLContext | None,
+    timeout: float = TIMEOUT,
 ) -> docker.APIClient:
     """A client of node ``name``'s engine at ``address`` (no call is made)."""
     port = engine.api_port(cluster)
     scheme = "http" if context is None else "https"
     client = docker.APIClient(
-        base_url=f"{scheme}://{address}:{port}", version=API_VERSION, timeout=TIMEOUT
+        base_url=f"{scheme}://{address}:{port}", version=API_VERSION, timeout=timeout
     )
     client.trust_env = False  # a proxy in the environment must not see the cluster network
     if context is not None:
@@ -132,9 +136,10 @@ class NodeEngines:
     to them. The cluster's CA and TLS setting must not change for the object's life (the
     driver keeps one per cluster and CA)."""
 
-    def __init__(self, provider: Provider, cluster: ClusterSpec) -> None:
+    def __init__(self, provider: Provider, cluster: ClusterSpec, timeout: float = TIMEOUT) -> None:
         self.provider = provider
         self.cluster = cluster
+        self.timeout = timeout
         self._lock = threading.Lock()
         self._context: ssl.SSLContext | None = None
         self._clients: dict[tuple[str, str], docker.APIClient] = {}
@@ -150,7 +155,9 @@ class NodeEngines:
             if client is None:
                 if self._context is None and not self.cluster.template.get("tls_disabled"):
                     self._context = client_context(self.cluster)
-                client = connect(self.cluster, record.name, record.address, self._context)
+                client = connect(
+                    self.cluster, record.name, record.address, self._context, self.timeout
+                )
                 self._clients[key] = client
             return client
 

@@ -48,6 +48,7 @@ class DockerProvider:
     """
 
     name = "docker"
+    reaches_nodes = True  # the cluster networks are bridges of this machine
 
     def __init__(
         self,

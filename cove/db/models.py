@@ -268,6 +268,19 @@ class Quota(Timestamps, Base):
     hard_limit: Mapped[int] = mapped_column(default=1)
 
 
+class QuotaUsage(Base):
+    """How much of a resource a project holds: ``in_use`` clusters. Kept by the database
+    itself, by triggers on ``clusters`` (migration 0009), so that every insert and delete
+    counts, whatever path makes it; the quota check reads one row instead of counting the
+    project's clusters, and costs the same at 100 or 100,000."""
+
+    __tablename__ = "quota_usages"
+
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(255), primary_key=True)
+    in_use: Mapped[int] = mapped_column(Integer)
+
+
 class Service(Timestamps, Base):
     """A running cove process (conductor), as Magnum's mservices report them."""
 

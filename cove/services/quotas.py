@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cove import errors, policy
@@ -46,19 +46,23 @@ def _serialise_creates(session: Session, project_id: str) -> None:
 
 def check_cluster_quota(session: Session, project_id: str, default: int) -> None:
     """Runs first in the create transaction, which it serialises with the project's other
-    creates (``_serialise_creates``), so racing creates cannot both pass at the limit."""
+    creates (``_serialise_creates``), so racing creates cannot both pass at the limit. The
+    limit and the count are read in one statement; the count is the database's own
+    (``models.QuotaUsage``), one row whatever the project holds."""
     _serialise_creates(session, project_id)
-    limit = limit_for(session, project_id, default)
-    # Counting stops at the limit: whether it is reached is all the check needs, so the
-    # cost is that of min(clusters, limit) index entries, not of all the project's clusters.
-    mine = (
-        select(models.Cluster.id)
-        .where(models.Cluster.project_id == project_id)
-        .limit(max(limit, 0))
-        .subquery()
+    mine = (models.Quota.project_id == project_id, models.Quota.resource == "Cluster")
+    counted = (
+        models.QuotaUsage.project_id == project_id,
+        models.QuotaUsage.resource == "Cluster",
     )
-    used = session.scalar(select(func.count()).select_from(mine)) or 0
-    if used >= limit:
+    explicit, used = session.execute(
+        select(
+            select(models.Quota.hard_limit).where(*mine).scalar_subquery(),
+            select(models.QuotaUsage.in_use).where(*counted).scalar_subquery(),
+        )
+    ).one()
+    limit = default if explicit is None else explicit
+    if (used or 0) >= limit:
         raise errors.QuotaExceeded(
             f"You have reached the maximum clusters per project, {limit}. "
             "You may delete a cluster to make room for a new one."

@@ -141,6 +141,22 @@ def test_cluster_create_beyond_the_quota_is_refused(api: Api, catalog: Catalog) 
     assert _cluster_names(api) == ["c1", "c2"]
 
 
+def test_a_deleted_cluster_makes_room_and_a_failed_one_takes_it(api: Api, catalog: Catalog) -> None:
+    _template(api)
+    _quota(api, "admin", 2)
+    assert _create_cluster(api, "c1").status_code == 202
+    assert _create_cluster(api, "c2").status_code == 202
+    api.settle()
+    assert _create_cluster(api, "c3").status_code == 403
+    assert api.delete("/v1/clusters/c1").status_code == 204
+    assert _create_cluster(api, "c3").status_code == 403  # c1 counts until it is gone
+    api.settle()
+    assert _cluster_names(api) == ["c2"]
+    assert _create_cluster(api, "c3").status_code == 202
+    assert _create_cluster(api, "c4").status_code == 403
+    assert _cluster_names(api) == ["c2", "c3"]
+
+
 def test_quota_is_per_project(api: Api, catalog: Catalog) -> None:
     _template(api)
     _quota(api, "p1", 0)

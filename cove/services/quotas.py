@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cove import errors, policy
@@ -27,42 +28,27 @@ def limit_for(session: Session, project_id: str, default: int, resource: str = "
     return default if row is None else row
 
 
-# The class of cove's advisory locks that serialise a project's cluster creates ("cove").
-CREATE_LOCK_CLASS = 0x636F7665
-
-
-def _serialise_creates(session: Session, project_id: str) -> None:
-    """Creates for one project queue here until the previous one commits or rolls back.
-    PostgreSQL: a transaction-scoped advisory lock keyed by the project (no row needs to
-    exist: a project without a quota row counts against the operator's default); each
-    statement after it reads what the previous create committed. SQLite: the writing
-    transaction already holds the database's write lock (BEGIN IMMEDIATE)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:space, hashtext(:project))"),
-            {"space": CREATE_LOCK_CLASS, "project": project_id},
-        )
-
-
 def check_cluster_quota(session: Session, project_id: str, default: int) -> None:
-    """Runs first in the create transaction, which it serialises with the project's other
-    creates (``_serialise_creates``), so racing creates cannot both pass at the limit. The
-    limit and the count are read in one statement; the count is the database's own
-    (``models.QuotaUsage``), one row whatever the project holds."""
-    _serialise_creates(session, project_id)
-    mine = (models.Quota.project_id == project_id, models.Quota.resource == "Cluster")
-    counted = (
-        models.QuotaUsage.project_id == project_id,
-        models.QuotaUsage.resource == "Cluster",
+    """Runs first in the create transaction. Its one statement writes the project's usage row
+    (``models.QuotaUsage``, made at 0 for a project without one) and returns the count with
+    the project's limit: the row's lock queues the project's other creates until this
+    transaction ends, and each reads the count the previous one committed, so racing creates
+    cannot both pass at the limit. (SQLite's writers queue at BEGIN IMMEDIATE already.)"""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    usage = models.QuotaUsage
+    explicit = (
+        select(models.Quota.hard_limit)
+        .where(models.Quota.project_id == project_id, models.Quota.resource == "Cluster")
+        .scalar_subquery()
     )
-    explicit, used = session.execute(
-        select(
-            select(models.Quota.hard_limit).where(*mine).scalar_subquery(),
-            select(models.QuotaUsage.in_use).where(*counted).scalar_subquery(),
-        )
-    ).one()
-    limit = default if explicit is None else explicit
-    if (used or 0) >= limit:
+    row = insert(usage).values(project_id=project_id, resource="Cluster", in_use=0)
+    counted = row.on_conflict_do_update(
+        index_elements=[usage.project_id, usage.resource], set_={"in_use": usage.in_use}
+    ).returning(usage.in_use, explicit)
+    used, limit = session.execute(counted).one()
+    limit = default if limit is None else limit
+    if used >= limit:
         raise errors.QuotaExceeded(
             f"You have reached the maximum clusters per project, {limit}. "
             "You may delete a cluster to make room for a new one."

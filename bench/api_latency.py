@@ -51,6 +51,8 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine, create_engine, event, func, insert, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from cove.db import migrate, models
 from cove.db.session import make_engine
@@ -432,10 +434,20 @@ class Baseline:
         now = models.utcnow()
         t = models.ClusterTemplate.__table__.c
         q = models.Quota.__table__.c
+        u = models.QuotaUsage.__table__.c
+        upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert
         with conn.begin():
-            limit = conn.scalar(select(q.hard_limit).where(q.project_id == PROJECT))
-            used = conn.scalar(select(func.count(self.c.id)).where(self.c.project_id == PROJECT))
-            assert limit is not None and (used or 0) < limit
+            # The project's usage row (kept by the database's triggers), locked, with the limit.
+            limit = select(q.hard_limit).where(q.project_id == PROJECT).scalar_subquery()
+            counted = upsert(models.QuotaUsage.__table__).values(
+                project_id=PROJECT, resource="Cluster", in_use=0
+            )
+            used, limit = conn.execute(
+                counted.on_conflict_do_update(
+                    index_elements=[u.project_id, u.resource], set_={"in_use": u.in_use}
+                ).returning(u.in_use, limit)
+            ).one()
+            assert limit is not None and used < limit
             tpl = conn.execute(
                 select(models.ClusterTemplate.__table__).where(t.uuid == TEMPLATE_UUID)
             ).one()

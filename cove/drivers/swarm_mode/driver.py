@@ -22,6 +22,7 @@ Delete never waits on readiness: it removes everything labelled with the cluster
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from collections.abc import Mapping, Sequence
 from functools import partial
@@ -45,12 +46,13 @@ from cove.drivers.swarm_mode.commands import CommandFailed
 from cove.drivers.swarm_mode.containers import SwarmContainerHost
 from cove.drivers.swarm_mode.image import node_image_tag
 from cove.drivers.swarm_mode.membership import Swarm
-from cove.drivers.swarm_mode.nodeengines import NodeEngines
+from cove.drivers.swarm_mode.nodeengines import NodeEngines, client_context
 from cove.providers.base import NodeRecord, NodeSpec, Provider, ServiceRecord
 
 log = logging.getLogger(__name__)
 MAX_HOSTS = 64  # container hosts kept (the oldest is closed first)
 HEALTH_TIMEOUT = 10.0  # seconds a node engine has to answer a health check's read
+MAX_CONTEXTS = 4096  # clusters' client TLS contexts kept for health checks (a few KB each)
 
 
 class SwarmModeDriver:
@@ -62,6 +64,7 @@ class SwarmModeDriver:
         self.provider = provider
         self._hosts: dict[tuple[str, str, bool], SwarmContainerHost] = {}
         self._apps: dict[tuple[str, str, bool], SwarmAppHost] = {}
+        self._contexts: dict[tuple[str, str], ssl.SSLContext] = {}
         self._hosts_lock = threading.Lock()
 
     def check_template(self, template: Mapping[str, Any]) -> list[str]:
@@ -234,11 +237,30 @@ class SwarmModeDriver:
         does not evict the container hosts' kept ones."""
         if not self.provider.reaches_nodes:
             return health.check(self.provider, cluster)
-        engines = NodeEngines(self.provider, cluster, timeout=HEALTH_TIMEOUT)
+        context = self._client_context(cluster)
+        engines = NodeEngines(self.provider, cluster, HEALTH_TIMEOUT, context)
         try:
             return health.check(self.provider, cluster, engines)
         finally:
             engines.close()
+
+    def _client_context(self, cluster: ClusterSpec) -> ssl.SSLContext | None:
+        """The TLS context of cove's client certificate for the cluster's current CA, kept
+        (a new key and certificate per check would cost more than the check's read)."""
+        if cluster.template.get("tls_disabled"):
+            return None
+        key = (cluster.uuid, cluster.ca_cert_pem)
+        with self._hosts_lock:
+            context = self._contexts.get(key)
+        if context is None:
+            context = client_context(cluster)
+            with self._hosts_lock:
+                for old in [k for k in self._contexts if k[0] == cluster.uuid]:
+                    del self._contexts[old]  # a rotated CA's
+                while len(self._contexts) >= MAX_CONTEXTS:
+                    del self._contexts[next(iter(self._contexts))]
+                self._contexts[key] = context
+        return context
 
     # -- reading back ----------------------------------------------------------------------
 

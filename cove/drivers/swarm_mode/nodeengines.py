@@ -136,12 +136,20 @@ class NodeEngines:
     to them. The cluster's CA and TLS setting must not change for the object's life (the
     driver keeps one per cluster and CA)."""
 
-    def __init__(self, provider: Provider, cluster: ClusterSpec, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        cluster: ClusterSpec,
+        timeout: float = TIMEOUT,
+        context: ssl.SSLContext | None = None,
+    ) -> None:
+        """``context``: a ``client_context`` of this cluster's CA made before (else made
+        at the first connection)."""
         self.provider = provider
         self.cluster = cluster
         self.timeout = timeout
         self._lock = threading.Lock()
-        self._context: ssl.SSLContext | None = None
+        self._context = context
         self._clients: dict[tuple[str, str], docker.APIClient] = {}
         self._image_locks: dict[tuple[str, str], threading.Lock] = {}
 

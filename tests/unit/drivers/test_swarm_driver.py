@@ -586,3 +586,20 @@ def test_every_node_serves_its_engine_on_tcp_with_the_cluster_tls() -> None:
     _, provider, _ = created(plain)
     config = json.loads(provider.container(worker(0)).files["/etc/docker/daemon.json"])  # type: ignore[union-attr]
     assert "tcp://0.0.0.0:2375" in config["hosts"] and config["tls"] is False
+
+
+def test_a_health_checks_client_certificate_is_kept_until_the_ca_changes() -> None:
+    driver = SwarmModeDriver(MemoryProvider())
+    first, second = pki.create_ca("c1"), pki.create_ca("c1")
+    spec = replace(
+        cluster(template={"tls_disabled": False}),
+        ca_cert_pem=first.cert_pem,
+        ca_key_pem=first.key_pem,
+    )
+    kept = driver._client_context(spec)
+    assert kept is not None and driver._client_context(spec) is kept
+    rotated = replace(spec, ca_cert_pem=second.cert_pem, ca_key_pem=second.key_pem)
+    fresh = driver._client_context(rotated)
+    assert fresh is not None and fresh is not kept
+    assert list(driver._contexts) == [(spec.uuid, second.cert_pem)]  # the old CA's is gone
+    assert driver._client_context(replace(spec, template={"tls_disabled": True})) is None

@@ -6,9 +6,10 @@ with ``COVE_HEALTH_INTERVAL=3600``) creates the clusters. Then this process runs
 conductor's ``HealthMonitor`` on the same database with the real drivers and provider, one
 pass after another, and measures per pass: wall time, this process's CPU time (the
 conductor's share), the Docker engine API calls it made (counted at the HTTP session, by
-kind), the host engine's CPU time (``dockerd``'s /proc stat) and the whole machine's busy
-CPU time (/proc/stat: the node engines answering ``docker node ls`` included). It does so
-with the checks in series (``parallel=1``) and at the conductor's default (two per core).
+kind: the host engine's and the node engines'), the host engine's CPU time (``dockerd``'s
+/proc stat) and the whole machine's busy CPU time (/proc/stat: the node engines answering
+included). It does so with the checks in series (``parallel=1``) and at the conductor's
+default (two per core).
 
     .venv/bin/python bench/monitor_live.py [--clusters 20] [--passes 5]
 

@@ -34,7 +34,7 @@ from cove.pki import ca as pki
 from cove.providers.base import LABEL_CLUSTER
 from cove.providers.docker import DockerProvider
 from tests.e2e.conftest import http_get, node_run, sweep_label
-from tests.support.swarm import cluster
+from tests.support.swarm import cluster, resized
 
 # Checks in order on module-wide clusters: scripts/test.sh keeps a module on one worker.
 pytestmark = pytest.mark.e2e
@@ -250,6 +250,20 @@ def test_the_members_read_from_the_engine_api_are_those_docker_node_ls_prints(
     assert sorted(m["ManagerStatus"] for m in over_api) == ["", "", "Leader"]
 
 
+def test_the_view_a_resize_reads_first_is_the_same_over_the_engine_api(live: Live) -> None:
+    manager = next(n for n in live.provider.find_nodes(live.spec.uuid) if n.role == "master")
+    engines = NodeEngines(live.provider, live.spec)
+    try:
+        over_api = Swarm(live.provider, live.spec, engines).view(manager)
+    finally:
+        engines.close()
+    by_exec = Swarm(live.provider, live.spec).view(manager)
+    assert over_api is not None and by_exec is not None
+    assert over_api[1] == by_exec[1]  # the join tokens, manager's then worker's
+    assert len(set(over_api[1])) == 2 and all(t.startswith("SWMTKN-") for t in over_api[1])
+    assert sorted(m["Hostname"] for m in over_api[0]) == sorted(m["Hostname"] for m in by_exec[0])
+
+
 def test_a_health_check_runs_nothing_in_the_nodes(
     live: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -297,3 +311,16 @@ def test_a_cluster_without_tls_is_reached_on_plain_tcp(
     finally:
         sweep_label(f"{LABEL_CLUSTER}={spec.uuid}")
         provider.close()
+
+
+def test_a_resize_reads_the_swarm_over_the_engine_api_and_execs_only_its_changes(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    execs = counting_execs(monkeypatch, live.provider)
+    grown = resized(live.spec, 3)
+    live.driver.update_cluster(OperationInput(kind="update", cluster=grown, params={}))
+    assert not {"swarm-view", "swarm-nodes", "swarm-state"} & set(execs), execs
+    assert execs.count("swarm-join") == 1, execs
+    report = live.driver.check_health(grown)
+    assert report.status == "HEALTHY", report
+    assert sum(v == "True" for k, v in report.reason.items() if k.endswith(".Ready")) == 4

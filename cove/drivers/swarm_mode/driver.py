@@ -106,12 +106,12 @@ class SwarmModeDriver:
             op.event(f"Added {len(plan['add'])} node(s): {', '.join(plan['add'])}.")
         if remove:
             op.steps.run("evacuate", lambda: op.evacuate(remove))
-            swarm = Swarm(self.provider, cluster)
+            swarm = self._swarm(cluster)
             for name in remove:
                 op.steps.run(f"remove:{name}", partial(self._remove, swarm, name))
             op.event(f"Removed {len(remove)} node(s): {', '.join(remove)}.")
         nodes = fleet.nodes()
-        primary = Swarm(self.provider, cluster).primary(nodes)
+        primary = self._swarm(cluster).primary(nodes)
         version = self._settle(cluster, nodes, primary, prune=stale)  # removals rm'd theirs
         return self.report(cluster, nodes, primary, version)
 
@@ -126,7 +126,7 @@ class SwarmModeDriver:
         self._converge(op, fleet, network, fleet.expected())
         groups = {g.uuid: g for g in cluster.nodegroups}
         wanted = set(op.params.get("nodegroups") or groups)
-        swarm = Swarm(self.provider, cluster)
+        swarm = self._swarm(cluster)
         for node in sorted(fleet.nodes(), key=lambda n: (n.role == "master", order(n))):
             group = groups.get(node.nodegroup_uuid)
             if group is None or group.uuid not in wanted or node.image == group.node_image:
@@ -164,7 +164,7 @@ class SwarmModeDriver:
             (n for n in failed if groups[nodeplan.slug_of(n)].role == "master"),
             key=nodeplan.index_of,
         )
-        swarm = Swarm(self.provider, cluster)
+        swarm = self._swarm(cluster)
         op.steps.run("quorum", partial(self._restore_quorum, op, fleet, swarm))
         for old in managers:
             group = groups[nodeplan.slug_of(old)]
@@ -187,7 +187,7 @@ class SwarmModeDriver:
         node's engine answers on TCP, see ``engine``); the engine reloads them when
         restarted, so client certificates from the old CA stop working."""
         cluster = op.cluster
-        swarm = Swarm(self.provider, cluster)
+        swarm = self._swarm(cluster)
         nodes = Fleet(self.provider, cluster).nodes()
         if not cluster.template.get("tls_disabled"):
             for node in sorted(nodes, key=lambda n: (n.role != "master", order(n))):
@@ -244,6 +244,13 @@ class SwarmModeDriver:
         finally:
             engines.close()
 
+    def _swarm(self, cluster: ClusterSpec) -> Swarm:
+        """The cluster's swarm, read over its node engines' APIs where cove reaches the nodes
+        (the container host's kept connections), acted on by exec."""
+        if not self.provider.reaches_nodes:
+            return Swarm(self.provider, cluster)
+        return Swarm(self.provider, cluster, self.container_host(cluster).engines)
+
     def _client_context(self, cluster: ClusterSpec) -> ssl.SSLContext | None:
         """The TLS context of cove's client certificate for the cluster's current CA, kept
         (a new key and certificate per check would cost more than the check's read)."""
@@ -279,7 +286,7 @@ class SwarmModeDriver:
             groups[group.uuid] = NodeGroupReport(
                 node_addresses=[n.address for n in members if n.address]
             )
-        version = version or Swarm(self.provider, cluster).version(primary)
+        version = version or self._swarm(cluster).version(primary)
         port = engine.api_port(cluster)
         host_port = primary.host_ports.get(port)
         if services.lb_wanted(cluster):
@@ -323,7 +330,7 @@ class SwarmModeDriver:
         made = fleet.ensure(slots, partial(self._node_spec, cluster, network))
         op.steps.mark("nodes", {"nodes": sorted(n.name for n in made)})
         op.event(f"{len(made)} node(s) started; waiting for their engines.")
-        swarm = Swarm(self.provider, cluster)
+        swarm = self._swarm(cluster)
         primary, ready, tokens = None, None, None
         if not fresh:
             # What the swarm already has: members it lists Ready need no engine wait and no
@@ -364,7 +371,7 @@ class SwarmModeDriver:
     ) -> str:
         """Prune stale member entries (unless the caller saw none), wait until every member
         is Ready; the engine version."""
-        swarm = Swarm(self.provider, cluster)
+        swarm = self._swarm(cluster)
         if prune:
             swarm.prune(primary, nodes)
         return swarm.wait_ready(primary)
@@ -427,7 +434,7 @@ class SwarmModeDriver:
         requested = [str(x) for x in (op.params.get("nodes_to_remove") or [])]
         remove: list[str] = []
         add: list[str] = []
-        swarm = Swarm(self.provider, cluster)
+        swarm = self._swarm(cluster)
         members: list[dict[str, Any]] | None = None
         for group in targets:
             group_nodes = [n for n in existing if n.nodegroup_uuid == group.uuid]
@@ -541,7 +548,7 @@ class SwarmModeDriver:
     def _forget(self, fleet: Fleet, names: Sequence[str]) -> dict[str, Any]:
         """Remove each failed node's container and its swarm entry (through a live manager,
         if any answers), so converging makes it anew."""
-        swarm = Swarm(self.provider, fleet.cluster)
+        swarm = self._swarm(fleet.cluster)
         nodes = fleet.nodes()
         live = [n for n in nodes if n.name not in names]
         for name in names:

@@ -3,10 +3,11 @@ it (init once, join what is not a member), removing members (drain, demote, leav
 pruning entries whose node is gone. Every command observes before it acts, so any of these
 can be repeated after a crash.
 
-Given the cluster's ``NodeEngines``, the reads the health check makes (the members, a node's
-swarm state) ask the nodes' engine APIs over the connections cove keeps to them: no process
-is spawned in a node. Whatever does not answer that way (an engine restarting with new TLS
-material, a provider whose nodes cove cannot reach) is read with ``exec`` as before."""
+Given the cluster's ``NodeEngines``, reads (the members, a node's swarm state, the join
+tokens) ask the nodes' engine APIs over TLS: no process is spawned in a node. Whatever does
+not answer that way (an engine restarting, a node still on the CA a rotation replaces, a
+provider whose nodes cove cannot reach) is read with ``exec``. Changes (init, join, drain,
+demote, leave, rm) and the waits run inside the nodes, as the commands module says."""
 
 from __future__ import annotations
 
@@ -197,14 +198,19 @@ class Swarm:
 
     def view(self, primary: NodeRecord) -> tuple[list[dict[str, Any]], list[str]] | None:
         """The members as ``primary`` lists them and the join tokens (manager, worker), read
-        in one exec; None when it cannot (no swarm yet, or its output was lost)."""
-        try:
-            out = self.run(primary.name, "swarm-view")
-        except CommandFailed:
-            return None
-        lines = commands.json_lines(out)
-        members = [json.loads(line) for line in lines if line.startswith("{")]
-        tokens = [line.strip() for line in lines if not line.startswith("{")]
+        in one exec (or two engine API calls); None when it cannot (no swarm yet, or its
+        output was lost)."""
+        asked = self._ask(primary, _view)
+        if asked is not None:
+            members, tokens = asked
+        else:
+            try:
+                out = self.run(primary.name, "swarm-view")
+            except CommandFailed:
+                return None
+            lines = commands.json_lines(out)
+            members = [json.loads(line) for line in lines if line.startswith("{")]
+            tokens = [line.strip() for line in lines if not line.startswith("{")]
         if len(tokens) != 2 or not any(m.get("Hostname") == primary.name for m in members):
             return None
         return members, tokens
@@ -226,6 +232,13 @@ class Swarm:
             self.run(primary.name, "node-rm", str(member.get("ID")))
             pruned.append(str(host))
         return pruned
+
+
+def _view(api: docker.APIClient) -> tuple[list[dict[str, Any]], list[str]]:
+    """The members and the join tokens (manager, worker) from a manager's engine API."""
+    members = [listing(node) for node in api.nodes()]
+    tokens = api.inspect_swarm().get("JoinTokens") or {}
+    return members, [str(tokens.get("Manager", "")), str(tokens.get("Worker", ""))]
 
 
 def listing(node: Mapping[str, Any]) -> dict[str, Any]:

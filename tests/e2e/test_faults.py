@@ -120,9 +120,15 @@ def test_quorum_loss_is_reported_and_healed_from_the_survivor(cove: Cove) -> Non
 
     manager, members = _swarm_after(cove, ident)
     assert survivor in members and members[survivor]["Status"] == "Ready", members
-    # The dead managers' containers are gone (a replacement may reuse a free name).
-    ids = docker("ps", "-aq", "--no-trunc", "--filter", f"label=cove.cluster={ident}").split()
-    assert not dead_ids & set(ids), "a dead manager's container is still there"
+    # A dead manager that failed two checks in a row was replaced: its container is gone (a
+    # replacement may reuse a free name). When the second kill landed after a check (the
+    # engine stops them one by one), that manager failed one check only and is not yet
+    # confirmed: the heal's converge starts its container again instead. None stays stopped.
+    label = f"label=cove.cluster={ident}"
+    every = set(docker("ps", "-aq", "--no-trunc", "--filter", label).split())
+    running = set(docker("ps", "-q", "--no-trunc", "--filter", label).split())
+    assert dead_ids - every, "no dead manager was replaced"
+    assert not dead_ids & (every - running), "a dead manager's container is still stopped"
     assert sum(bool(row["ManagerStatus"]) for row in members.values()) == 3, members
     assert all(row["Status"] == "Ready" for row in members.values()), members
     assert _container_id(worker) == worker_id, "the worker was replaced"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -31,7 +31,7 @@ from cove.drivers.swarm_mode.nodeengines import NodeEngines
 from cove.failures import Permanent
 from cove.images import BuiltImage
 from cove.pki import ca as pki
-from cove.providers.base import LABEL_CLUSTER
+from cove.providers.base import LABEL_CLUSTER, NodeRecord
 from cove.providers.docker import DockerProvider
 from tests.e2e.conftest import http_get, node_run, sweep_label
 from tests.support.swarm import cluster, resized
@@ -40,6 +40,7 @@ from tests.support.swarm import cluster, resized
 pytestmark = pytest.mark.e2e
 
 OWNER = str(uuid.uuid4())
+T = TypeVar("T")
 LIMITS = "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}"
 
 
@@ -231,17 +232,21 @@ def counting_execs(monkeypatch: pytest.MonkeyPatch, provider: DockerProvider) ->
     return names
 
 
+def both_ways(live: Live, read: Callable[[Swarm, NodeRecord], T]) -> tuple[T, T]:
+    """What ``read`` gets from the manager over its engine API, then by exec."""
+    manager = next(n for n in live.provider.find_nodes(live.spec.uuid) if n.role == "master")
+    engines = NodeEngines(live.provider, live.spec)
+    try:
+        over_api = read(Swarm(live.provider, live.spec, engines), manager)
+    finally:
+        engines.close()
+    return over_api, read(Swarm(live.provider, live.spec), manager)
+
+
 def test_the_members_read_from_the_engine_api_are_those_docker_node_ls_prints(
     live: Live,
 ) -> None:
-    nodes = live.provider.find_nodes(live.spec.uuid)
-    manager = next(n for n in nodes if n.role == "master")
-    engines = NodeEngines(live.provider, live.spec)
-    try:
-        over_api = Swarm(live.provider, live.spec, engines).members(manager)
-    finally:
-        engines.close()
-    by_exec = Swarm(live.provider, live.spec).members(manager)
+    over_api, by_exec = both_ways(live, Swarm.members)
     fields = ("ID", "Hostname", "Status", "Availability", "ManagerStatus", "EngineVersion")
     assert sorted(over_api, key=lambda m: m["ID"]) == sorted(
         ({f: m[f] for f in fields} for m in by_exec), key=lambda m: m["ID"]
@@ -251,13 +256,7 @@ def test_the_members_read_from_the_engine_api_are_those_docker_node_ls_prints(
 
 
 def test_the_view_a_resize_reads_first_is_the_same_over_the_engine_api(live: Live) -> None:
-    manager = next(n for n in live.provider.find_nodes(live.spec.uuid) if n.role == "master")
-    engines = NodeEngines(live.provider, live.spec)
-    try:
-        over_api = Swarm(live.provider, live.spec, engines).view(manager)
-    finally:
-        engines.close()
-    by_exec = Swarm(live.provider, live.spec).view(manager)
+    over_api, by_exec = both_ways(live, Swarm.view)
     assert over_api is not None and by_exec is not None
     assert over_api[1] == by_exec[1]  # the join tokens, manager's then worker's
     assert len(set(over_api[1])) == 2 and all(t.startswith("SWMTKN-") for t in over_api[1])

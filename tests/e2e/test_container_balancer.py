@@ -33,7 +33,7 @@ from cove.drivers.containerhost import (
 from cove.failures import Permanent
 from cove.providers.base import LABEL_CLUSTER
 from tests.e2e.conftest import docker, label_args
-from tests.e2e.test_container_host import host, node_run  # noqa: F401  (the cluster fixture)
+from tests.e2e.test_container_host import host, live, node_run  # noqa: F401  (the cluster fixtures)
 
 # Checks in order on module-wide clusters: scripts/test.sh keeps a module on one worker.
 pytestmark = pytest.mark.e2e

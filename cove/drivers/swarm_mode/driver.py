@@ -26,7 +26,7 @@ import ssl
 import threading
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from cove.drivers import nodeplan
 from cove.drivers.base import (
@@ -51,6 +51,7 @@ from cove.providers.base import NodeRecord, NodeSpec, Provider, ServiceRecord
 
 log = logging.getLogger(__name__)
 MAX_HOSTS = 64  # container hosts kept (the oldest is closed first)
+V = TypeVar("V")
 HEALTH_TIMEOUT = 10.0  # seconds a node engine has to answer a health check's read
 MAX_CONTEXTS = 4096  # clusters' client TLS contexts kept for health checks (a few KB each)
 
@@ -203,10 +204,8 @@ class SwarmModeDriver:
         with self._hosts_lock:
             host = self._hosts.get(key)
             if host is None:
-                for old in [k for k in self._hosts if k[0] == cluster.uuid]:
-                    self._hosts.pop(old).close()
-                while len(self._hosts) >= MAX_HOSTS:
-                    self._hosts.pop(next(iter(self._hosts))).close()
+                for old in _make_room(self._hosts, cluster.uuid, MAX_HOSTS):
+                    old.close()
                 host = self._hosts[key] = SwarmContainerHost(self.provider, cluster)
             host.cluster = cluster  # node groups may have changed since
             return host
@@ -221,10 +220,7 @@ class SwarmModeDriver:
         with self._hosts_lock:
             apps = self._apps.get(key)
             if apps is None or apps.engines is not engines:
-                for old in [k for k in self._apps if k[0] == cluster.uuid]:
-                    del self._apps[old]  # its engines went with the container host
-                while len(self._apps) >= MAX_HOSTS:
-                    del self._apps[next(iter(self._apps))]
+                _make_room(self._apps, cluster.uuid, MAX_HOSTS)  # engines went with the host
                 apps = self._apps[key] = SwarmAppHost(self.provider, cluster, engines)
             apps.cluster = cluster
             return apps
@@ -262,10 +258,7 @@ class SwarmModeDriver:
         if context is None:
             context = client_context(cluster)
             with self._hosts_lock:
-                for old in [k for k in self._contexts if k[0] == cluster.uuid]:
-                    del self._contexts[old]  # a rotated CA's
-                while len(self._contexts) >= MAX_CONTEXTS:
-                    del self._contexts[next(iter(self._contexts))]
+                _make_room(self._contexts, cluster.uuid, MAX_CONTEXTS)  # a rotated CA's goes
                 self._contexts[key] = context
         return context
 
@@ -610,3 +603,12 @@ def _deleting(group: NodeGroupSpec, op: OperationInput) -> bool:
 def _targets(cluster: ClusterSpec, params: Mapping[str, object]) -> list[NodeGroupSpec]:
     wanted = params.get("nodegroup")
     return [g for g in cluster.nodegroups if wanted in (None, g.uuid)]
+
+
+def _make_room(cache: dict[Any, V], cluster_uuid: str, limit: int) -> list[V]:
+    """Drop from a per-cluster cache (keys start with the cluster's uuid) the cluster's
+    entries, made for another CA, then the oldest until one more fits; return them."""
+    gone = [cache.pop(k) for k in [k for k in cache if k[0] == cluster_uuid]]
+    while len(cache) >= limit:
+        gone.append(cache.pop(next(iter(cache))))
+    return gone

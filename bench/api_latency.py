@@ -341,6 +341,14 @@ class Baseline:
         self.engine = engine
         self.base = base_url
 
+    def _reading(self) -> Any:
+        """A connection as the API's reads get one: in autocommit on PostgreSQL (no BEGIN or
+        ROLLBACK round trip), in a (local) transaction on SQLite."""
+        conn = self.engine.connect()
+        if self.engine.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
+
     def _groups(self, conn: Any, ids: list[int]) -> dict[int, list[Any]]:
         by: dict[int, list[Any]] = {i: [] for i in ids}
         rows = conn.execute(
@@ -401,7 +409,7 @@ class Baseline:
     def list(self, limit: int) -> None:
         """The summary page as the API reads it (its columns, node counts summed by the
         database), each item built from the row's mapping."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(
                 select(self.c.id, self.c.uuid, *SUMMARY_COLUMNS)
                 .where(self.c.project_id == PROJECT)
@@ -412,7 +420,7 @@ class Baseline:
 
     def show(self, column: Any, value: str) -> None:
         t = models.ClusterTemplate.__table__.c
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(
                 select(models.Cluster.__table__)
                 .where(column == value, self.c.project_id == PROJECT)

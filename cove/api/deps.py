@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cove import errors
 from cove.api import microversions
 from cove.api.context import RequestContext, context_from_request
+from cove.db.session import closes_without_io
 from cove.services.pagination import PageRequest, sortable_keys
 from cove.settings import Settings
 
@@ -27,17 +28,18 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session per request; service functions open the transactions they need. Making one
-    does no I/O; closing it does only when a read left its transaction open (a rollback),
-    and then it runs in the thread pool, as the route did."""
+    does no I/O; closing it does only when a read left a transaction open (SQLite's; on
+    PostgreSQL reads run in autocommit), and then it runs in the thread pool, as the route
+    did."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     session = factory()
     try:
         yield session
     finally:
-        if session.in_transaction():
-            await run_in_threadpool(session.close)
-        else:
+        if closes_without_io(session):
             session.close()
+        else:
+            await run_in_threadpool(session.close)
 
 
 async def get_context(request: Request) -> RequestContext:

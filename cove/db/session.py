@@ -1,18 +1,23 @@
 """Engines and sessions. SQLite runs in WAL mode with foreign keys on; PostgreSQL through
 psycopg 3. Service functions own the transaction: ``with transaction(factory) as s: ...``.
 
+On PostgreSQL a session's reads run in autocommit: under READ COMMITTED each statement
+sees its own snapshot inside a transaction too, so BEGIN and ROLLBACK were two round trips
+that bought nothing. ``transaction`` and ``writing`` open real transactions.
+
 A SQLite database file is its owner's only (0600, and so its -wal and -shm files, which
 SQLite makes with the database's mode), in a directory made 0700. A session factory carries
 the process's keystore: every cluster CA's private key is sealed with it on its way in."""
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,15 +31,30 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _private_sqlite_files(Path(parsed.database))
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
-        )
+        # No ping on checkout: a file's connection does not go stale.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
         # BEGIN IMMEDIATE can serialise writers (see ``write_lock``).
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    event.listen(engine, "checkout", _drop_closed_connection)
+    return engine
+
+
+def _drop_closed_connection(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server closed (a restart, ``pg_terminate_backend``, an idle
+    timeout) has its FATAL notice or EOF waiting on the socket: look without a round trip,
+    which ``pool_pre_ping`` would pay on every checkout. An idle connection that is alive has
+    nothing to read. Raising makes the pool retry with a new connection."""
+    try:
+        fd = dbapi_conn.pgconn.socket
+    except Exception as error:  # psycopg: "the connection is lost"
+        raise exc.DisconnectionError(str(error)) from error
+    readable, _, _ = select.select([fd], [], [], 0)
+    if readable:
+        raise exc.DisconnectionError("the server closed the connection")
 
 
 def _private_sqlite_files(database: Path) -> None:
@@ -73,10 +93,43 @@ def make_session_factory(
     """``keys`` seal private keys written through the factory's sessions and open them for
     readers (``keystore.of(session)``). Without it, writing a private key is refused."""
     info = {keystore.SESSION_INFO: keys} if keys is not None else {}
-    factory = sessionmaker(engine, expire_on_commit=False, info=info)
+    bind = engine
+    if engine.dialect.name == "postgresql":
+        bind = engine.execution_options(isolation_level="AUTOCOMMIT")
+    factory = sessionmaker(bind, expire_on_commit=False, info=info)
+    event.listen(factory, "before_flush", _refuse_autocommit_flush)
     event.listen(factory, "before_flush", _seal_private_keys)
     notify.install(factory)
     return factory
+
+
+def _transactional(session: Session, write: bool) -> dict[str, Any]:
+    options: dict[str, Any] = {"cove_write": write}
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        level = getattr(bind.dialect, "default_isolation_level", None)
+        if level is None and isinstance(bind, Engine):
+            with bind.connect():  # the first connection learns the server's default
+                level = bind.dialect.default_isolation_level
+        options["isolation_level"] = level
+    return options
+
+
+def _autocommit(session: Session) -> bool:
+    options = session.connection().get_execution_options()
+    return bool(options.get("isolation_level") == "AUTOCOMMIT")
+
+
+def closes_without_io(session: Session) -> bool:
+    """Whether closing ``session`` sends nothing to the database: no transaction is open
+    (reads in autocommit leave none on the server)."""
+    return not session.in_transaction() or _autocommit(session)
+
+
+def _refuse_autocommit_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """Writes outside ``transaction``/``writing`` would commit statement by statement."""
+    if _autocommit(session):
+        raise RuntimeError("a write outside a transaction: use transaction() or writing()")
 
 
 def _seal_private_keys(session: Session, _context: Any, _instances: Any) -> None:
@@ -90,7 +143,7 @@ def _seal_private_keys(session: Session, _context: Any, _instances: Any) -> None
 def transaction(factory: sessionmaker[Session], *, write: bool = True) -> Iterator[Session]:
     """One unit of work: commits at the end, rolls back on an exception."""
     with factory() as session, session.begin():
-        session.connection(execution_options={"cove_write": write})
+        session.connection(execution_options=_transactional(session, write))
         yield session
 
 
@@ -98,5 +151,5 @@ def transaction(factory: sessionmaker[Session], *, write: bool = True) -> Iterat
 def writing(session: Session) -> Iterator[Session]:
     """Begin a writing transaction on a request's session (BEGIN IMMEDIATE on SQLite)."""
     with session.begin():
-        session.connection(execution_options={"cove_write": True})
+        session.connection(execution_options=_transactional(session, True))
         yield session

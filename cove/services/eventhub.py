@@ -56,7 +56,7 @@ class EventHub:
     def attach(self, factory: sessionmaker[Session]) -> None:
         """Publish what sessions of ``factory`` commit."""
         event.listen(factory, "after_commit", self._after_commit)
-        event.listen(factory, "after_rollback", lambda s: s.info.pop(_PENDING, None))
+        event.listen(factory, "after_rollback", _discard)
 
     def subscribe(self, cluster_uuid: str) -> Subscription:
         """From a coroutine: a subscription to the next events of the cluster."""
@@ -89,9 +89,18 @@ class EventHub:
                     del self._waiting[subscription.cluster_uuid]
 
     def _after_commit(self, session: Session) -> None:
+        # Also called as a savepoint is released: readers wake at the transaction's commit.
+        if session.in_nested_transaction():
+            return
         pending = session.info.pop(_PENDING, None)
         if pending:
             self.publish(pending)
+
+
+def _discard(session: Session) -> None:
+    # A savepoint's rollback keeps the transaction's wake-ups: one too many is harmless.
+    if not session.in_nested_transaction():
+        session.info.pop(_PENDING, None)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -9,7 +9,7 @@ import threading
 from cove.conductor.service import Conductor
 from cove.db import migrate
 from cove.db.notify import notify
-from cove.db.session import make_engine, make_session_factory
+from cove.db.session import make_engine, make_session_factory, transaction
 from cove.drivers.registry import DriverRegistry
 from cove.services.operations import CHANNEL
 from cove.settings import Settings
@@ -34,7 +34,7 @@ def test_a_note_from_another_engine_wakes_the_conductor(db_url: str) -> None:
     try:
         assert woken.wait(10), "the listener's initial catch-up wake-up never came"
         woken.clear()
-        with elsewhere.begin() as session:
+        with transaction(elsewhere) as session:
             notify(session, CHANNEL)
             assert not woken.wait(0.3), "woken before the commit"
         assert woken.wait(10), "the note did not wake the conductor"

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from cove.conductor.runner import Runner
 from cove.db import models
+from cove.db.session import transaction
 from cove.drivers.apphost import DEPLOYMENT_LABEL, SPEC_LABEL, ServiceSpec
 from cove.drivers.memoryapps import MemoryAppHost
 from tests.api.clustering.conftest import host_cluster
@@ -384,7 +385,7 @@ def test_a_conductor_killed_mid_update_resumes_without_redoing_finished_services
         while doomed.run_one():
             pass
     host.faults.clear()
-    with factory.begin() as session:  # the dead conductor's lease runs out
+    with transaction(factory) as session:  # the dead conductor's lease runs out
         session.execute(
             update(models.Operation)
             .where(models.Operation.state == "running")

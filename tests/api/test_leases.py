@@ -12,6 +12,7 @@ from sqlalchemy import select
 from cove.conductor import leases
 from cove.conductor.runner import Runner
 from cove.db import models
+from cove.db.session import transaction
 from tests.conftest import Api, template_body
 
 
@@ -71,7 +72,7 @@ def test_concurrent_claims_never_share_an_operation(api: Api, catalog: dict[str,
 
 def test_an_operation_whose_subject_is_gone_is_cancelled_not_claimed_again(api: Api) -> None:
     factory = api.runner.factory
-    with factory() as session, session.begin():
+    with transaction(factory) as session:
         session.add(models.Operation(subject_kind="cluster", subject_id=987654, kind="resize"))
     assert api.runner.run_one() is True
     with factory() as session:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from cove.db import models
+from cove.db.session import transaction
 from tests.conftest import Api, error_detail, template_body
 
 Catalog = dict[str, Any]
@@ -212,7 +213,7 @@ def test_stats_of_another_type_are_refused(api: Api) -> None:
 def test_mservices_list_the_conductors_with_their_state(api: Api) -> None:
     assert api.get("/v1/mservices").json() == {"mservices": []}
     now = models.utcnow()
-    with api.client.app.state.session_factory() as session, session.begin():
+    with transaction(api.client.app.state.session_factory) as session:
         session.add(
             models.Service(host="node-a", binary="magnum-conductor", report_count=12,
                            last_seen_up=now)

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from cove.db import models
+from cove.db.session import transaction
 from tests.conftest import Api, error_detail, template_body
 
 Catalog = dict[str, Any]
@@ -56,7 +57,7 @@ def _networks(api: Api) -> None:
 def _image_without_os_distro(api: Api, name: str) -> None:
     """Glance images need not carry os_distro; cove's image API insists on it, so this one is
     put straight into the catalog."""
-    with api.client.app.state.session_factory() as session, session.begin():
+    with transaction(api.client.app.state.session_factory) as session:
         session.add(models.Image(name=name, os_distro=None, project_id="admin", public=True))
 
 

@@ -10,13 +10,14 @@ from sqlalchemy import update
 
 from cove.db import clustering as db
 from cove.db import models
+from cove.db.session import transaction
 from tests.api.clustering.conftest import Senlin, fault
 
 
 def finish(senlin: Senlin) -> None:
     """What the conductor side does at the end of each action, enough for the next one."""
     factory = senlin.api.client.app.state.session_factory  # type: ignore[attr-defined]
-    with factory.begin() as session:
+    with transaction(factory) as session:
         session.execute(
             update(models.Operation)
             .where(models.Operation.state.in_(("pending", "running")))
@@ -201,7 +202,7 @@ def test_policy_attach_and_double_attach(senlin: Senlin) -> None:
     fault(senlin.post(f"/clusters/{cid}/actions", json={"policy_attach": {"policy_id": pid}}), 409)
     # The conductor attaches it; a second attach is then refused at once.
     factory = senlin.api.client.app.state.session_factory  # type: ignore[attr-defined]
-    with factory.begin() as session:
+    with transaction(factory) as session:
         cluster = session.query(db.ContainerCluster).one()
         policy = session.query(db.Policy).one()
         session.add(db.PolicyBinding(cluster_id=cluster.id, policy_id=policy.id, priority=400))

@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from cove.conductor.runner import Runner
 from cove.db import models
+from cove.db.session import transaction
 from cove.drivers.containerhost import OWNER_LABEL
 from cove.drivers.memoryhost import MemoryContainerHost
 from tests.api.clustering.conftest import Senlin
@@ -59,7 +60,7 @@ def crash_and_resume(senlin: Senlin, start: Callable[[], None], point: str) -> N
         while crashing.run_one():
             pass
     memory.faults.clear()
-    with factory.begin() as session:  # the dead conductor's lease runs out
+    with transaction(factory) as session:  # the dead conductor's lease runs out
         session.execute(
             update(models.Operation)
             .where(models.Operation.state == "running")
@@ -219,7 +220,7 @@ def test_a_conductor_that_lost_its_lease_while_planning_makes_nothing_twice(
     plan = store.plan_nodes
 
     def stall_then_plan(*args: Any) -> list[str]:
-        with factory.begin() as session:  # the stalled conductor's lease runs out
+        with transaction(factory) as session:  # the stalled conductor's lease runs out
             session.execute(
                 update(models.Operation)
                 .where(models.Operation.state == "running")

@@ -1,0 +1,155 @@
+"""How cove talks to its database: reads leave no transaction open on PostgreSQL, writes
+happen only in transactions, a connection the server closed is replaced without a failed
+request, and notes (wake-ups) leave only once the whole transaction committed."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from cove.db import models, notify
+from cove.db.session import make_engine, make_session_factory, transaction
+from cove.services import eventhub
+from cove.services.eventhub import EventHub
+from tests.conftest import Api
+
+# SQLite's reads keep their snapshot in a (local) transaction, and a file's connections are
+# not closed by a server: these tests are PostgreSQL's only.
+POSTGRESQL = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+
+
+def _server_side_transactions(api: Api, method: str, path: str, **kw: Any) -> list[str]:
+    """The server's transaction status after each statement of one request."""
+    engine = api.client.app.state.engine
+    after: list[str] = []
+
+    def record(conn: Any, *_: Any) -> None:
+        status = conn.connection.dbapi_connection.info.transaction_status
+        after.append(status.name)
+
+    event.listen(engine, "after_cursor_execute", record)
+    try:
+        response = api.request(method, path, **kw)
+    finally:
+        event.remove(engine, "after_cursor_execute", record)
+    assert response.status_code < 300, response.text
+    return after
+
+
+@POSTGRESQL
+def test_postgresql_reads_run_without_a_transaction(api: Api) -> None:
+    """A read request on PostgreSQL sends its statements in autocommit: no BEGIN and no
+    ROLLBACK round trips (under READ COMMITTED they bought nothing); a write still runs in
+    one transaction."""
+    after = _server_side_transactions(api, "GET", "/v1/flavors")
+    assert after and set(after) == {"IDLE"}
+    after = _server_side_transactions(api, "POST", "/v1/keypairs", json={"name": "k"})
+    assert after and set(after) == {"INTRANS"}
+
+
+@POSTGRESQL
+def test_a_write_outside_a_transaction_is_refused(db_url: str) -> None:
+    """On PostgreSQL a session's statements commit one by one outside ``transaction()``;
+    a flush there would not be atomic, so it is refused rather than half-done."""
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    try:
+        with factory() as session:
+            session.add(models.Service(host="h", binary="magnum-conductor"))
+            with pytest.raises(RuntimeError, match="outside a transaction"):
+                session.flush()
+        with transaction(factory) as session:
+            assert session.query(models.Service).count() == 0
+            session.add(models.Service(host="h", binary="magnum-conductor"))
+        with factory() as session:
+            assert session.query(models.Service).count() == 1
+    finally:
+        engine.dispose()
+
+
+@POSTGRESQL
+def test_connections_the_server_closed_are_replaced_without_a_failed_request(
+    api: Api, db_url: str
+) -> None:
+    """After the database dropped every connection (a restart, ``pg_terminate_backend``),
+    the next requests answer normally: the pool notices without a round trip per checkout."""
+    for _ in range(3):
+        assert api.get("/v1/clustertemplates").status_code == 200
+    admin = make_engine(db_url)
+    try:
+        with admin.connect() as conn:
+            killed = conn.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            conn.commit()
+    finally:
+        admin.dispose()
+    assert killed
+    for _ in range(3):
+        response = api.get("/v1/clustertemplates")
+        assert response.status_code == 200, response.text
+    assert api.post("/v1/keypairs", json={"name": "after-restart"}).status_code == 201
+
+
+def test_notes_leave_once_the_transaction_commits_not_at_a_savepoint(db_url: str) -> None:
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    got: queue.Queue[str] = queue.Queue()
+    ready, stop = threading.Event(), threading.Event()
+    listener = threading.Thread(
+        target=notify.listen, args=(engine, "cove_test", got.put, stop, ready.set), daemon=True
+    )
+    listener.start()
+    try:
+        assert ready.wait(10)
+        with transaction(factory) as session:
+            notify.notify(session, "cove_test", "first")
+            with session.begin_nested():
+                notify.notify(session, "cove_test", "second")
+            notify.flush()
+            with pytest.raises(queue.Empty):
+                got.get(timeout=0.3)  # the savepoint's release sent nothing
+        assert {got.get(timeout=10), got.get(timeout=10)} == {"first", "second"}
+        with transaction(factory) as session:
+            notify.notify(session, "cove_test", "kept")
+            try:
+                with session.begin_nested():
+                    raise ValueError  # a savepoint rolled back
+            except ValueError:
+                pass
+        assert got.get(timeout=10) == "kept"
+        with pytest.raises(ZeroDivisionError), transaction(factory) as session:
+            notify.notify(session, "cove_test", "rolled back")
+            raise ZeroDivisionError
+        notify.flush()
+        with pytest.raises(queue.Empty):
+            got.get(timeout=0.3)
+    finally:
+        stop.set()
+        listener.join(10)
+        engine.dispose()
+
+
+def test_event_readers_wake_at_the_commit_not_at_a_savepoint(db_url: str) -> None:
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    hub = EventHub()
+    hub.attach(factory)
+    woken: list[list[str]] = []
+    hub.publish = woken.append  # type: ignore[method-assign,assignment]
+    try:
+        with transaction(factory) as session:
+            eventhub.mark(session, "c-1")
+            with session.begin_nested():
+                pass
+            assert woken == []
+        assert woken == [{"c-1"}]
+    finally:
+        engine.dispose()

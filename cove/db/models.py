@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -28,6 +29,12 @@ def utcnow() -> datetime:
 
 def new_uuid() -> str:
     return str(uuidlib.uuid4())
+
+
+def table_of(model: type[Any]) -> Table:
+    """A model's table, for plain INSERTs where the ORM's unit of work would cost more than
+    the statement (the columns' Python defaults apply as in a flush)."""
+    return cast(Table, model.__table__)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, joinedload, selectinload, with_expression
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -21,6 +21,7 @@ from cove.domain.jsonpatch import PatchOp, apply_patch
 from cove.domain.statuses import HealthStatus, Operation, Status, allows, start_status
 from cove.identity import Caller
 from cove.pki import ca as pki
+from cove.pki import keystore
 from cove.pki.ca import KeyPair
 from cove.services import catalog, operations, quotas, templates
 from cove.services.clustering import hosts
@@ -101,7 +102,8 @@ class Upgrade:
 
 @dataclass(frozen=True)
 class CreatedCluster:
-    cluster: models.Cluster
+    uuid: str
+    labels: dict[str, str]
     coe: str
 
 
@@ -297,14 +299,13 @@ def create_cluster(
     session: Session, caller: Caller, new: NewCluster, *, default_quota: int, rules: ClusterRules
 ) -> CreatedCluster:
     name = new.name or identifiers.generate_name("cluster")
-    # The CA's key is made before the write lock is taken: writers need not wait for it.
+    # The CA's key is made and sealed before the write lock is taken: writers need not wait.
     authority = pki.create_ca(name)
+    authority = KeyPair(authority.cert_pem, keystore.of(session).seal(authority.key_pem))
     with writing(session):
-        cluster, template = _create(
+        return _create(
             session, caller, new, name, authority, default_quota=default_quota, rules=rules
         )
-        coe = template.coe
-    return CreatedCluster(cluster, coe)
 
 
 def _create(
@@ -316,7 +317,7 @@ def _create(
     *,
     default_quota: int,
     rules: ClusterRules,
-) -> tuple[models.Cluster, models.ClusterTemplate]:
+) -> CreatedCluster:
     policy.enforce(caller, "cluster:create")
     quotas.check_cluster_quota(session, caller.project_id, default_quota)
     template = _lookup_template(session, caller, body.cluster_template_id, rules)
@@ -360,58 +361,78 @@ def _create(
     fields.check_storage(template.docker_storage_driver, volume_size)
     min_nodes, max_nodes = _label_bounds(cluster_labels, node_count)
 
-    cluster = models.Cluster(
-        uuid=(
-            identifiers.normalise_uuid(body.uuid)
-            if body.uuid and identifiers.is_uuid(body.uuid)
-            else models.new_uuid()
-        ),
-        name=name,
-        project_id=caller.project_id,
-        user_id=caller.user_id,
-        cluster_template_id=template.uuid,
-        keypair=keypair,
-        docker_volume_size=volume_size,
-        labels=cluster_labels,
-        master_flavor_id=master_flavor,
-        flavor_id=flavor,
-        create_timeout=60 if body.create_timeout is None else body.create_timeout,
-        status=str(Status.CREATE_IN_PROGRESS),
-        discovery_url=body.discovery_url,
-        fixed_network=fixed_network,
-        fixed_subnet=fixed_subnet,
-        floating_ip_enabled=(
-            template.floating_ip_enabled
-            if body.floating_ip_enabled is None
-            else body.floating_ip_enabled
-        ),
-        master_lb_enabled=master_lb,
-        merge_labels=bool(body.merge_labels),
+    # The rows are plain INSERTs: the ORM's unit of work was a third of a create's time.
+    uuid = (
+        identifiers.normalise_uuid(body.uuid)
+        if body.uuid and identifiers.is_uuid(body.uuid)
+        else models.new_uuid()
     )
-    cluster.nodegroups = [
-        _default_group(cluster, template, "default-master", "master", master_count, master_flavor),
-        _default_group(cluster, template, "default-worker", "worker", node_count, flavor),
-    ]
-    # Both groups set every column alike, so their rows go in one INSERT.
-    cluster.nodegroups[0].min_node_count, cluster.nodegroups[0].max_node_count = 0, None
-    cluster.nodegroups[1].min_node_count = min_nodes
-    cluster.nodegroups[1].max_node_count = max_nodes
-    session.add(cluster)
-    session.flush()
-    session.add(
-        models.ClusterCA(
-            cluster_id=cluster.id, cert_pem=authority.cert_pem, key_pem=authority.key_pem
-        )
-    )
-    operations.start(
+    now = models.utcnow()
+    create_timeout = 60 if body.create_timeout is None else body.create_timeout
+    table = models.table_of(models.Cluster)
+    cluster_id = session.execute(
+        insert(table).returning(table.c.id),
+        {
+            "uuid": uuid,
+            "name": name,
+            "project_id": caller.project_id,
+            "user_id": caller.user_id,
+            "cluster_template_id": template.uuid,
+            "keypair": keypair,
+            "docker_volume_size": volume_size,
+            "labels": cluster_labels,
+            "master_flavor_id": master_flavor,
+            "flavor_id": flavor,
+            "create_timeout": create_timeout,
+            "status": str(Status.CREATE_IN_PROGRESS),
+            "discovery_url": body.discovery_url,
+            "fixed_network": fixed_network,
+            "fixed_subnet": fixed_subnet,
+            "floating_ip_enabled": (
+                template.floating_ip_enabled
+                if body.floating_ip_enabled is None
+                else body.floating_ip_enabled
+            ),
+            "master_lb_enabled": master_lb,
+            "merge_labels": bool(body.merge_labels),
+            "created_at": now,
+        },
+    ).scalar_one()
+    group = {
+        "cluster_id": cluster_id,
+        "project_id": caller.project_id,
+        "is_default": True,
+        "image_id": template.image_id,
+        "docker_volume_size": volume_size,
+        "labels": cluster_labels,
+        "status": str(Status.CREATE_IN_PROGRESS),
+        "stack_id": uuid,
+        "created_at": now,
+    }
+    session.execute(
+        insert(models.table_of(models.NodeGroup)),
+        [
+            {**group, "uuid": models.new_uuid(), "name": "default-master", "role": "master",
+             "node_count": master_count, "flavor_id": master_flavor, "min_node_count": 0,
+             "max_node_count": None},
+            {**group, "uuid": models.new_uuid(), "name": "default-worker", "role": "worker",
+             "node_count": node_count, "flavor_id": flavor, "min_node_count": min_nodes,
+             "max_node_count": max_nodes},
+        ],
+    )  # fmt: skip
+    session.execute(
+        insert(models.table_of(models.ClusterCA)),
+        {"cluster_id": cluster_id, "cert_pem": authority.cert_pem, "key_pem": authority.key_pem,
+         "created_at": now},
+    )  # fmt: skip
+    operations.start_on_new(
         session,
-        cluster,
+        operations.NewSubject(models.Cluster.SUBJECT_KIND, cluster_id, uuid, name),
         Operation.CREATE,
-        timeout_minutes=cluster.create_timeout or None,
+        timeout_minutes=create_timeout or None,
         message=f"Create accepted: {master_count} master(s), {node_count} worker(s).",
-        new_subject=True,
     )
-    return cluster, template
+    return CreatedCluster(uuid, cluster_labels, template.coe)
 
 
 def _label_bounds(cluster_labels: dict[str, str], node_count: int) -> tuple[int, int | None]:
@@ -425,29 +446,6 @@ def _label_bounds(cluster_labels: dict[str, str], node_count: int) -> tuple[int,
             f"Outside the range set by labels min_node_count={low}, max_node_count={high}.",
         )
     return low, high
-
-
-def _default_group(
-    cluster: models.Cluster,
-    template: models.ClusterTemplate,
-    name: str,
-    role: str,
-    count: int,
-    flavor: str | None,
-) -> models.NodeGroup:
-    return models.NodeGroup(
-        name=name,
-        project_id=cluster.project_id,
-        role=role,
-        node_count=count,
-        is_default=True,
-        flavor_id=flavor,
-        image_id=template.image_id,
-        docker_volume_size=cluster.docker_volume_size,
-        labels=dict(cluster.labels),
-        status=str(Status.CREATE_IN_PROGRESS),
-        stack_id=cluster.uuid,
-    )
 
 
 def default_group(cluster: models.Cluster, role: str) -> models.NodeGroup:

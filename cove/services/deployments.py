@@ -298,14 +298,14 @@ def create(
         session.add(deployment)
         session.flush()
         d = checked.definition
-        operations.start(
+        operations.start_on_new(
             session,
-            deployment,
+            operations.NewSubject(Deployment.SUBJECT_KIND, deployment.id, deployment.uuid,
+                                  deployment.name),
             DEPLOY,
             timeout_minutes=TIMEOUT_MINUTES,
             message=f"Deploy accepted: {len(d.services)} service(s), {len(d.tasks)} task(s).",
-            new_subject=True,
-        )
+        )  # fmt: skip
     return cluster, deployment
 
 

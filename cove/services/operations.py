@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -111,10 +112,7 @@ def record_event(
 ) -> None:
     """Add an event; readers waiting on the cluster's events wake at commit. Events are
     also the service's log of what happens to clusters."""
-    log.log(
-        _LOG_LEVELS.get(level, logging.INFO), "%s %s (%s): %s",
-        cluster.SUBJECT_KIND, cluster.name, cluster.uuid, message,
-    )  # fmt: skip
+    _log(cluster.SUBJECT_KIND, cluster.name, cluster.uuid, level, message)
     announce(session, cluster)
     session.add(
         models.Event(
@@ -127,13 +125,22 @@ def record_event(
     )
 
 
+def _log(subject_kind: str, name: str, uuid: str, level: str, message: str) -> None:
+    log.log(_LOG_LEVELS.get(level, logging.INFO), "%s %s (%s): %s",
+            subject_kind, name, uuid, message)  # fmt: skip
+
+
 def announce(session: Session, cluster: Subject) -> None:
     """Wake readers waiting on the cluster's events when this transaction commits (see
     ``eventhub``): in this process at once, in others through a note (``cove.db.notify``).
     Also for a deleted cluster, whose readers then find it gone."""
-    if not eventhub.marked(session, cluster.uuid):
-        notes.notify(session, eventhub.CHANNEL, cluster.uuid)
-    eventhub.mark(session, cluster.uuid)
+    _announce(session, cluster.uuid)
+
+
+def _announce(session: Session, uuid: str) -> None:
+    if not eventhub.marked(session, uuid):
+        notes.notify(session, eventhub.CHANNEL, uuid)
+    eventhub.mark(session, uuid)
 
 
 # Every operation has a deadline; create's is the cluster's create_timeout.
@@ -148,33 +155,67 @@ def start(
     *,
     timeout_minutes: int | None = None,
     message: str,
-    new_subject: bool = False,
 ) -> models.Operation:
-    """``new_subject``: this transaction made the subject, so no other operation can hold
-    it and the row needs no savepoint (two round trips on the create path)."""
     op = models.Operation(
         subject_kind=cluster.SUBJECT_KIND,
         subject_id=cluster.id,
         kind=str(kind),
         params=params or {},
     )
-    op.deadline = models.utcnow() + timedelta(minutes=timeout_minutes or DEFAULT_TIMEOUT_MINUTES)
-    if new_subject:
-        session.add(op)
-        session.flush()  # the id its event refers to
-    else:
-        try:
-            # A savepoint: when the database refuses the row, the caller's transaction stays
-            # usable (to read the winner here, or to keep what else the monitor recorded).
-            with session.begin_nested():
-                session.add(op)
-        except IntegrityError:
-            # The unique index on active operations: another writer's operation on this
-            # subject committed after our check (or the caller did not check).
-            raise _busy(session, cluster) from None
+    op.deadline = _deadline(timeout_minutes)
+    try:
+        # A savepoint: when the database refuses the row, the caller's transaction stays
+        # usable (to read the winner here, or to keep what else the monitor recorded).
+        with session.begin_nested():
+            session.add(op)
+    except IntegrityError:
+        # The unique index on active operations: another writer's operation on this
+        # subject committed after our check (or the caller did not check).
+        raise _busy(session, cluster) from None
     record_event(session, cluster, message, operation=op)
     notify(session)
     return op
+
+
+@dataclass(frozen=True)
+class NewSubject:
+    """A subject this transaction inserted (``Subject``'s fields, the kind as a value)."""
+
+    kind: str
+    id: int
+    uuid: str
+    name: str
+
+
+def start_on_new(
+    session: Session,
+    subject: NewSubject,
+    kind: Operation | str,
+    *,
+    timeout_minutes: int | None = None,
+    message: str,
+) -> None:
+    """``start`` for a subject this transaction made: no other operation can hold it, so the
+    row needs no savepoint, and the operation and its event are two plain INSERTs (no ORM
+    unit of work: a create's writes are its request's largest cost)."""
+    ops, events = models.table_of(models.Operation), models.table_of(models.Event)
+    op_id = session.execute(
+        insert(ops).returning(ops.c.id),
+        {"subject_kind": subject.kind, "subject_id": subject.id, "kind": str(kind),
+         "params": {}, "deadline": _deadline(timeout_minutes)},
+    ).scalar_one()  # fmt: skip
+    _log(subject.kind, subject.name, subject.uuid, "info", message)
+    _announce(session, subject.uuid)
+    session.execute(
+        insert(events),
+        {"subject_kind": subject.kind, "subject_id": subject.id, "operation_id": op_id,
+         "level": "info", "message": message},
+    )  # fmt: skip
+    notify(session)
+
+
+def _deadline(timeout_minutes: int | None) -> datetime:
+    return models.utcnow() + timedelta(minutes=timeout_minutes or DEFAULT_TIMEOUT_MINUTES)
 
 
 def _busy(session: Session, subject: Subject) -> errors.ClusterBusy:

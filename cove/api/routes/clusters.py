@@ -138,8 +138,8 @@ def create_cluster(
         rules=_rules(ctx.version),
     )
     _wake(request)
-    warnings.unknown_labels(response, created.coe, created.cluster.labels)
-    return {"uuid": created.cluster.uuid}
+    warnings.unknown_labels(response, created.coe, created.labels)
+    return {"uuid": created.uuid}
 
 
 @router.patch("/{ident}", status_code=202, dependencies=[Depends(strict_query("rollback"))])
@@ -237,13 +237,13 @@ def create_bay(
     settings: SettingsDep,
 ) -> JSONResponse:
     try:
-        cluster = clusters.create_cluster(
+        created = clusters.create_cluster(
             session,
             ctx.caller,
             body.to_cluster().to_command(),
             default_quota=settings.max_clusters_per_project,
             rules=_rules(ctx.version),
-        ).cluster
+        )
     except catalog.KeypairNotFound:
         raise
     except (errors.NotFound, errors.InvalidField) as exc:
@@ -254,8 +254,9 @@ def create_bay(
         raise errors.InvalidField("baymodel_id", body.baymodel_id, reason) from None
     _wake(request)
     if ctx.version < Version(1, 2):  # 1.1 bays were synchronous: 201 with the whole bay
+        cluster = clusters.show_cluster(session, ctx.caller, created.uuid)
         return JSONResponse(bay_view(cluster, ctx.base_url), status_code=201)
-    return JSONResponse({"uuid": cluster.uuid}, status_code=202)
+    return JSONResponse({"uuid": created.uuid}, status_code=202)
 
 
 @bays.patch(

@@ -49,6 +49,7 @@ class Live:
     provider: DockerProvider
     driver: SwarmModeDriver
     spec: ClusterSpec
+    created_by: list[str]  # the commands the create ran in the nodes, by name
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +64,10 @@ def live(node_image: BuiltImage) -> Iterator[Live]:
     provider = DockerProvider()
     driver = SwarmModeDriver(provider)
     try:
-        driver.create_cluster(OperationInput(kind="create", cluster=spec, params={}))
-        yield Live(provider, driver, spec)
+        with pytest.MonkeyPatch.context() as patch:
+            created_by = counting_execs(patch, provider)
+            driver.create_cluster(OperationInput(kind="create", cluster=spec, params={}))
+        yield Live(provider, driver, spec, created_by)
     finally:
         sweep_label(f"{LABEL_CLUSTER}={spec.uuid}")
         provider.close()
@@ -263,6 +266,15 @@ def test_the_view_a_resize_reads_first_is_the_same_over_the_engine_api(live: Liv
     assert sorted(m["Hostname"] for m in over_api[0]) == sorted(m["Hostname"] for m in by_exec[0])
 
 
+def test_a_create_reads_the_swarm_over_the_engine_apis(live: Live) -> None:
+    """In the nodes, a create runs the engine waits, the init, the joins and the wait until
+    every member is Ready; the join tokens and the states of the nodes to join (in no
+    swarm yet) come from the engine APIs."""
+    assert sorted(live.created_by) == sorted(
+        ["wait-engine"] * 3 + ["swarm-init", "wait-ready"] + ["swarm-join-inactive"] * 2
+    )
+
+
 def test_a_health_check_runs_nothing_in_the_nodes(
     live: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -319,7 +331,7 @@ def test_a_resize_reads_the_swarm_over_the_engine_api_and_execs_only_its_changes
     grown = resized(live.spec, 3)
     live.driver.update_cluster(OperationInput(kind="update", cluster=grown, params={}))
     assert not {"swarm-view", "swarm-nodes", "swarm-state"} & set(execs), execs
-    assert execs.count("swarm-join") == 1, execs
+    assert execs.count("swarm-join-inactive") == 1, execs
     report = live.driver.check_health(grown)
     assert report.status == "HEALTHY", report
     assert sum(v == "True" for k, v in report.reason.items() if k.endswith(".Ready")) == 4

@@ -23,14 +23,15 @@ WAIT_ENGINE = (
     "sleep 0.05; done"
 )
 _STATE = "docker info --format '{{.Swarm.LocalNodeState}}'"
-# $1: advertise address. Init unless active; print the manager then the worker join token.
-# Init first: it refuses a node already in a swarm, and only then is the state read (a new
-# swarm, every create's, spares that docker CLI run).
+# $1: advertise address. Init unless active. Init first: it refuses a node already in a
+# swarm, and only then is the state read (a new swarm, every create's, spares that docker CLI
+# run). The join tokens are read after, over the engine API (``SWARM_TOKENS`` without one).
 SWARM_INIT = (
     'out=$(docker swarm init --advertise-addr "$1" 2>&1) || '
-    f'[ "$({_STATE})" = active ] || {{ echo "$out"; exit 1; }}; '
-    "docker swarm join-token -q manager && docker swarm join-token -q worker"
+    f'[ "$({_STATE})" = active ] || {{ echo "$out"; exit 1; }}'
 )
+# The manager then the worker join token.
+SWARM_TOKENS = "docker swarm join-token -q manager && docker swarm join-token -q worker"
 # $1 token, $2 advertise address, $3 remote manager (addr:2377). A member of that swarm is
 # done; a node stranded on another swarm (its managers are gone) leaves it first.
 SWARM_JOIN = (
@@ -40,13 +41,14 @@ SWARM_JOIN = (
     '[ "${state%% *}" = active ] && docker swarm leave --force >/dev/null; '
     'exec docker swarm join --token "$1" --advertise-addr "$2" "$3"'
 )
+# $1 token, $2 advertise address, $3 remote manager: a node read (over its engine API) to be
+# in no swarm joins at once.
+SWARM_JOIN_INACTIVE = 'exec docker swarm join --token "$1" --advertise-addr "$2" "$3"'
 SWARM_STATE = _STATE
 SWARM_NODES = "docker node ls --format '{{json .}}'"
 # The members, then the manager and the worker join token: what a change to a running swarm
 # reads first, in one exec (a node that is no manager fails it).
-SWARM_VIEW = (
-    f"{SWARM_NODES} && docker swarm join-token -q manager && docker swarm join-token -q worker"
-)
+SWARM_VIEW = f"{SWARM_NODES} && {SWARM_TOKENS}"
 # Until every member is Ready (60 s at most); then this engine's version, from the same
 # listing (one docker CLI run per look).
 WAIT_READY = (
@@ -91,7 +93,9 @@ FORCE_NEW_CLUSTER = 'docker swarm init --force-new-cluster --advertise-addr "$1"
 SCRIPTS = {
     "wait-engine": WAIT_ENGINE,
     "swarm-init": SWARM_INIT,
+    "swarm-tokens": SWARM_TOKENS,
     "swarm-join": SWARM_JOIN,
+    "swarm-join-inactive": SWARM_JOIN_INACTIVE,
     "swarm-state": SWARM_STATE,
     "swarm-nodes": SWARM_NODES,
     "swarm-view": SWARM_VIEW,

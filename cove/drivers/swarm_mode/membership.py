@@ -132,9 +132,8 @@ class Swarm:
         before spare the init. Returns the primary."""
         primary = primary or self.primary(nodes)
         if tokens is None:
-            tokens = self.run(primary.name, "swarm-init", _addr(primary)).split()
-        if len(tokens) < 2:
-            raise CommandFailed(primary.name, "swarm-init", "printed no join tokens")
+            self.run(primary.name, "swarm-init", _addr(primary))
+            tokens = self.tokens(primary)
         token = {"master": tokens[-2], "worker": tokens[-1]}
         fresh = {n.name for n in joining}
         others = {n.name for n in nodes} - {primary.name}
@@ -156,7 +155,7 @@ class Swarm:
 
         def join(node: NodeRecord) -> None:
             role = "master" if node.role == "master" else "worker"
-            self.run(node.name, "swarm-join", token[role], _addr(node), remote)
+            self.join(node, token[role], remote)
 
         workers = [n for n in wanted if n.role != "master"]
         managers = sorted((n for n in wanted if n.role == "master"), key=order)
@@ -169,6 +168,28 @@ class Swarm:
             for future in pending:
                 future.result()
         return primary
+
+    def join(self, node: NodeRecord, token: str, remote: str) -> None:
+        """Make ``node`` a member of the swarm managed at ``remote`` (addr:port): nothing if
+        it is one, leaving another swarm first. Its state is read over its engine API, so
+        the exec runs only the join; without the API the join script reads it itself."""
+        state = self._ask(node, lambda api: api.info()["Swarm"])
+        if state is None:
+            self.run(node.name, "swarm-join", token, _addr(node), remote)
+            return
+        if remote in {m.get("Addr") for m in state.get("RemoteManagers") or ()}:
+            return
+        if state.get("LocalNodeState") == "active":
+            self.run(node.name, "leave")
+        self.run(node.name, "swarm-join-inactive", token, _addr(node), remote)
+
+    def tokens(self, manager: NodeRecord) -> list[str]:
+        """The join tokens (manager, worker) of the swarm ``manager`` manages."""
+        asked = self._ask(manager, _tokens)
+        tokens = asked if asked and all(asked) else self.run(manager.name, "swarm-tokens").split()
+        if len(tokens) < 2:
+            raise CommandFailed(manager.name, "swarm-tokens", "printed no join tokens")
+        return tokens
 
     def wait_ready(self, primary: NodeRecord) -> str:
         """Until every member is Ready; the engine's version (read in the same exec)."""
@@ -236,9 +257,12 @@ class Swarm:
 
 def _view(api: docker.APIClient) -> tuple[list[dict[str, Any]], list[str]]:
     """The members and the join tokens (manager, worker) from a manager's engine API."""
-    members = [listing(node) for node in api.nodes()]
+    return [listing(node) for node in api.nodes()], _tokens(api)
+
+
+def _tokens(api: docker.APIClient) -> list[str]:
     tokens = api.inspect_swarm().get("JoinTokens") or {}
-    return members, [str(tokens.get("Manager", "")), str(tokens.get("Worker", ""))]
+    return [str(tokens.get("Manager", "")), str(tokens.get("Worker", ""))]
 
 
 def listing(node: Mapping[str, Any]) -> dict[str, Any]:

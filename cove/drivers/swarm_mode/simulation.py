@@ -49,6 +49,10 @@ INVALID_TOKEN = (
     DAEMON + "rpc error: code = InvalidArgument desc = A valid join token is necessary to join "
     "this cluster"
 )
+ALREADY_IN_A_SWARM = (
+    DAEMON + 'This node is already part of a swarm. Use "docker swarm leave" to leave this '
+    "swarm and join another one."
+)
 JOIN_TIMEOUT = DAEMON + "Timeout was reached before node joined."
 
 
@@ -157,7 +161,9 @@ class SwarmSimulator:
             "engine-version": lambda engine, node, args: ENGINE_VERSION + "\n",
             "swarm-state": lambda engine, node, args: f"{self._state(engine)}\n",
             "swarm-init": self._init,
+            "swarm-tokens": self._tokens,
             "swarm-join": self._join,
+            "swarm-join-inactive": self._join_inactive,
             "swarm-nodes": self._nodes,
             "swarm-view": self._view,
             "wait-ready": self._wait_ready,
@@ -183,11 +189,14 @@ class SwarmSimulator:
             self._swarms.append(swarm)
             member = self._add_member(swarm, engine, node, addr, "manager")
             swarm.leader_id = member.id
+        return ""
+
+    def _tokens(self, engine: Engine, node: MemoryContainer, args: tuple[str, ...]) -> str:
         swarm = self._managed_swarm(engine)  # join-token needs a manager with quorum
         return f"{swarm.manager_token}\n{swarm.worker_token}\n"
 
     def _join(self, engine: Engine, node: MemoryContainer, args: tuple[str, ...]) -> str:
-        token, advertise, remote = _expect(args, 3, "swarm-join TOKEN ADVERTISE_ADDR REMOTE")
+        _token, _advertise, remote = _expect(args, 3, "swarm-join TOKEN ADVERTISE_ADDR REMOTE")
         remote_addr = remote.rsplit(":", 1)[0]
         current = engine.swarm
         if current is not None and any(
@@ -196,7 +205,13 @@ class SwarmSimulator:
             return ""  # already a member of that swarm
         if current is not None:
             self._leave(engine)
-        swarm = self._swarm_managed_at(remote_addr)
+        return self._join_inactive(engine, node, args)
+
+    def _join_inactive(self, engine: Engine, node: MemoryContainer, args: tuple[str, ...]) -> str:
+        token, advertise, remote = _expect(args, 3, "swarm-join TOKEN ADVERTISE_ADDR REMOTE")
+        if engine.swarm is not None:
+            raise CommandFailed(ALREADY_IN_A_SWARM)
+        swarm = self._swarm_managed_at(remote.rsplit(":", 1)[0])
         if swarm is None:
             raise CommandFailed(JOIN_TIMEOUT)
         roles = {swarm.manager_token: "manager", swarm.worker_token: "worker"}
@@ -228,9 +243,7 @@ class SwarmSimulator:
         return "".join(line + "\n" for line in lines)
 
     def _view(self, engine: Engine, node: MemoryContainer, args: tuple[str, ...]) -> str:
-        nodes = self._nodes(engine, node, args)
-        swarm = self._managed_swarm(engine)
-        return f"{nodes}{swarm.manager_token}\n{swarm.worker_token}\n"
+        return self._nodes(engine, node, args) + self._tokens(engine, node, args)
 
     def _wait_ready(self, engine: Engine, node: MemoryContainer, args: tuple[str, ...]) -> str:
         swarm = self._managed_swarm(engine)

@@ -125,11 +125,15 @@ def test_create_makes_a_healthy_swarm() -> None:
 def test_create_runs_one_command_per_step_in_the_nodes() -> None:
     """A create forms a swarm anew: one engine wait per node, one init, one join per other
     node, one wait until every member is Ready (which also gives the version); no listing
-    to prune, since no node existed before."""
+    to prune, since no node existed before. The join tokens are read by exec only where
+    cove cannot reach the engines (this in-memory provider; over the engine API with
+    Docker)."""
     d, _, simulator = driver()
     d.create_cluster(Recorder().op("create", cluster(managers=1, workers=2)))
     ran = Counter(command for _, command, _ in simulator.commands)
-    assert ran == {"wait-engine": 3, "swarm-init": 1, "swarm-join": 2, "wait-ready": 1}
+    assert ran == {
+        "wait-engine": 3, "swarm-init": 1, "swarm-tokens": 1, "swarm-join": 2, "wait-ready": 1
+    }  # fmt: skip
 
 
 def test_create_resumed_with_nodes_present_prunes_what_the_swarm_lists() -> None:

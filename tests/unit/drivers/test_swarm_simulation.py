@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from cove.drivers.swarm_mode.simulation import (
+    ALREADY_IN_A_SWARM,
     ENGINE_VERSION,
     INVALID_TOKEN,
     JOIN_TIMEOUT,
@@ -53,7 +54,8 @@ class Cluster:
         return result.output
 
     def init(self, name: str) -> None:
-        manager, worker = self.ok(name, "swarm-init", self.addr(name)).split()
+        assert self.ok(name, "swarm-init", self.addr(name)) == ""
+        manager, worker = self.ok(name, "swarm-tokens").split()
         self.tokens = {"manager": manager, "worker": worker}
 
     def join(self, name: str, via: str, role: str | None = None) -> ExecResult:
@@ -104,11 +106,13 @@ def test_engine_commands(c: Cluster) -> None:
     assert c.provider.exec("m0", ["docker", "info"]).exit_code == 127
 
 
-def test_init_makes_a_swarm_and_init_again_prints_its_tokens(c: Cluster) -> None:
+def test_init_makes_a_swarm_and_init_again_keeps_it(c: Cluster) -> None:
     c.node("m0")
 
-    first = c.ok("m0", "swarm-init", c.addr("m0")).split()
-    again = c.ok("m0", "swarm-init", c.addr("m0")).split()
+    c.ok("m0", "swarm-init", c.addr("m0"))
+    first = c.ok("m0", "swarm-tokens").split()
+    c.ok("m0", "swarm-init", c.addr("m0"))
+    again = c.ok("m0", "swarm-tokens").split()
 
     assert first == again
     manager, worker = first
@@ -122,8 +126,8 @@ def test_init_makes_a_swarm_and_init_again_prints_its_tokens(c: Cluster) -> None
 def test_tokens_are_distinct_per_swarm(c: Cluster) -> None:
     c.node("m0"), c.node("m1")
 
-    one = c.ok("m0", "swarm-init", c.addr("m0")).split()
-    two = c.ok("m1", "swarm-init", c.addr("m1")).split()
+    c.ok("m0", "swarm-init", c.addr("m0")), c.ok("m1", "swarm-init", c.addr("m1"))
+    one, two = c.ok("m0", "swarm-tokens").split(), c.ok("m1", "swarm-tokens").split()
 
     assert len(set(one + two)) == 4
 
@@ -337,7 +341,7 @@ def test_commands_are_recorded(three: Cluster) -> None:
     inits = [cmd for cmd in three.sim.commands if cmd[1] == "swarm-init"]
 
     assert inits == [("m0", "swarm-init", (three.addr("m0"),))]
-    assert three.provider.event_count("exec", "m0") == 1
+    assert three.provider.event_count("exec", "m0") == 2  # the init, then its tokens
 
 
 def test_one_simulator_serves_one_provider() -> None:
@@ -361,5 +365,18 @@ def test_workers_join_in_parallel(c: Cluster) -> None:
     assert len(c.nodes("m0")) == 9
 
 
+def test_a_plain_join_needs_a_node_in_no_swarm(three: Cluster) -> None:
+    """``swarm-join-inactive`` is ``docker swarm join`` alone: the driver reads the node's
+    state over its engine API first, so the engine's refusal is what a member gets."""
+    remote = f"{three.addr('m0')}:2377"
+    token, addr = three.tokens["worker"], three.addr("w0")
+    again = three.run("w0", "swarm-join-inactive", token, addr, remote)
+    assert again == ExecResult(1, ALREADY_IN_A_SWARM + "\n")
+    assert three.ok("w0", "leave") == ""
+    assert three.ok("w0", "swarm-join-inactive", token, addr, remote) == ""
+    statuses = sorted(n["Status"] for n in three.nodes("m0") if n["Hostname"] == "w0")
+    assert statuses == ["Down", "Ready"]  # the entry it left stays until removed
+
+
 def test_tokens_need_a_manager(three: Cluster) -> None:
-    assert three.run("w0", "swarm-init", three.addr("w0")) == ExecResult(1, NOT_A_MANAGER + "\n")
+    assert three.run("w0", "swarm-tokens") == ExecResult(1, NOT_A_MANAGER + "\n")

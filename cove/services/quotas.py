@@ -36,16 +36,17 @@ def check_cluster_quota(session: Session, project_id: str, default: int) -> None
     cannot both pass at the limit. (SQLite's writers queue at BEGIN IMMEDIATE already.)"""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    usage = models.QuotaUsage
+    usage = models.table_of(models.QuotaUsage)  # a plain upsert: no ORM bulk-insert path
+    quota = models.table_of(models.Quota).c
     explicit = (
-        select(models.Quota.hard_limit)
-        .where(models.Quota.project_id == project_id, models.Quota.resource == "Cluster")
+        select(quota.hard_limit)
+        .where(quota.project_id == project_id, quota.resource == "Cluster")
         .scalar_subquery()
     )
     row = insert(usage).values(project_id=project_id, resource="Cluster", in_use=0)
     counted = row.on_conflict_do_update(
-        index_elements=[usage.project_id, usage.resource], set_={"in_use": usage.in_use}
-    ).returning(usage.in_use, explicit)
+        index_elements=[usage.c.project_id, usage.c.resource], set_={"in_use": usage.c.in_use}
+    ).returning(usage.c.in_use, explicit)
     used, limit = session.execute(counted).one()
     limit = default if limit is None else limit
     if used >= limit:

@@ -73,6 +73,14 @@ class _PostgresOutbox:
     piled up while it sent goes in the next statement."""
 
     def __init__(self) -> None:
+        self._inherited: list[Any] = []
+        self._reset()
+        # A forked child has not the thread, and must neither use nor close (finalise) its
+        # parent's connections: they stay referenced, untouched.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._inherited += getattr(self, "_connections", {}).values()
         self._queue: queue.SimpleQueue[tuple[str, set[Note]]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)

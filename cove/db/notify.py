@@ -141,15 +141,18 @@ class _PostgresOutbox:
     def _connection(self, url: str) -> Any:
         import psycopg
 
-        conn = self._connections.get(url)
-        if conn is None or conn.closed:
-            conn = psycopg.connect(url, autocommit=True)
-            with self._lock:
-                self._connections[url] = conn
-                while len(self._connections) > _KEPT_CONNECTIONS:
-                    _, oldest = self._connections.popitem(last=False)
-                    oldest.close()
-        self._connections.move_to_end(url)
+        with self._lock:  # the exiting main thread closes what is kept
+            conn = self._connections.get(url)
+            if conn is not None and not conn.closed:
+                self._connections.move_to_end(url)
+                return conn
+        conn = psycopg.connect(url, autocommit=True)
+        with self._lock:
+            self._connections[url] = conn
+            self._connections.move_to_end(url)  # a closed one's place was the oldest's
+            while len(self._connections) > _KEPT_CONNECTIONS:
+                _, oldest = self._connections.popitem(last=False)
+                oldest.close()
         return conn
 
     def _drop(self, url: str) -> None:

@@ -81,12 +81,21 @@ class Fleet:
         return slots
 
     def ensure(
-        self, slots: Sequence[Slot], spec_for: Callable[[NodeGroupSpec, str], NodeSpec]
+        self,
+        slots: Sequence[Slot],
+        spec_for: Callable[[NodeGroupSpec, str], NodeSpec],
+        present: Iterable[NodeRecord] = (),
     ) -> list[NodeRecord]:
-        """Adopt (starting it if stopped) or make every node of ``slots``, in parallel."""
+        """Adopt (starting it if stopped) or make every node of ``slots``, in parallel.
+        A node ``present`` (this operation's listing of the cluster) shows running is taken
+        as listed: adopting it would ask the engine to create it, refuse, and inspect it,
+        beside the new nodes' creates and starts."""
+        running = {n.name: n for n in present if n.running}
 
         def make(slot: Slot) -> NodeRecord:
             group, name = slot
+            if name in running:
+                return running[name]
             if not group.node_image:
                 raise StepFailed(
                     f"Node group {group.name}: image {group.image_id} has no node image; "

@@ -87,7 +87,7 @@ class SwarmModeDriver:
         present = fleet.nodes()
         # With no node before this attempt, the swarm is formed anew: nothing stale to prune.
         primary, version, _ = self._converge(
-            op, fleet, network, fleet.expected(present), fresh=True, stale=bool(present)
+            op, fleet, network, fleet.expected(present), present, fresh=True, stale=bool(present)
         )
         for service in parallel_services():
             op.event(_service_event(service))
@@ -99,10 +99,11 @@ class SwarmModeDriver:
         cluster = op.cluster
         fleet = Fleet(self.provider, cluster)
         network = self._network(op, fleet)
-        plan = op.steps.run("plan", lambda: self._plan_resize(op, fleet))
+        existing = fleet.nodes()
+        plan = op.steps.run("plan", lambda: self._plan_resize(op, existing))
         remove: list[str] = plan["remove"]
-        slots = self._resize_slots(fleet, op, plan)
-        _, _, stale = self._converge(op, fleet, network, slots, settle=False)
+        slots = self._resize_slots(existing, op, plan)
+        _, _, stale = self._converge(op, fleet, network, slots, existing, settle=False)
         if plan["add"]:
             op.event(f"Added {len(plan['add'])} node(s): {', '.join(plan['add'])}.")
         if remove:
@@ -124,7 +125,8 @@ class SwarmModeDriver:
         cluster = op.cluster
         fleet = Fleet(self.provider, cluster)
         network = self._network(op, fleet)
-        self._converge(op, fleet, network, fleet.expected())
+        present = fleet.nodes()
+        self._converge(op, fleet, network, fleet.expected(present), present)
         groups = {g.uuid: g for g in cluster.nodegroups}
         wanted = set(op.params.get("nodegroups") or groups)
         swarm = self._swarm(cluster)
@@ -174,8 +176,9 @@ class SwarmModeDriver:
             op.steps.run(f"replace:{old}", partial(surge, plan["new"]))
         workers = [n for n in failed if n not in managers]
         op.steps.run("forget", lambda: self._forget(fleet, workers))
-        slots = fleet.expected(keep=workers)  # failed workers come back under their names
-        primary, version, _ = self._converge(op, fleet, network, slots)
+        present = fleet.nodes()
+        slots = fleet.expected(present, keep=workers)  # failed workers come back, same names
+        primary, version, _ = self._converge(op, fleet, network, slots, present)
         if failed:
             op.event(f"Replaced {len(failed)} failed node(s): {', '.join(failed)}.")
         return self.report(cluster, fleet.nodes(), primary, version)
@@ -308,19 +311,22 @@ class SwarmModeDriver:
         fleet: Fleet,
         network: str,
         slots: Sequence[Slot],
+        present: Sequence[NodeRecord],
         *,
         fresh: bool = False,
         stale: bool = True,
         settle: bool = True,
     ) -> tuple[NodeRecord, str, bool]:
-        """Every node of ``slots`` made or adopted and running, its engine answering, a member
+        """Every node of ``slots`` made or adopted (those ``present``, the cluster's nodes as
+        this operation listed them, shows running are taken as they are) and running, its
+        engine answering, a member
         of the swarm (``fresh``: every node runs its join, which checks membership itself;
         else only those the swarm does not list Ready); with ``settle``, stale member entries
         pruned (when ``fresh``, only if ``stale``: the caller knows the swarm is new) and every
         member Ready. Returns the primary manager, the engine version ("" without
         ``settle``) and whether the swarm listed stale entries (pruning is then needed)."""
         cluster = op.cluster
-        made = fleet.ensure(slots, partial(self._node_spec, cluster, network))
+        made = fleet.ensure(slots, partial(self._node_spec, cluster, network), present)
         op.steps.mark("nodes", {"nodes": sorted(n.name for n in made)})
         op.event(f"{len(made)} node(s) started; waiting for their engines.")
         swarm = self._swarm(cluster)
@@ -328,7 +334,8 @@ class SwarmModeDriver:
         if not fresh:
             # What the swarm already has: members it lists Ready need no engine wait and no
             # join, and a listing with nothing stale in it needs no pruning.
-            present = {n.name for n in fleet.nodes()}
+            # The cluster's containers: the listing, and what ensure made since.
+            names = {n.name for n in present} | {n.name for n in made}
             primary = swarm.primary(made)
             view = swarm.view(primary)
             if view is not None:
@@ -338,7 +345,7 @@ class SwarmModeDriver:
                     h for h, m in zip(hosts, listing, strict=True) if m.get("Status") == "Ready"
                 }
                 stale = len(set(hosts)) < len(hosts) or any(
-                    h not in present or h not in ready for h in hosts
+                    h not in names or h not in ready for h in hosts
                 )
         waiting = [n for n in made if ready is None or n.name not in ready]
         parallel(lambda n: swarm.run(n.name, "wait-engine"), waiting)
@@ -419,10 +426,10 @@ class SwarmModeDriver:
 
     # resize
 
-    def _plan_resize(self, op: OperationInput, fleet: Fleet) -> dict[str, Any]:
-        """Which nodes to add and which to remove, decided once per operation."""
+    def _plan_resize(self, op: OperationInput, existing: Sequence[NodeRecord]) -> dict[str, Any]:
+        """Which nodes to add and which to remove (of the cluster's nodes, ``existing``),
+        decided once per operation."""
         cluster = op.cluster
-        existing = fleet.nodes()
         targets = _targets(cluster, op.params)
         requested = [str(x) for x in (op.params.get("nodes_to_remove") or [])]
         remove: list[str] = []
@@ -456,12 +463,11 @@ class SwarmModeDriver:
         return {"add": add, "remove": remove}
 
     def _resize_slots(
-        self, fleet: Fleet, op: OperationInput, plan: Mapping[str, Any]
+        self, existing: Sequence[NodeRecord], op: OperationInput, plan: Mapping[str, Any]
     ) -> list[Slot]:
-        """Every node the cluster keeps or gains: each group's nodes less those the plan
-        removes, plus those it adds."""
+        """Every node the cluster keeps or gains: each group's nodes (``existing``) less
+        those the plan removes, plus those it adds."""
         remove = set(plan["remove"])
-        existing = fleet.nodes()
         slots: list[Slot] = []
         for group in op.cluster.nodegroups:
             if _deleting(group, op):

@@ -163,6 +163,19 @@ def test_grow_adds_workers_that_join() -> None:
     assert creations(provider)[worker(0)] == 1, "existing workers are kept"
 
 
+def test_grow_asks_the_provider_for_the_new_nodes_only() -> None:
+    """The running nodes the operation listed are taken as they are: no adoption call for
+    each (on Docker, a create the engine refuses and an inspection, beside the new nodes'
+    creates and starts)."""
+    spec = cluster(workers=2)
+    d, provider, _ = created(spec)
+    asked: list[str] = []
+    ensure_node = provider.ensure_node
+    provider.ensure_node = lambda node: asked.append(node.name) or ensure_node(node)  # type: ignore[method-assign]
+    d.update_cluster(Recorder().op("resize", resized(spec, 4), nodegroup=WORKERS))
+    assert sorted(asked) == [worker(2), worker(3)]
+
+
 def test_shrink_removes_the_newest_workers() -> None:
     spec = cluster(workers=4)
     d, provider, simulator = created(spec)

@@ -112,17 +112,28 @@ def record_event(
 ) -> None:
     """Add an event; readers waiting on the cluster's events wake at commit. Events are
     also the service's log of what happens to clusters."""
-    _log(cluster.SUBJECT_KIND, cluster.name, cluster.uuid, level, message)
-    announce(session, cluster)
-    session.add(
-        models.Event(
-            subject_kind=cluster.SUBJECT_KIND,
-            subject_id=cluster.id,
-            operation_id=operation.id if operation is not None else None,
-            level=level,
-            message=message,
-        )
-    )
+    op_id = operation.id if operation is not None else None
+    row = _event_row(session, cluster.SUBJECT_KIND, cluster.id, cluster.name, cluster.uuid,
+                     message, level=level, operation_id=op_id)  # fmt: skip
+    session.add(models.Event(**row))
+
+
+def _event_row(
+    session: Session,
+    kind: str,
+    subject_id: int,
+    name: str,
+    uuid: str,
+    message: str,
+    *,
+    level: str = "info",
+    operation_id: int | None = None,
+) -> dict[str, Any]:
+    """An event's row; logged, and its readers woken at commit."""
+    _log(kind, name, uuid, level, message)
+    _announce(session, uuid)
+    return {"subject_kind": kind, "subject_id": subject_id, "operation_id": operation_id,
+            "level": level, "message": message}  # fmt: skip
 
 
 def _log(subject_kind: str, name: str, uuid: str, level: str, message: str) -> None:
@@ -204,13 +215,9 @@ def start_on_new(
         {"subject_kind": subject.kind, "subject_id": subject.id, "kind": str(kind),
          "params": {}, "deadline": _deadline(timeout_minutes)},
     ).scalar_one()  # fmt: skip
-    _log(subject.kind, subject.name, subject.uuid, "info", message)
-    _announce(session, subject.uuid)
-    session.execute(
-        insert(events),
-        {"subject_kind": subject.kind, "subject_id": subject.id, "operation_id": op_id,
-         "level": "info", "message": message},
-    )  # fmt: skip
+    row = _event_row(session, subject.kind, subject.id, subject.name, subject.uuid, message,
+                     operation_id=op_id)  # fmt: skip
+    session.execute(insert(events), row)
     notify(session)
 
 

@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from cove import __version__
-from cove.api import cloud
+from cove.api import cloud, routing
 from cove.api import errors as api_errors
 from cove.api.cloud.app import create_cloud_app
 from cove.api.clustering.app import create_clustering_app
@@ -142,6 +142,7 @@ def _public(path: str) -> bool:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    routing.prepare(app)  # before the first request, not in it
     stop = threading.Event()
     events: EventHub = app.state.events
     threading.Thread(

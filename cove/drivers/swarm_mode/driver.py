@@ -317,14 +317,14 @@ class SwarmModeDriver:
         stale: bool = True,
         settle: bool = True,
     ) -> tuple[NodeRecord, str, bool]:
-        """Every node of ``slots`` made or adopted (those ``present``, the cluster's nodes as
-        this operation listed them, shows running are taken as they are) and running, its
-        engine answering, a member
+        """Every node of ``slots`` made or adopted and running, its engine answering, a member
         of the swarm (``fresh``: every node runs its join, which checks membership itself;
         else only those the swarm does not list Ready); with ``settle``, stale member entries
         pruned (when ``fresh``, only if ``stale``: the caller knows the swarm is new) and every
-        member Ready. Returns the primary manager, the engine version ("" without
-        ``settle``) and whether the swarm listed stale entries (pruning is then needed)."""
+        member Ready. ``present`` is the cluster's nodes as this operation listed them: those
+        it shows running are taken as listed. Returns the primary manager, the engine version
+        ("" without ``settle``) and whether the swarm listed stale entries (pruning is then
+        needed)."""
         cluster = op.cluster
         made = fleet.ensure(slots, partial(self._node_spec, cluster, network), present)
         op.steps.mark("nodes", {"nodes": sorted(n.name for n in made)})

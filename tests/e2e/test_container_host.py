@@ -267,12 +267,17 @@ def test_the_view_a_resize_reads_first_is_the_same_over_the_engine_api(live: Liv
 
 
 def test_a_create_reads_the_swarm_over_the_engine_apis(live: Live) -> None:
-    """In the nodes, a create runs the engine waits, the init, the joins and the wait until
-    every member is Ready; the join tokens and the states of the nodes to join (in no
-    swarm yet) come from the engine APIs."""
+    """In the nodes, a create runs the engine waits, the init and the joins; the join
+    tokens, the states of the nodes to join (in no swarm yet) and the members until every
+    one is Ready come from the engine APIs."""
     assert sorted(live.created_by) == sorted(
-        ["wait-engine"] * 3 + ["swarm-init", "wait-ready"] + ["swarm-join-inactive"] * 2
+        ["wait-engine"] * 3 + ["swarm-init"] + ["swarm-join-inactive"] * 2
     )
+
+
+def test_the_wait_until_ready_gives_the_same_version_over_the_engine_api(live: Live) -> None:
+    over_api, by_exec = both_ways(live, Swarm.wait_ready)
+    assert over_api == by_exec and by_exec.startswith("20.10"), (over_api, by_exec)
 
 
 def test_a_health_check_runs_nothing_in_the_nodes(

@@ -6,14 +6,17 @@ can be repeated after a crash.
 Given the cluster's ``NodeEngines``, reads (the members, a node's swarm state, the join
 tokens) ask the nodes' engine APIs over TLS: no process is spawned in a node. Whatever does
 not answer that way (an engine restarting, a node still on the CA a rotation replaces, a
-provider whose nodes cove cannot reach) is read with ``exec``. Changes (init, join, drain,
-demote, leave, rm) and the waits run inside the nodes, as the commands module says."""
+provider whose nodes cove cannot reach) is read with ``exec``. The wait until every member is
+Ready follows the manager's node events over its API too. Changes (init, join, drain, demote,
+leave, rm) and the other waits run inside the nodes, as the commands module says."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import docker
@@ -27,6 +30,7 @@ from cove.providers.base import NodeRecord, Provider
 
 log = logging.getLogger(__name__)
 SWARM_PORT = 2377
+READY_WAIT = 60.0  # seconds the members have to be Ready, as the wait-ready command gives
 T = TypeVar("T")
 
 
@@ -192,7 +196,11 @@ class Swarm:
         return tokens
 
     def wait_ready(self, primary: NodeRecord) -> str:
-        """Until every member is Ready; the engine's version (read in the same exec)."""
+        """Until every member is Ready; the engine's version. Over ``primary``'s engine API,
+        woken by its node events; else one exec (which polls inside the node)."""
+        version = self._ask(primary, partial(_wait_ready, primary.name))
+        if version is not None:
+            return version
         return _last_line(self.run(primary.name, "wait-ready"))
 
     def version(self, node: NodeRecord) -> str:
@@ -258,6 +266,26 @@ class Swarm:
 def _view(api: docker.APIClient) -> tuple[list[dict[str, Any]], list[str]]:
     """The members and the join tokens (manager, worker) from a manager's engine API."""
     return [listing(node) for node in api.nodes()], _tokens(api)
+
+
+def _wait_ready(name: str, api: docker.APIClient) -> str:
+    """Every member Ready, as manager ``name`` lists them; ``name``'s engine version. The
+    node events are subscribed to before the first listing, so a member turning Ready in
+    between wakes the next one. Raises once READY_WAIT has passed (or the engine's read
+    timeout without an event): the exec then waits and says which members are not Ready."""
+    deadline = time.monotonic() + READY_WAIT
+    events = api.events(filters={"type": "node"}, decode=True)
+    try:
+        while True:
+            members = [listing(node) for node in api.nodes()]
+            if all(m["Status"] == "Ready" for m in members):
+                own = [m["EngineVersion"] for m in members if m["Hostname"] == name]
+                return str(own[0]) if own else str(api.version()["Version"])
+            if time.monotonic() > deadline:
+                raise TimeoutError("members not Ready")
+            next(events)  # the next change of a member
+    finally:
+        events.close()
 
 
 def _tokens(api: docker.APIClient) -> list[str]:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from cove.drivers.swarm_mode.membership import listing
+from typing import Any
+
+from cove.drivers.swarm_mode.membership import _wait_ready, listing
 
 # GET /nodes entries of a 20.10 engine, trimmed to what the listing reads and a little more.
 LEADER = {
@@ -60,3 +62,49 @@ def test_an_entry_missing_its_parts_is_listed_with_empty_fields() -> None:
         "ManagerStatus": "",
         "EngineVersion": "",
     }
+
+
+class NodeEvents:
+    """What the wait reads of a manager's engine API: ``nodes()`` answers from ``listings``
+    in turn; each node event the stream gives moves to the next listing. Records the order
+    of the calls."""
+
+    def __init__(self, *listings: list[dict[str, Any]]) -> None:
+        self.listings = list(listings)
+        self.calls: list[str] = []
+        self.closed = False
+
+    def events(self, **_: Any) -> NodeEvents:
+        self.calls.append("events")
+        return self
+
+    def __iter__(self) -> NodeEvents:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        self.calls.append("event")
+        self.listings.pop(0)
+        return {"Type": "node", "Action": "update"}
+
+    def nodes(self) -> list[dict[str, Any]]:
+        self.calls.append("nodes")
+        return self.listings[0]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_wait_until_ready_subscribes_first_and_lists_again_at_each_node_event() -> None:
+    joining = {**WORKER, "Status": {"State": "unknown"}}
+    ready = {**WORKER, "Status": {"State": "ready"}}
+    api = NodeEvents([LEADER, joining], [LEADER, joining], [LEADER, ready])
+    version = _wait_ready("cove-c1-master-0", api)  # type: ignore[arg-type]
+    assert version == "20.10.24+dfsg1", "the manager's own engine version"
+    assert api.calls == ["events", "nodes", "event", "nodes", "event", "nodes"]
+    assert api.closed
+
+
+def test_the_wait_until_ready_reads_no_event_when_every_member_is_ready() -> None:
+    api = NodeEvents([LEADER, {**WORKER, "Status": {"State": "ready"}}])
+    assert _wait_ready("cove-c1-master-0", api) == "20.10.24+dfsg1"  # type: ignore[arg-type]
+    assert api.calls == ["events", "nodes"] and api.closed

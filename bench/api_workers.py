@@ -4,7 +4,9 @@ at 1, 8 and 32 connections, on SQLite and PostgreSQL with 1,000 clusters.
 The database is filled as in api_latency.py (whose helpers this reuses). The load comes from
 wrk (Debian's ``wrk``: C, one thread, keep-alive connections), so the client takes little of
 the machine's CPU: ``GET /v1/clusters/<uuid>`` over random clusters, the default list page
-(``GET /v1/clusters``, 1,000 items), and ``GET /healthz`` (no database) as the floor. Each
+(``GET /v1/clusters``, 1,000 items), ``GET /healthz`` (no database) as the floor, and the
+writes: ``POST /v1/clusters`` and ``POST /v1/clustertemplates``, each with a name unique to
+the request (every create adds a cluster and its CA to the database). Each
 row: requests per second, wrk's latency p50 and p99, and the count of errors and non-2xx
 answers (any is a failure of the run).
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import random
@@ -29,7 +32,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from api_latency import BACKENDS, HEADERS, fill, prepare, server, targets
+from api_latency import (
+    BACKENDS,
+    HEADERS,
+    TEMPLATE_BODY,
+    TEMPLATE_UUID,
+    fill,
+    prepare,
+    server,
+    targets,
+)
 
 from cove.db.session import make_engine
 
@@ -42,6 +54,22 @@ request = function()
   return wrk.format("GET", paths[math.random(#paths)])
 end
 """
+# A POST of ``body`` (JSON, ``NAME`` replaced by a name unique to the run) to ``path``.
+POST_LUA = """
+local n = 0
+local tag = string.format("%%d-%%d", os.time(), math.random(1000000))
+wrk.headers["Content-Type"] = "application/json"  -- beside the -H ones (a table replaces them)
+request = function()
+  n = n + 1
+  local body = string.gsub('%s', "NAME", "wrk-" .. tag .. "-" .. n)
+  return wrk.format("POST", "%s", nil, body)
+end
+"""
+# Writes: every connection count in turn, so each row adds its own rows to the database.
+WRITES = {
+    "create": ("/v1/clusters", {"cluster_template_id": TEMPLATE_UUID, "name": "NAME"}),
+    "template create": ("/v1/clustertemplates", {**TEMPLATE_BODY, "name": "NAME"}),
+}
 
 
 @dataclass
@@ -56,9 +84,20 @@ class Load:
     errors: int
 
 
-def wrk(url: str, paths: list[str], connections: int, seconds: float, workdir: Path) -> Load:
+def wrk(
+    url: str,
+    paths: list[str] | tuple[str, dict[str, str]],
+    connections: int,
+    seconds: float,
+    workdir: Path,
+) -> Load:
+    """GETs of ``paths`` at random, or POSTs of ``(path, body)``."""
     script = workdir / "paths.lua"
-    script.write_text(LUA % ", ".join(f'"{p}"' for p in paths))
+    if isinstance(paths, tuple):
+        path, body = paths
+        script.write_text(POST_LUA % (json.dumps(body), path))
+    else:
+        script.write_text(LUA % ", ".join(f'"{p}"' for p in paths))
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "30s", "--latency"]
     argv += ["-s", str(script)]
     for key, value in HEADERS.items():
@@ -90,10 +129,11 @@ def run_backend(name: str, seconds: float, worker_counts: list[int]) -> tuple[st
         finally:
             engine.dispose()
         shows = [f"/v1/clusters/{uuid}" for uuid, _ in picks]
-        operations = {
+        operations: dict[str, list[str] | tuple[str, dict[str, str]]] = {
             "floor: GET /healthz": ["/healthz"],
             "show by uuid": shows,
             "list (default page, 1000)": ["/v1/clusters"],
+            **WRITES,
         }
         for workers in worker_counts:
             with server(backend.url, tmp, workers=workers) as url:

@@ -796,7 +796,6 @@ class Results:
     scale_cove: dict[str, list[float]] = field(default_factory=dict)
     scale_raw: dict[str, list[float]] = field(default_factory=dict)
     scale_ready: list[int] = field(default_factory=list)
-    warmup: dict[str, float] = field(default_factory=dict)
     # First creates after a `cove serve` start: (cove, raw) pairs, and the node-mode probes.
     first: list[tuple[float, float]] = field(default_factory=list)
     probes: list[float] = field(default_factory=list)
@@ -1044,12 +1043,12 @@ def run(args: argparse.Namespace, res: Results, meta: dict[str, Any]) -> None:
         # which are not cove's to pay. Then the first create of each freshly started `cove
         # serve` (its conductor detects the node mode, a probe container, when it starts),
         # paired with a raw create.
-        res.warmup["raw"] = raw_rep(raw, res, pending, 0, scale=False, record=False)
+        raw_rep(raw, res, pending, 0, scale=False, record=False)
         for r in range(args.first_rounds):
             if r:
                 errors += serve.grep(r" (ERROR|CRITICAL) ")
                 serve.stop()
-                serve = None
+                serve = None  # a restart that fails leaves nothing for the cleanup to stop
                 serve = Serve(state_dir)
                 cove.use(serve.url)
             first = cove_rep(cove, res, pending, 0, scale=False, record=False)

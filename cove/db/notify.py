@@ -213,6 +213,8 @@ def _listen_postgresql(
                     for note in conn.notifies(timeout=_POLL_SECONDS):
                         on_note(note.payload)
         except Exception:
+            if stop.is_set():  # shutting down: the server may be going away with us
+                return
             log.warning("lost the LISTEN connection for %s; reconnecting", channel, exc_info=True)
             stop.wait(_RECONNECT_SECONDS)
 

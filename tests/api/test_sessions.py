@@ -98,6 +98,38 @@ def test_connections_the_server_closed_are_replaced_without_a_failed_request(
     assert api.post("/v1/keypairs", json={"name": "after-restart"}).status_code == 201
 
 
+@POSTGRESQL
+def test_a_listener_told_to_stop_ends_quietly_when_its_connection_goes(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server shutting down stops its listener, then the database may go first (a test's
+    database dropped, a host going down): that is no lost connection to warn about."""
+    engine = make_engine(db_url)
+    ready, stop = threading.Event(), threading.Event()
+    listener = threading.Thread(
+        target=notify.listen, args=(engine, "cove_stop", lambda _: None, stop, ready.set)
+    )
+    listener.start()
+    try:
+        assert ready.wait(10)
+        stop.set()
+        with engine.connect() as conn:
+            killed = conn.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE query = 'LISTEN cove_stop'"
+                )
+            )
+            conn.commit()
+        assert killed == 1
+        listener.join(10)
+        assert not listener.is_alive()
+    finally:
+        stop.set()
+        engine.dispose()
+    assert "lost the LISTEN connection" not in caplog.text
+
+
 def test_notes_leave_once_the_transaction_commits_not_at_a_savepoint(db_url: str) -> None:
     engine = make_engine(db_url)
     factory = make_session_factory(engine)

@@ -8,6 +8,7 @@ import queue
 import threading
 from typing import Any
 
+import anyio.to_thread
 import pytest
 from sqlalchemy import event, text
 
@@ -15,7 +16,7 @@ from cove.db import models, notify
 from cove.db.session import make_engine, make_session_factory, transaction
 from cove.services import eventhub
 from cove.services.eventhub import EventHub
-from tests.conftest import Api
+from tests.conftest import Api, template_body
 
 # SQLite's reads keep their snapshot in a (local) transaction, and a file's connections are
 # not closed by a server: these tests are PostgreSQL's only.
@@ -49,6 +50,28 @@ def test_postgresql_reads_run_without_a_transaction(api: Api) -> None:
     assert after and set(after) == {"IDLE"}
     after = _server_side_transactions(api, "POST", "/v1/keypairs", json={"name": "k"})
     assert after and set(after) == {"INTRANS"}
+
+
+@pytest.mark.usefixtures("catalog")
+def test_a_request_takes_one_turn_in_the_thread_pool(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A synchronous route runs, renders its answer and ends its session's transaction in one
+    turn in the thread pool: a read on SQLite, whose transaction stays open until the session
+    closes, no longer takes a second turn to close it."""
+    turns: list[object] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        turns.append(func)
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    template = api.post("/v1/clustertemplates", json=template_body()).json()["uuid"]
+    for path in ("/v1/clustertemplates", f"/v1/clustertemplates/{template}", "/v1/flavors"):
+        turns.clear()
+        assert api.get(path).status_code == 200
+        assert len(turns) == 1, path
 
 
 @POSTGRESQL

@@ -4,11 +4,12 @@ does the rest; these functions never wait on it."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session, joinedload, selectinload, with_expression
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -189,20 +190,26 @@ def authorized_cluster(
     return cluster
 
 
-def show_cluster(session: Session, caller: Caller, ident: str) -> models.Cluster:
-    """The cluster as a show answers it, in one statement: its node groups joined, and its
-    template's labels in ``template_labels``."""
+@functools.cache
+def _show_statement() -> Select[models.Cluster]:
+    """Built once: making its loader options took 0.1 to 0.2 ms of every show (statements are
+    immutable; each show adds its own where-clause)."""
     template_labels = (
         select(models.ClusterTemplate.labels)
         .where(models.ClusterTemplate.uuid == models.Cluster.cluster_template_id)
         .scalar_subquery()
     )
-    stmt = select(models.Cluster).options(
+    return select(models.Cluster).options(
         joinedload(models.Cluster.nodegroups),
         with_expression(models.Cluster.template_labels, template_labels),
     )
+
+
+def show_cluster(session: Session, caller: Caller, ident: str) -> models.Cluster:
+    """The cluster as a show answers it, in one statement: its node groups joined, and its
+    template's labels in ``template_labels``."""
     cluster = get_by_ident(
-        session, models.Cluster, ident, kind="Cluster", scope=scope(caller), stmt=stmt
+        session, models.Cluster, ident, kind="Cluster", scope=scope(caller), stmt=_show_statement()
     )
     policy.enforce(caller, "cluster:get", policy.Target(cluster.project_id))
     return cluster

@@ -28,9 +28,10 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session per request; service functions open the transactions they need. Making one
-    does no I/O; closing it does only when a read left a transaction open (SQLite's; on
-    PostgreSQL reads run in autocommit), and then it runs in the thread pool, as the route
-    did."""
+    does no I/O. A synchronous route closes it at the end of its own turn in the thread pool
+    (``cove.api.routing``); closing it here does I/O only when a route that did not close it
+    left a transaction open (a read on SQLite; on PostgreSQL reads run in autocommit), and
+    then it runs in the thread pool, as the route did."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     session = factory()
     try:

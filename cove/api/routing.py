@@ -59,25 +59,30 @@ def _rendering(endpoint: Callable[..., Any], status_code: int) -> Callable[..., 
 
     @functools.wraps(endpoint)  # FastAPI reads the parameters and annotations through it
     def route(**values: Any) -> Any:
-        result = endpoint(**values)
-        if isinstance(result, Response):
-            return result
-        injected = next((v for v in values.values() if isinstance(v, Response)), None)
-        status = (injected.status_code if injected else None) or status_code
-        response: Response = (
-            Response(status_code=status) if status in NO_BODY else JSONBody(result, status)
-        )
-        if injected is not None:
-            response.headers.raw.extend(injected.headers.raw)
-        for value in values.values():
-            if isinstance(value, Session):
-                # A read on SQLite leaves its transaction open: end it on this thread, now
-                # that the answer is rendered, not in a second hand-off when the session
-                # dependency closes (cove.api.deps.get_session).
-                value.close()
-        return response
+        try:
+            return _render(endpoint(**values), values, status_code)
+        finally:
+            for value in values.values():
+                if isinstance(value, Session):
+                    # A read on SQLite leaves its transaction open: end it on this thread,
+                    # the answer rendered (or the error raised), not in a second hand-off
+                    # when the session dependency closes (cove.api.deps.get_session).
+                    value.close()
 
     return route
+
+
+def _render(result: Any, values: dict[str, Any], status_code: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    injected = next((v for v in values.values() if isinstance(v, Response)), None)
+    status = (injected.status_code if injected else None) or status_code
+    response: Response = (
+        Response(status_code=status) if status in NO_BODY else JSONBody(result, status)
+    )
+    if injected is not None:
+        response.headers.raw.extend(injected.headers.raw)
+    return response
 
 
 def prepare(app: Starlette) -> None:

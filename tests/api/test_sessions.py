@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio.to_thread
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
 
 from cove.db import models, notify
 from cove.db.session import make_engine, make_session_factory, transaction
@@ -68,9 +70,14 @@ def test_a_request_takes_one_turn_in_the_thread_pool(
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
     template = api.post("/v1/clustertemplates", json=template_body()).json()["uuid"]
-    for path in ("/v1/clustertemplates", f"/v1/clustertemplates/{template}", "/v1/flavors"):
+    for path, status in (
+        ("/v1/clustertemplates", 200),
+        (f"/v1/clustertemplates/{template}", 200),
+        ("/v1/flavors", 200),
+        ("/v1/clustertemplates/no-such-template", 404),  # the route raised
+    ):
         turns.clear()
-        assert api.get(path).status_code == 200
+        assert api.get(path).status_code == status
         assert len(turns) == 1, path
 
 
@@ -94,6 +101,16 @@ def test_a_write_outside_a_transaction_is_refused(db_url: str) -> None:
         engine.dispose()
 
 
+def _terminate(engine: Engine, where: str) -> int:
+    """End the server's backends ``where`` says (a restart or a kill, as a client sees it)."""
+    with engine.connect() as conn:
+        killed = conn.scalar(
+            text(f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE {where}")
+        )
+        conn.commit()
+    return int(killed or 0)
+
+
 @POSTGRESQL
 def test_connections_the_server_closed_are_replaced_without_a_failed_request(
     api: Api, db_url: str
@@ -104,14 +121,7 @@ def test_connections_the_server_closed_are_replaced_without_a_failed_request(
         assert api.get("/v1/clustertemplates").status_code == 200
     admin = make_engine(db_url)
     try:
-        with admin.connect() as conn:
-            killed = conn.scalar(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-            conn.commit()
+        killed = _terminate(admin, "datname = current_database() AND pid <> pg_backend_pid()")
     finally:
         admin.dispose()
     assert killed
@@ -121,34 +131,41 @@ def test_connections_the_server_closed_are_replaced_without_a_failed_request(
     assert api.post("/v1/keypairs", json={"name": "after-restart"}).status_code == 201
 
 
-@POSTGRESQL
-def test_a_listener_told_to_stop_ends_quietly_when_its_connection_goes(
-    db_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A server shutting down stops its listener, then the database may go first (a test's
-    database dropped, a host going down): that is no lost connection to warn about."""
-    engine = make_engine(db_url)
+@contextmanager
+def _listening(
+    engine: Engine, channel: str, on_note: Callable[[str], None]
+) -> Iterator[tuple[threading.Event, threading.Thread]]:
+    """``notify.listen`` on a thread, listening once this is entered; stopped on the way out."""
     ready, stop = threading.Event(), threading.Event()
     listener = threading.Thread(
-        target=notify.listen, args=(engine, "cove_stop", lambda _: None, stop, ready.set)
+        target=notify.listen, args=(engine, channel, on_note, stop, ready.set), daemon=True
     )
     listener.start()
     try:
         assert ready.wait(10)
-        stop.set()
-        with engine.connect() as conn:
-            killed = conn.scalar(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE query = 'LISTEN cove_stop'"
-                )
-            )
-            conn.commit()
-        assert killed == 1
-        listener.join(10)
-        assert not listener.is_alive()
+        yield stop, listener
     finally:
         stop.set()
+        listener.join(10)
+
+
+@POSTGRESQL
+def test_a_listener_told_to_stop_ends_quietly_when_its_connection_goes(
+    db_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server shutting down stops its listener, then the database may go first (a test's
+    database dropped, a host going down): that is no lost connection to warn about."""
+    # The listener sees ``stop`` only between waits: a long wait makes sure the connection
+    # goes while it is still listening.
+    monkeypatch.setattr(notify, "_POLL_SECONDS", 60)
+    engine = make_engine(db_url)
+    try:
+        with _listening(engine, "cove_stop", lambda _: None) as (stop, listener):
+            stop.set()
+            assert _terminate(engine, "query = 'LISTEN cove_stop'") == 1
+            listener.join(10)
+            assert not listener.is_alive()
+    finally:
         engine.dispose()
     assert "lost the LISTEN connection" not in caplog.text
 
@@ -157,38 +174,31 @@ def test_notes_leave_once_the_transaction_commits_not_at_a_savepoint(db_url: str
     engine = make_engine(db_url)
     factory = make_session_factory(engine)
     got: queue.Queue[str] = queue.Queue()
-    ready, stop = threading.Event(), threading.Event()
-    listener = threading.Thread(
-        target=notify.listen, args=(engine, "cove_test", got.put, stop, ready.set), daemon=True
-    )
-    listener.start()
     try:
-        assert ready.wait(10)
-        with transaction(factory) as session:
-            notify.notify(session, "cove_test", "first")
-            with session.begin_nested():
-                notify.notify(session, "cove_test", "second")
+        with _listening(engine, "cove_test", got.put):
+            with transaction(factory) as session:
+                notify.notify(session, "cove_test", "first")
+                with session.begin_nested():
+                    notify.notify(session, "cove_test", "second")
+                notify.flush()
+                with pytest.raises(queue.Empty):
+                    got.get(timeout=0.3)  # the savepoint's release sent nothing
+            assert {got.get(timeout=10), got.get(timeout=10)} == {"first", "second"}
+            with transaction(factory) as session:
+                notify.notify(session, "cove_test", "kept")
+                try:
+                    with session.begin_nested():
+                        raise ValueError  # a savepoint rolled back
+                except ValueError:
+                    pass
+            assert got.get(timeout=10) == "kept"
+            with pytest.raises(ZeroDivisionError), transaction(factory) as session:
+                notify.notify(session, "cove_test", "rolled back")
+                raise ZeroDivisionError
             notify.flush()
             with pytest.raises(queue.Empty):
-                got.get(timeout=0.3)  # the savepoint's release sent nothing
-        assert {got.get(timeout=10), got.get(timeout=10)} == {"first", "second"}
-        with transaction(factory) as session:
-            notify.notify(session, "cove_test", "kept")
-            try:
-                with session.begin_nested():
-                    raise ValueError  # a savepoint rolled back
-            except ValueError:
-                pass
-        assert got.get(timeout=10) == "kept"
-        with pytest.raises(ZeroDivisionError), transaction(factory) as session:
-            notify.notify(session, "cove_test", "rolled back")
-            raise ZeroDivisionError
-        notify.flush()
-        with pytest.raises(queue.Empty):
-            got.get(timeout=0.3)
+                got.get(timeout=0.3)
     finally:
-        stop.set()
-        listener.join(10)
         engine.dispose()
 
 

@@ -102,10 +102,16 @@ def test_a_write_outside_a_transaction_is_refused(db_url: str) -> None:
 
 
 def _terminate(engine: Engine, where: str) -> int:
-    """End the server's backends ``where`` says (a restart or a kill, as a client sees it)."""
+    """End the server's backends ``where`` says (a restart or a kill, as a client sees it).
+    Each is waited for until it has exited: ``pg_terminate_backend`` only signals, and a
+    request sent on a connection whose backend has not yet seen the signal fails with it,
+    as it would if the kill came in the middle of that request."""
     with engine.connect() as conn:
         killed = conn.scalar(
-            text(f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE {where}")
+            text(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) "
+                f"FROM pg_stat_activity WHERE {where}"
+            )
         )
         conn.commit()
     return int(killed or 0)

@@ -3,9 +3,10 @@ clusters per project, overridden by an explicit quota row."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, Insert, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -34,26 +35,32 @@ def check_cluster_quota(session: Session, project_id: str, default: int) -> None
     the project's limit: the row's lock queues the project's other creates until this
     transaction ends, and each reads the count the previous one committed, so racing creates
     cannot both pass at the limit. (SQLite's writers queue at BEGIN IMMEDIATE already.)"""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    usage = models.table_of(models.QuotaUsage)  # a plain upsert: no ORM bulk-insert path
-    quota = models.table_of(models.Quota).c
-    explicit = (
-        select(quota.hard_limit)
-        .where(quota.project_id == project_id, quota.resource == "Cluster")
-        .scalar_subquery()
-    )
-    row = insert(usage).values(project_id=project_id, resource="Cluster", in_use=0)
-    counted = row.on_conflict_do_update(
-        index_elements=[usage.c.project_id, usage.c.resource], set_={"in_use": usage.c.in_use}
-    ).returning(usage.c.in_use, explicit)
-    used, limit = session.execute(counted).one()
+    counted = _count_statement(session.get_bind().dialect.name)
+    used, limit = session.execute(counted, {"project_id": project_id}).one()
     limit = default if limit is None else limit
     if used >= limit:
         raise errors.QuotaExceeded(
             f"You have reached the maximum clusters per project, {limit}. "
             "You may delete a cluster to make room for a new one."
         )
+
+
+@functools.cache
+def _count_statement(dialect: str) -> Insert:
+    """``check_cluster_quota``'s upsert, built once: building it took a third of its time."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    usage = models.table_of(models.QuotaUsage)  # a plain upsert: no ORM bulk-insert path
+    quota = models.table_of(models.Quota).c
+    project: BindParameter[str] = bindparam("project_id")
+    explicit = (
+        select(quota.hard_limit)
+        .where(quota.project_id == project, quota.resource == "Cluster")
+        .scalar_subquery()
+    )
+    row = insert(usage).values(project_id=project, resource="Cluster", in_use=0)
+    return row.on_conflict_do_update(
+        index_elements=[usage.c.project_id, usage.c.resource], set_={"in_use": usage.c.in_use}
+    ).returning(usage.c.in_use, explicit)
 
 
 # /v1/quotas: admin-managed rows; a project without one reads the operator's default.

@@ -153,3 +153,25 @@ def writing(session: Session) -> Iterator[Session]:
     with session.begin():
         session.connection(execution_options=_transactional(session, True))
         yield session
+
+
+@contextmanager
+def pipelined(session: Session) -> Iterator[None]:
+    """On PostgreSQL, the block's statements go out together and their answers come back in
+    one round trip at its end (psycopg's pipeline mode), where each would wait for its own.
+    So the block may only run statements whose results it does not read: INSERTs made
+    ``.inline()`` (no implicit ``RETURNING``), UPDATEs and DELETEs. A statement the
+    database refuses raises at the block's end, and aborts the transaction as it would have
+    at once. On SQLite, a statement is a call into this process: nothing to gather."""
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    pipeline = getattr(driver, "pipeline", None)  # psycopg's Connection has one
+    if pipeline is None:
+        yield
+        return
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    try:
+        with pipeline():
+            yield
+    except dbapi_error as error:  # raised at the sync, outside SQLAlchemy: wrap it as it would
+        raise exc.DBAPIError.instance(None, None, error, dbapi_error) from error

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload, with_expression
 from sqlalchemy.orm.attributes import set_committed_value
 
 from cove import errors, policy
 from cove.db import models
-from cove.db.session import writing
+from cove.db.session import pipelined, writing
 from cove.domain import fields, identifiers, labels, upgrades
 from cove.domain.coes import MAX_NODES, Coe
 from cove.domain.jsonpatch import PatchOp, apply_patch
@@ -368,45 +369,40 @@ def _create(
     fields.check_storage(template.docker_storage_driver, volume_size)
     min_nodes, max_nodes = _label_bounds(cluster_labels, node_count)
 
-    # The rows are plain INSERTs: the ORM's unit of work was a third of a create's time.
-    uuid = (
-        identifiers.normalise_uuid(body.uuid)
-        if body.uuid and identifiers.is_uuid(body.uuid)
-        else models.new_uuid()
-    )
+    # The rows are plain INSERTs: the ORM's unit of work was a third of a create's time. The
+    # later rows find the cluster by its uuid, so none waits for an answer: on PostgreSQL all
+    # five go out together (``pipelined``).
+    uuid = body.uuid or models.new_uuid()  # a caller's own, in canonical form (the API's check)
     now = models.utcnow()
     create_timeout = 60 if body.create_timeout is None else body.create_timeout
     table = models.table_of(models.Cluster)
-    cluster_id = session.execute(
-        insert(table).returning(table.c.id),
-        {
-            "uuid": uuid,
-            "name": name,
-            "project_id": caller.project_id,
-            "user_id": caller.user_id,
-            "cluster_template_id": template.uuid,
-            "keypair": keypair,
-            "docker_volume_size": volume_size,
-            "labels": cluster_labels,
-            "master_flavor_id": master_flavor,
-            "flavor_id": flavor,
-            "create_timeout": create_timeout,
-            "status": str(Status.CREATE_IN_PROGRESS),
-            "discovery_url": body.discovery_url,
-            "fixed_network": fixed_network,
-            "fixed_subnet": fixed_subnet,
-            "floating_ip_enabled": (
-                template.floating_ip_enabled
-                if body.floating_ip_enabled is None
-                else body.floating_ip_enabled
-            ),
-            "master_lb_enabled": master_lb,
-            "merge_labels": bool(body.merge_labels),
-            "created_at": now,
-        },
-    ).scalar_one()
+    cluster_id = select(table.c.id).where(table.c.uuid == uuid).scalar_subquery()
+    cluster = {
+        "uuid": uuid,
+        "name": name,
+        "project_id": caller.project_id,
+        "user_id": caller.user_id,
+        "cluster_template_id": template.uuid,
+        "keypair": keypair,
+        "docker_volume_size": volume_size,
+        "labels": cluster_labels,
+        "master_flavor_id": master_flavor,
+        "flavor_id": flavor,
+        "create_timeout": create_timeout,
+        "status": str(Status.CREATE_IN_PROGRESS),
+        "discovery_url": body.discovery_url,
+        "fixed_network": fixed_network,
+        "fixed_subnet": fixed_subnet,
+        "floating_ip_enabled": (
+            template.floating_ip_enabled
+            if body.floating_ip_enabled is None
+            else body.floating_ip_enabled
+        ),
+        "master_lb_enabled": master_lb,
+        "merge_labels": bool(body.merge_labels),
+        "created_at": now,
+    }
     group = {
-        "cluster_id": cluster_id,
         "project_id": caller.project_id,
         "is_default": True,
         "image_id": template.image_id,
@@ -416,29 +412,36 @@ def _create(
         "stack_id": uuid,
         "created_at": now,
     }
-    session.execute(
-        insert(models.table_of(models.NodeGroup)),
-        [
-            {**group, "uuid": models.new_uuid(), "name": "default-master", "role": "master",
-             "node_count": master_count, "flavor_id": master_flavor, "min_node_count": 0,
-             "max_node_count": None},
-            {**group, "uuid": models.new_uuid(), "name": "default-worker", "role": "worker",
-             "node_count": node_count, "flavor_id": flavor, "min_node_count": min_nodes,
-             "max_node_count": max_nodes},
-        ],
-    )  # fmt: skip
-    session.execute(
-        insert(models.table_of(models.ClusterCA)),
-        {"cluster_id": cluster_id, "cert_pem": authority.cert_pem, "key_pem": authority.key_pem,
-         "created_at": now},
-    )  # fmt: skip
-    operations.start_on_new(
-        session,
-        operations.NewSubject(models.Cluster.SUBJECT_KIND, cluster_id, uuid, name),
-        Operation.CREATE,
-        timeout_minutes=create_timeout or None,
-        message=f"Create accepted: {master_count} master(s), {node_count} worker(s).",
-    )
+    try:
+        with pipelined(session):
+            session.execute(insert(table).inline(), cluster)
+            session.execute(
+                insert(models.table_of(models.NodeGroup)).inline().values(cluster_id=cluster_id),
+                [
+                    {**group, "uuid": models.new_uuid(), "name": "default-master",
+                     "role": "master", "node_count": master_count, "flavor_id": master_flavor,
+                     "min_node_count": 0, "max_node_count": None},
+                    {**group, "uuid": models.new_uuid(), "name": "default-worker",
+                     "role": "worker", "node_count": node_count, "flavor_id": flavor,
+                     "min_node_count": min_nodes, "max_node_count": max_nodes},
+                ],
+            )  # fmt: skip
+            session.execute(
+                insert(models.table_of(models.ClusterCA)).inline().values(cluster_id=cluster_id),
+                {"cert_pem": authority.cert_pem, "key_pem": authority.key_pem, "created_at": now},
+            )
+            operations.start_on_new(
+                session,
+                operations.NewSubject(models.Cluster.SUBJECT_KIND, cluster_id, uuid, name),
+                Operation.CREATE,
+                timeout_minutes=create_timeout or None,
+                message=f"Create accepted: {master_count} master(s), {node_count} worker(s).",
+            )
+    except IntegrityError:
+        if not body.uuid:
+            raise
+        # The only value of these rows a caller chooses that the database keeps unique.
+        raise errors.Conflict(f"A cluster with UUID {uuid} already exists.") from None
     return CreatedCluster(uuid, cluster_labels, template.coe)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -121,15 +121,16 @@ def record_event(
 def _event_row(
     session: Session,
     kind: str,
-    subject_id: int,
+    subject_id: int | ColumnElement[int],
     name: str,
     uuid: str,
     message: str,
     *,
     level: str = "info",
-    operation_id: int | None = None,
+    operation_id: int | ColumnElement[int] | None = None,
 ) -> dict[str, Any]:
-    """An event's row; logged, and its readers woken at commit."""
+    """An event's row (ids, or subqueries that find them); logged, and its readers woken at
+    commit."""
     _log(kind, name, uuid, level, message)
     _announce(session, uuid)
     return {"subject_kind": kind, "subject_id": subject_id, "operation_id": operation_id,
@@ -190,10 +191,11 @@ def start(
 
 @dataclass(frozen=True)
 class NewSubject:
-    """A subject this transaction inserted (``Subject``'s fields, the kind as a value)."""
+    """A subject this transaction inserted (``Subject``'s fields, the kind as a value). Its id
+    may be a subquery that finds the row, when the insert's answer has not come back."""
 
     kind: str
-    id: int
+    id: int | ColumnElement[int]
     uuid: str
     name: str
 
@@ -208,16 +210,27 @@ def start_on_new(
 ) -> None:
     """``start`` for a subject this transaction made: no other operation can hold it, so the
     row needs no savepoint, and the operation and its event are two plain INSERTs (no ORM
-    unit of work: a create's writes are its request's largest cost)."""
+    unit of work: a create's writes are its request's largest cost). Neither reads a result,
+    so they may run in a ``pipelined`` block."""
     ops, events = models.table_of(models.Operation), models.table_of(models.Event)
-    op_id = session.execute(
-        insert(ops).returning(ops.c.id),
-        {"subject_kind": subject.kind, "subject_id": subject.id, "kind": str(kind),
-         "params": {}, "deadline": _deadline(timeout_minutes)},
-    ).scalar_one()  # fmt: skip
+    op_uuid = models.new_uuid()
+    session.execute(
+        insert(ops)
+        .inline()
+        .values(
+            uuid=op_uuid,
+            subject_kind=subject.kind,
+            subject_id=subject.id,
+            kind=str(kind),
+            params={},
+            deadline=_deadline(timeout_minutes),
+        )
+    )
+    # The event finds its operation by uuid: nothing waits for the operation's id.
+    op_id = select(ops.c.id).where(ops.c.uuid == op_uuid).scalar_subquery()
     row = _event_row(session, subject.kind, subject.id, subject.name, subject.uuid, message,
                      operation_id=op_id)  # fmt: skip
-    session.execute(insert(events), row)
+    session.execute(insert(events).inline().values(row))
     notify(session)
 
 

@@ -32,6 +32,32 @@ def test_create_reaches_complete_with_addresses(api: Api, catalog: dict[str, Any
     assert [link["rel"] for link in shown["links"]] == ["self", "bookmark"]
 
 
+def test_a_uuid_the_caller_chose_is_kept_once(api: Api, catalog: dict[str, Any]) -> None:
+    """Another create with the same uuid is a 409 naming it, and leaves nothing behind; a
+    uuid that is none is a 400 naming the field."""
+    chosen = "0b7d6b2e-5c1f-4d3a-9e8f-1a2b3c4d5e6f"
+    assert _cluster(api, catalog, uuid=chosen.upper()) == {"uuid": chosen}
+    api.settle()
+    history = api.get(f"/v1/clusters/{chosen}/events").json()
+
+    again = api.post(
+        "/v1/clusters", json={"name": "c2", "cluster_template_id": "swarm-tpl", "uuid": chosen}
+    )
+    assert again.status_code == 409, again.text
+    assert error_detail(again) == f"A cluster with UUID {chosen} already exists."
+    assert [c["name"] for c in api.get("/v1/clusters").json()["clusters"]] == ["c1"]
+    assert api.get(f"/v1/clusters/{chosen}/events").json() == history
+    assert api.settle() == 0  # no operation was queued
+
+    for bad in ("c1", "0b7d6b2e-5c1f-1d3a-9e8f-1a2b3c4d5e6f", chosen + "\x00"):
+        refused = api.post(
+            "/v1/clusters", json={"name": "c3", "cluster_template_id": "swarm-tpl", "uuid": bad}
+        )
+        assert refused.status_code == 400, refused.text
+        assert "uuid" in error_detail(refused)
+    assert len(api.get("/v1/clusters").json()["clusters"]) == 1
+
+
 def test_old_microversion_shows_stack_id(api: Api, catalog: dict[str, Any]) -> None:
     uuid = _cluster(api, catalog)["uuid"]
     shown = api.at("1.12").get(f"/v1/clusters/{uuid}").json()

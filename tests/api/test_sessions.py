@@ -12,10 +12,11 @@ from typing import Any
 
 import anyio.to_thread
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
-from cove.db import models, notify
-from cove.db.session import make_engine, make_session_factory, transaction
+from cove.db import migrate, models, notify
+from cove.db.session import make_engine, make_session_factory, pipelined, transaction, writing
 from cove.services import eventhub
 from cove.services.eventhub import EventHub
 from tests.conftest import Api, template_body
@@ -97,6 +98,36 @@ def test_a_write_outside_a_transaction_is_refused(db_url: str) -> None:
             session.add(models.Service(host="h", binary="magnum-conductor"))
         with factory() as session:
             assert session.query(models.Service).count() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_pipelined_block_waits_for_no_answer_and_fails_as_its_statement_would(
+    db_url: str,
+) -> None:
+    """On PostgreSQL a ``pipelined`` block's statements go out without waiting for their
+    answers (the connection is in pipeline mode); on both backends, a statement the database
+    refuses raises SQLAlchemy's IntegrityError by the block's end, and the transaction leaves
+    nothing. A block that succeeds commits all of its rows."""
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    factory = make_session_factory(engine)
+    services = insert(models.table_of(models.Service)).inline()
+    try:
+        with factory() as session, writing(session):
+            with pipelined(session):
+                session.execute(services, {"host": "a", "binary": "b"})
+                driver = session.connection().connection.driver_connection
+                if engine.dialect.name == "postgresql":
+                    assert driver.pgconn.pipeline_status != 0
+            session.execute(services, {"host": "c", "binary": "b"})  # no pipeline after it
+        refused = pytest.raises(IntegrityError, match=r"uq_service_host_binary|UNIQUE")
+        with refused, factory() as session, writing(session), pipelined(session):
+            session.execute(services, {"host": "d", "binary": "b"})
+            session.execute(services, {"host": "a", "binary": "b"})
+        with factory() as session:
+            hosts = session.scalars(select(models.Service.host).order_by(models.Service.host))
+            assert list(hosts) == ["a", "c"]
     finally:
         engine.dispose()
 

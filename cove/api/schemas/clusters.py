@@ -21,6 +21,7 @@ from cove.api.schemas.common import (
     Strict,
     StrLabels,
     Text,
+    Uuid4,
     refuse_read_only,
     revalidate,
     stringify_labels,
@@ -83,7 +84,7 @@ class ClusterCreate(Strict):
     floating_ip_enabled: Bool | None = None
     master_lb_enabled: Bool | None = None
     merge_labels: Bool | None = None
-    uuid: Str255 | None = None
+    uuid: Uuid4 | None = None
     status: Text | None = None
     status_reason: Text | None = None
     health_status: Text | None = None
@@ -93,7 +94,8 @@ class ClusterCreate(Strict):
     _read_only = refuse_read_only(READ_ONLY)
 
     def to_command(self) -> NewCluster:
-        return NewCluster(**{f.name: getattr(self, f.name) for f in fields(NewCluster)})
+        command = {f.name: getattr(self, f.name) for f in fields(NewCluster)}
+        return NewCluster(**{**command, "uuid": str(self.uuid) if self.uuid else None})
 
 
 class BayCreate(Strict):

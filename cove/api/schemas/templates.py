@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import UUID4, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from cove.api.links import links
 from cove.api.schemas.common import (
@@ -15,6 +15,7 @@ from cove.api.schemas.common import (
     Positive,
     Str255,
     Strict,
+    Uuid4,
     refuse_read_only,
     revalidate,
     stringify_labels,
@@ -25,17 +26,13 @@ from cove.domain.coes import Coe, ServerType
 from cove.services.templates import ParseSpec, TemplateSpec, template_values
 
 PATCHED_INTEGERS = ("docker_volume_size", "apiserver_port")
-# UUID4's canonical form, for the document (its format "uuid4" is no JSON Schema format).
-UUID4_PATTERN = (
-    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
-)
 READ_ONLY = frozenset({"id", "project_id", "user_id", "created_at", "updated_at", "links"})
 
 
 class TemplateFields(Strict):
     """Every writable attribute. Nulls mean "not set" (OSC sends every key)."""
 
-    uuid: Annotated[UUID4, Field(json_schema_extra={"pattern": UUID4_PATTERN})] | None = None
+    uuid: Uuid4 | None = None
     name: Str255 | None = None
     coe: Coe
     image_id: Str255

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cove import errors, policy
@@ -250,16 +251,17 @@ def create_template(
         )
         if spec.uuid is not None:
             template.uuid = spec.uuid
-            if session.scalar(
-                select(models.ClusterTemplate.id).where(
-                    models.ClusterTemplate.uuid == template.uuid
-                )
-            ):
-                raise errors.Conflict(
-                    f"A cluster template with UUID {template.uuid} already exists."
-                )
         session.add(template)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:
+            if spec.uuid is None:
+                raise
+            # The only value of the row a caller chooses that the database keeps unique; the
+            # constraint, unlike a look first, also holds against a racing create.
+            raise errors.Conflict(
+                f"A cluster template with UUID {template.uuid} already exists."
+            ) from None
     return template
 
 

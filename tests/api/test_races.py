@@ -259,6 +259,36 @@ def test_racing_creates_stay_within_the_quota(api: Api, catalog: dict[str, Any])
     ), [o["statuses"] for o in outcomes]
 
 
+def test_racing_creates_with_one_uuid_make_one(api: Api, catalog: dict[str, Any]) -> None:
+    """Clusters and templates alike: one request wins the uuid a caller chose, the others get
+    Magnum's 409 naming it, and only the winner's resource exists."""
+    _template(api)
+    chosen = {"clusters": str(uuidlib.uuid4()), "clustertemplates": str(uuidlib.uuid4())}
+    bodies = {
+        "clusters": [
+            {"name": f"c{i}", "cluster_template_id": "swarm-tpl", "uuid": chosen["clusters"]}
+            for i in range(CREATORS)
+        ],
+        "clustertemplates": [
+            template_body(name=f"t{i}", keypair_id=None, uuid=chosen["clustertemplates"])
+            for i in range(CREATORS)
+        ],
+    }
+    noun = {"clusters": "cluster", "clustertemplates": "cluster template"}
+    with _served(api) as url:
+        for coll, sent in bodies.items():
+            responses = _race(url, api.headers, [("POST", f"/v1/{coll}", b) for b in sent])
+            won = [b["name"] for b, r in zip(sent, responses, strict=True) if r.status_code < 300]
+            conflict = _expected_error(
+                409, f"A {noun[coll]} with UUID {chosen[coll]} already exists."
+            )
+            lost = [r for r in responses if r.status_code >= 300]
+            assert len(won) == 1 and [_error(r) for r in lost] == [conflict] * (CREATORS - 1)
+            shown = api.get(f"/v1/{coll}/{chosen[coll]}").json()
+            assert shown["name"] == won[0]
+    assert len(api.get("/v1/clusters").json()["clusters"]) == 1
+
+
 def test_the_database_refuses_a_second_active_operation(api: Api, catalog: dict[str, Any]) -> None:
     """A writer that checked before another committed (or forgot to check) still cannot add a
     second active operation: the database refuses it, and the writer answers 409 naming the

@@ -103,6 +103,16 @@ def test_name_is_generated_when_absent_or_null(api: Api, catalog: Catalog) -> No
         )
 
 
+def test_a_uuid_the_caller_chose_is_kept_once(api: Api, catalog: Catalog) -> None:
+    chosen = "5f0c6a9e-2b7d-4c1e-8a3f-9d2e1b0c7a6f"
+    assert _create(api, uuid=chosen.upper())["uuid"] == chosen
+    again = api.post("/v1/clustertemplates", json=template_body(name="other", uuid=chosen))
+    assert again.status_code == 409, again.text
+    assert error_detail(again) == f"A cluster template with UUID {chosen} already exists."
+    names = [t["name"] for t in api.get("/v1/clustertemplates").json()["clustertemplates"]]
+    assert "other" not in names and len(names) == 1
+
+
 def test_cluster_distro_comes_from_the_image(api: Api, catalog: Catalog) -> None:
     assert api.post("/v1/images", json={"name": "fc", "os_distro": "instant"}).status_code == 201
     created = _create(api, image_id="fc", cluster_distro="ubuntu")  # a sent value is overwritten

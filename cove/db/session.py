@@ -27,18 +27,22 @@ from cove.pki import keystore
 
 
 def make_engine(url: str) -> Engine:
+    """An engine whose errors and logs never show a statement's parameters: some carry
+    secrets (a receiver's webhook URL), and an error's text reaches the log."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _private_sqlite_files(Path(parsed.database))
         # No ping on checkout: a file's connection does not go stale.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
         # BEGIN IMMEDIATE can serialise writers (see ``write_lock``).
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
     event.listen(engine, "checkout", _drop_closed_connection)
     return engine
 

@@ -4,7 +4,9 @@ request, and notes (wake-ups) leave only once the whole transaction committed.""
 
 from __future__ import annotations
 
+import logging
 import queue
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -130,6 +132,28 @@ def test_a_pipelined_block_waits_for_no_answer_and_fails_as_its_statement_would(
             assert list(hosts) == ["a", "c"]
     finally:
         engine.dispose()
+
+
+def test_a_refused_statement_shows_none_of_its_values(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The error of a statement the database refuses, whose text the log and the conductor
+    keep, names the statement but none of the values it sent: some are secrets."""
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    secret = f"key-{secrets.token_hex(8)}"
+    orphan = {"cluster_id": 999_999, "cert_pem": "c", "key_pem": secret}
+    try:
+        with (
+            caplog.at_level(logging.INFO, logger="sqlalchemy.engine"),
+            pytest.raises(IntegrityError) as refused,
+            engine.begin() as conn,
+        ):
+            conn.execute(insert(models.table_of(models.ClusterCA)), orphan)
+    finally:
+        engine.dispose()
+    assert "INSERT INTO cluster_cas" in str(refused.value)
+    assert secret not in str(refused.value) and secret not in caplog.text
 
 
 def _terminate(engine: Engine, where: str) -> int:

@@ -11,6 +11,7 @@ the process's keystore: every cluster CA's private key is sealed with it on its 
 
 from __future__ import annotations
 
+import functools
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,6 +160,14 @@ def writing(session: Session) -> Iterator[Session]:
         yield session
 
 
+@functools.cache
+def _has_pipeline() -> bool:
+    """Pipeline mode needs libpq 14 or later: psycopg[binary] brings one, a system's may not."""
+    import psycopg
+
+    return psycopg.capabilities.has_pipeline()
+
+
 @contextmanager
 def pipelined(session: Session) -> Iterator[None]:
     """On PostgreSQL, the block's statements go out together and their answers come back in
@@ -166,16 +175,16 @@ def pipelined(session: Session) -> Iterator[None]:
     So the block may only run statements whose results it does not read: INSERTs made
     ``.inline()`` (no implicit ``RETURNING``), UPDATEs and DELETEs. A statement the
     database refuses raises at the block's end, and aborts the transaction as it would have
-    at once. On SQLite, a statement is a call into this process: nothing to gather."""
+    at once. On SQLite, a statement is a call into this process: nothing to gather; another
+    PostgreSQL driver, or a libpq older than 14, sends them one by one."""
     connection = session.connection()
-    driver = connection.connection.driver_connection
-    pipeline = getattr(driver, "pipeline", None)  # psycopg's Connection has one
-    if pipeline is None:
+    if connection.dialect.driver != "psycopg" or not _has_pipeline():
         yield
         return
+    driver: Any = connection.connection.driver_connection  # psycopg's Connection
     dbapi_error = connection.dialect.loaded_dbapi.Error
     try:
-        with pipeline():
+        with driver.pipeline():
             yield
     except dbapi_error as error:  # raised at the sync, outside SQLAlchemy: wrap it as it would
         raise exc.DBAPIError.instance(None, None, error, dbapi_error) from error

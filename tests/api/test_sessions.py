@@ -1,6 +1,7 @@
 """How cove talks to its database: reads leave no transaction open on PostgreSQL, writes
-happen only in transactions, a connection the server closed is replaced without a failed
-request, and notes (wake-ups) leave only once the whole transaction committed."""
+happen only in transactions, a pipelined block waits once and fails as its statement would,
+errors show no statement's values, a connection the server closed is replaced without a
+failed request, and notes (wake-ups) leave only once the whole transaction committed."""
 
 from __future__ import annotations
 

@@ -188,3 +188,25 @@ def pipelined(session: Session) -> Iterator[None]:
             yield
     except dbapi_error as error:  # raised at the sync, outside SQLAlchemy: wrap it as it would
         raise exc.DBAPIError.instance(None, None, error, dbapi_error) from error
+
+
+# sqlite3's extended codes for a taken UNIQUE or PRIMARY KEY (psycopg gives SQLSTATE 23505).
+_SQLITE_TAKEN = (2067, 1555)
+
+
+@contextmanager
+def duplicate_raises(conflict: Exception) -> Iterator[None]:
+    """A row the block writes that a unique constraint refuses raises ``conflict`` instead:
+    the database decides, so of racing writers one wins and the others get the conflict, where
+    a look before the insert lets them all through to the constraint's 500. Other refusals (a
+    foreign key, a null) pass as they are."""
+    try:
+        yield
+    except exc.IntegrityError as error:
+        refusal = error.orig
+        taken = getattr(refusal, "sqlstate", None) == "23505" or (
+            getattr(refusal, "sqlite_errorcode", None) in _SQLITE_TAKEN
+        )
+        if not taken:
+            raise
+        raise conflict from None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from cove import errors, policy
 from cove.db import models
-from cove.db.session import writing
+from cove.db.session import duplicate_raises, writing
 from cove.identity import Caller
 from cove.services.lookup import get_by_ident
 
@@ -218,9 +218,8 @@ def show_flavor(session: Session, caller: Caller, ident: str) -> models.Flavor:
 
 def create_flavor(session: Session, caller: Caller, new: NewFlavor) -> models.Flavor:
     policy.enforce(caller, "flavor:create")
-    with writing(session):
-        if session.scalar(select(models.Flavor.id).where(models.Flavor.name == new.name)):
-            raise errors.Conflict(f"Flavor {new.name} already exists.")
+    taken = errors.Conflict(f"Flavor {new.name} already exists.")
+    with writing(session), duplicate_raises(taken):
         flavor = models.Flavor(**asdict(new))
         session.add(flavor)
         session.flush()
@@ -259,12 +258,8 @@ def show_keypair(session: Session, caller: Caller, ident: str) -> models.Keypair
 
 def create_keypair(session: Session, caller: Caller, new: NewKeypair) -> models.Keypair:
     policy.enforce(caller, "catalog:create")
-    with writing(session):
-        taken = select(models.Keypair.id).where(
-            models.Keypair.user_id == caller.user_id, models.Keypair.name == new.name
-        )
-        if session.scalar(taken):
-            raise errors.Conflict(f"Key pair '{new.name}' already exists.")
+    taken = errors.Conflict(f"Key pair '{new.name}' already exists.")
+    with writing(session), duplicate_raises(taken):
         keypair = models.Keypair(
             name=new.name,
             user_id=caller.user_id,

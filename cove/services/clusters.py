@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload, with_expression
 from sqlalchemy.orm.attributes import set_committed_value
 
 from cove import errors, policy
 from cove.db import models
-from cove.db.session import pipelined, writing
+from cove.db.session import duplicate_raises, pipelined, writing
 from cove.domain import fields, identifiers, labels, upgrades
 from cove.domain.coes import MAX_NODES, Coe
 from cove.domain.jsonpatch import PatchOp, apply_patch
@@ -412,36 +411,32 @@ def _create(
         "stack_id": uuid,
         "created_at": now,
     }
-    try:
-        with pipelined(session):
-            session.execute(insert(table).inline(), cluster)
-            session.execute(
-                insert(models.table_of(models.NodeGroup)).inline().values(cluster_id=cluster_id),
-                [
-                    {**group, "uuid": models.new_uuid(), "name": "default-master",
-                     "role": "master", "node_count": master_count, "flavor_id": master_flavor,
-                     "min_node_count": 0, "max_node_count": None},
-                    {**group, "uuid": models.new_uuid(), "name": "default-worker",
-                     "role": "worker", "node_count": node_count, "flavor_id": flavor,
-                     "min_node_count": min_nodes, "max_node_count": max_nodes},
-                ],
-            )  # fmt: skip
-            session.execute(
-                insert(models.table_of(models.ClusterCA)).inline().values(cluster_id=cluster_id),
-                {"cert_pem": authority.cert_pem, "key_pem": authority.key_pem, "created_at": now},
-            )
-            operations.start_on_new(
-                session,
-                operations.NewSubject(models.Cluster.SUBJECT_KIND, cluster_id, uuid, name),
-                Operation.CREATE,
-                timeout_minutes=create_timeout or None,
-                message=f"Create accepted: {master_count} master(s), {node_count} worker(s).",
-            )
-    except IntegrityError:
-        if not body.uuid:
-            raise
-        # The only value of these rows a caller chooses that the database keeps unique.
-        raise errors.Conflict(f"A cluster with UUID {uuid} already exists.") from None
+    # The uuid is the only value of these rows a caller chooses that must be unique.
+    taken = errors.Conflict(f"A cluster with UUID {uuid} already exists.")
+    with duplicate_raises(taken), pipelined(session):
+        session.execute(insert(table).inline(), cluster)
+        session.execute(
+            insert(models.table_of(models.NodeGroup)).inline().values(cluster_id=cluster_id),
+            [
+                {**group, "uuid": models.new_uuid(), "name": "default-master",
+                 "role": "master", "node_count": master_count, "flavor_id": master_flavor,
+                 "min_node_count": 0, "max_node_count": None},
+                {**group, "uuid": models.new_uuid(), "name": "default-worker",
+                 "role": "worker", "node_count": node_count, "flavor_id": flavor,
+                 "min_node_count": min_nodes, "max_node_count": max_nodes},
+            ],
+        )  # fmt: skip
+        session.execute(
+            insert(models.table_of(models.ClusterCA)).inline().values(cluster_id=cluster_id),
+            {"cert_pem": authority.cert_pem, "key_pem": authority.key_pem, "created_at": now},
+        )
+        operations.start_on_new(
+            session,
+            operations.NewSubject(models.Cluster.SUBJECT_KIND, cluster_id, uuid, name),
+            Operation.CREATE,
+            timeout_minutes=create_timeout or None,
+            message=f"Create accepted: {master_count} master(s), {node_count} worker(s).",
+        )
     return CreatedCluster(uuid, cluster_labels, template.coe)
 
 

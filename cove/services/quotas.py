@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from cove import errors, policy
 from cove.db import models
-from cove.db.session import writing
+from cove.db.session import duplicate_raises, writing
 from cove.identity import Caller
 from cove.services.pagination import Page, PageRequest, paginate
 
@@ -131,11 +131,10 @@ def show_quota(
 
 def create_quota(session: Session, caller: Caller, new: NewQuota) -> models.Quota:
     policy.enforce(caller, "quota:create")
-    with writing(session):
-        if _find(session, new.project_id, new.resource) is not None:
-            raise errors.Conflict(
-                f"Quota for project {new.project_id} already exists for resource {new.resource}."
-            )
+    taken = errors.Conflict(
+        f"Quota for project {new.project_id} already exists for resource {new.resource}."
+    )
+    with writing(session), duplicate_raises(taken):
         quota = models.Quota(
             project_id=new.project_id, resource=new.resource, hard_limit=new.hard_limit
         )

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cove import errors, policy
 from cove.db import models
-from cove.db.session import writing
+from cove.db.session import duplicate_raises, writing
 from cove.domain import fields, identifiers, labels
 from cove.domain.coes import Coe
 from cove.domain.jsonpatch import PatchOp, apply_patch
@@ -252,16 +251,11 @@ def create_template(
         if spec.uuid is not None:
             template.uuid = spec.uuid
         session.add(template)
-        try:
+        # The uuid is the only value of the row a caller chooses that must be unique.
+        with duplicate_raises(
+            errors.Conflict(f"A cluster template with UUID {template.uuid} already exists.")
+        ):
             session.flush()
-        except IntegrityError:
-            if spec.uuid is None:
-                raise
-            # The only value of the row a caller chooses that the database keeps unique; the
-            # constraint, unlike a look first, also holds against a racing create.
-            raise errors.Conflict(
-                f"A cluster template with UUID {template.uuid} already exists."
-            ) from None
     return template
 
 

@@ -259,33 +259,67 @@ def test_racing_creates_stay_within_the_quota(api: Api, catalog: dict[str, Any])
     ), [o["statuses"] for o in outcomes]
 
 
-def test_racing_creates_with_one_uuid_make_one(api: Api, catalog: dict[str, Any]) -> None:
-    """Clusters and templates alike: one request wins the uuid a caller chose, the others get
-    Magnum's 409 naming it, and only the winner's resource exists."""
+def test_racing_creates_of_one_unique_key_make_one(api: Api, catalog: dict[str, Any]) -> None:
+    """Whatever must be unique (a uuid the caller chose for a cluster or a template, a
+    flavor's name, a user's key pair name, a project's quota): of racing creates one wins and
+    the others get the 409 naming it, and only the winner's object exists."""
     _template(api)
-    chosen = {"clusters": str(uuidlib.uuid4()), "clustertemplates": str(uuidlib.uuid4())}
-    bodies = {
-        "clusters": [
-            {"name": f"c{i}", "cluster_template_id": "swarm-tpl", "uuid": chosen["clusters"]}
-            for i in range(CREATORS)
-        ],
-        "clustertemplates": [
-            template_body(name=f"t{i}", keypair_id=None, uuid=chosen["clustertemplates"])
-            for i in range(CREATORS)
-        ],
-    }
-    noun = {"clusters": "cluster", "clustertemplates": "cluster template"}
+    cluster, template = str(uuidlib.uuid4()), str(uuidlib.uuid4())
+    cases = [
+        (
+            "clusters",
+            [{"name": f"c{i}", "cluster_template_id": "swarm-tpl", "uuid": cluster}
+             for i in range(CREATORS)],
+            f"A cluster with UUID {cluster} already exists.",
+            f"/v1/clusters/{cluster}",
+            "name",
+        ),
+        (
+            "clustertemplates",
+            [template_body(name=f"t{i}", keypair_id=None, uuid=template)
+             for i in range(CREATORS)],
+            f"A cluster template with UUID {template} already exists.",
+            f"/v1/clustertemplates/{template}",
+            "name",
+        ),
+        (
+            "flavors",
+            [{"name": "f1", "vcpus": i + 1, "ram": 512, "disk": 1} for i in range(CREATORS)],
+            "Flavor f1 already exists.",
+            "/v1/flavors/f1",
+            "vcpus",
+        ),
+        (
+            "keypairs",
+            [{"name": "k1"} for _ in range(CREATORS)],
+            "Key pair 'k1' already exists.",
+            "/v1/keypairs/k1",
+            "name",
+        ),
+        (
+            "quotas",
+            [{"project_id": "p1", "resource": "Cluster", "hard_limit": i + 1}
+             for i in range(CREATORS)],
+            "Quota for project p1 already exists for resource Cluster.",
+            "/v1/quotas/p1/Cluster",
+            "hard_limit",
+        ),
+    ]  # fmt: skip
+    outcomes = {}
     with _served(api) as url:
-        for coll, sent in bodies.items():
+        for coll, sent, message, path, key in cases:
             responses = _race(url, api.headers, [("POST", f"/v1/{coll}", b) for b in sent])
-            won = [b["name"] for b, r in zip(sent, responses, strict=True) if r.status_code < 300]
-            conflict = _expected_error(
-                409, f"A {noun[coll]} with UUID {chosen[coll]} already exists."
-            )
-            lost = [r for r in responses if r.status_code >= 300]
-            assert len(won) == 1 and [_error(r) for r in lost] == [conflict] * (CREATORS - 1)
-            shown = api.get(f"/v1/{coll}/{chosen[coll]}").json()
-            assert shown["name"] == won[0]
+            won = [b for b, r in zip(sent, responses, strict=True) if r.status_code < 300]
+            lost = [_error(r) for r in responses if r.status_code >= 300]
+            shown = api.get(path)
+            outcomes[coll] = {
+                "won": len(won),
+                "lost to the 409": lost == [_expected_error(409, message)] * (CREATORS - 1),
+                "the winner's is shown": shown.status_code == 200
+                and shown.json()[key] == won[0][key],
+            }
+    expected = {"won": 1, "lost to the 409": True, "the winner's is shown": True}
+    assert outcomes == {coll: expected for coll, *_ in cases}, outcomes
     assert len(api.get("/v1/clusters").json()["clusters"]) == 1
 
 

@@ -1,7 +1,8 @@
 """How cove talks to its database: reads leave no transaction open on PostgreSQL, writes
 happen only in transactions, a pipelined block waits once and fails as its statement would,
-errors show no statement's values, a connection the server closed is replaced without a
-failed request, and notes (wake-ups) leave only once the whole transaction committed."""
+only a taken unique key becomes a conflict, errors show no statement's values, a connection
+the server closed is replaced without a failed request, and notes (wake-ups) leave only once
+the whole transaction committed."""
 
 from __future__ import annotations
 
@@ -18,8 +19,16 @@ import pytest
 from sqlalchemy import Engine, event, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from cove import errors
 from cove.db import migrate, models, notify
-from cove.db.session import make_engine, make_session_factory, pipelined, transaction, writing
+from cove.db.session import (
+    duplicate_raises,
+    make_engine,
+    make_session_factory,
+    pipelined,
+    transaction,
+    writing,
+)
 from cove.services import eventhub
 from cove.services.eventhub import EventHub
 from tests.conftest import Api, template_body
@@ -131,6 +140,25 @@ def test_a_pipelined_block_waits_for_no_answer_and_fails_as_its_statement_would(
         with factory() as session:
             hosts = session.scalars(select(models.Service.host).order_by(models.Service.host))
             assert list(hosts) == ["a", "c"]
+    finally:
+        engine.dispose()
+
+
+def test_only_a_taken_unique_key_becomes_the_conflict(db_url: str) -> None:
+    """``duplicate_raises`` turns a unique constraint's refusal into the given conflict, and
+    lets a foreign key's pass as it is (it would be a bug, not a 409)."""
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    services = insert(models.table_of(models.Service))
+    orphan = {"cluster_id": 999_999, "cert_pem": "c", "key_pem": "k"}
+    try:
+        with engine.begin() as conn:
+            conn.execute(services, {"host": "a", "binary": "b"})
+        taken = errors.Conflict("taken")
+        with pytest.raises(errors.Conflict), engine.begin() as conn, duplicate_raises(taken):
+            conn.execute(services, {"host": "a", "binary": "b"})
+        with pytest.raises(IntegrityError), engine.begin() as conn, duplicate_raises(taken):
+            conn.execute(insert(models.table_of(models.ClusterCA)), orphan)
     finally:
         engine.dispose()
 

@@ -114,73 +114,67 @@ def test_a_write_outside_a_transaction_is_refused(db_url: str) -> None:
         engine.dispose()
 
 
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """cove's engine on the test database, migrated."""
+    made = make_engine(db_url)
+    migrate.upgrade(made)
+    yield made
+    made.dispose()
+
+
 def test_a_pipelined_block_waits_for_no_answer_and_fails_as_its_statement_would(
-    db_url: str,
+    engine: Engine,
 ) -> None:
     """On PostgreSQL a ``pipelined`` block's statements go out without waiting for their
     answers (the connection is in pipeline mode); on both backends, a statement the database
     refuses raises SQLAlchemy's IntegrityError by the block's end, and the transaction leaves
     nothing. A block that succeeds commits all of its rows."""
-    engine = make_engine(db_url)
-    migrate.upgrade(engine)
     factory = make_session_factory(engine)
     services = insert(models.table_of(models.Service)).inline()
-    try:
-        with factory() as session, writing(session):
-            with pipelined(session):
-                session.execute(services, {"host": "a", "binary": "b"})
-                driver = session.connection().connection.driver_connection
-                if engine.dialect.name == "postgresql":
-                    assert driver.pgconn.pipeline_status != 0
-            session.execute(services, {"host": "c", "binary": "b"})  # no pipeline after it
-        refused = pytest.raises(IntegrityError, match=r"uq_service_host_binary|UNIQUE")
-        with refused, factory() as session, writing(session), pipelined(session):
-            session.execute(services, {"host": "d", "binary": "b"})
+    with factory() as session, writing(session):
+        with pipelined(session):
             session.execute(services, {"host": "a", "binary": "b"})
-        with factory() as session:
-            hosts = session.scalars(select(models.Service.host).order_by(models.Service.host))
-            assert list(hosts) == ["a", "c"]
-    finally:
-        engine.dispose()
+            driver = session.connection().connection.driver_connection
+            if engine.dialect.name == "postgresql":
+                assert driver.pgconn.pipeline_status != 0
+        session.execute(services, {"host": "c", "binary": "b"})  # no pipeline after it
+    refused = pytest.raises(IntegrityError, match=r"uq_service_host_binary|UNIQUE")
+    with refused, factory() as session, writing(session), pipelined(session):
+        session.execute(services, {"host": "d", "binary": "b"})
+        session.execute(services, {"host": "a", "binary": "b"})
+    with factory() as session:
+        hosts = session.scalars(select(models.Service.host).order_by(models.Service.host))
+        assert list(hosts) == ["a", "c"]
 
 
-def test_only_a_taken_unique_key_becomes_the_conflict(db_url: str) -> None:
+def test_only_a_taken_unique_key_becomes_the_conflict(engine: Engine) -> None:
     """``duplicate_raises`` turns a unique constraint's refusal into the given conflict, and
     lets a foreign key's pass as it is (it would be a bug, not a 409)."""
-    engine = make_engine(db_url)
-    migrate.upgrade(engine)
     services = insert(models.table_of(models.Service))
     orphan = {"cluster_id": 999_999, "cert_pem": "c", "key_pem": "k"}
-    try:
-        with engine.begin() as conn:
-            conn.execute(services, {"host": "a", "binary": "b"})
-        taken = errors.Conflict("taken")
-        with pytest.raises(errors.Conflict), engine.begin() as conn, duplicate_raises(taken):
-            conn.execute(services, {"host": "a", "binary": "b"})
-        with pytest.raises(IntegrityError), engine.begin() as conn, duplicate_raises(taken):
-            conn.execute(insert(models.table_of(models.ClusterCA)), orphan)
-    finally:
-        engine.dispose()
+    with engine.begin() as conn:
+        conn.execute(services, {"host": "a", "binary": "b"})
+    taken = errors.Conflict("taken")
+    with pytest.raises(errors.Conflict), engine.begin() as conn, duplicate_raises(taken):
+        conn.execute(services, {"host": "a", "binary": "b"})
+    with pytest.raises(IntegrityError), engine.begin() as conn, duplicate_raises(taken):
+        conn.execute(insert(models.table_of(models.ClusterCA)), orphan)
 
 
 def test_a_refused_statement_shows_none_of_its_values(
-    db_url: str, caplog: pytest.LogCaptureFixture
+    engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The error of a statement the database refuses, whose text the log and the conductor
     keep, names the statement but none of the values it sent: some are secrets."""
-    engine = make_engine(db_url)
-    migrate.upgrade(engine)
     secret = f"key-{secrets.token_hex(8)}"
     orphan = {"cluster_id": 999_999, "cert_pem": "c", "key_pem": secret}
-    try:
-        with (
-            caplog.at_level(logging.INFO, logger="sqlalchemy.engine"),
-            pytest.raises(IntegrityError) as refused,
-            engine.begin() as conn,
-        ):
-            conn.execute(insert(models.table_of(models.ClusterCA)), orphan)
-    finally:
-        engine.dispose()
+    with (
+        caplog.at_level(logging.INFO, logger="sqlalchemy.engine"),
+        pytest.raises(IntegrityError) as refused,
+        engine.begin() as conn,
+    ):
+        conn.execute(insert(models.table_of(models.ClusterCA)), orphan)
     assert "INSERT INTO cluster_cas" in str(refused.value)
     assert secret not in str(refused.value) and secret not in caplog.text
 

@@ -3,17 +3,16 @@ query parameters, microversion gates and pagination parameters."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from cove import errors
 from cove.api import microversions
 from cove.api.context import RequestContext, context_from_request
-from cove.db.session import closes_without_io
+from cove.api.routing import closed_by_route
 from cove.services.pagination import PageRequest, sortable_keys
 from cove.settings import Settings
 
@@ -26,21 +25,14 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
+@closed_by_route
+async def get_session(request: Request) -> Session:
     """A session per request; service functions open the transactions they need. Making one
-    does no I/O. A synchronous route closes it at the end of its own turn in the thread pool
-    (``cove.api.routing``); closing it here does I/O only when a route that did not close it
-    left a transaction open (a read on SQLite; on PostgreSQL reads run in autocommit), and
-    then it runs in the thread pool, as the route did."""
+    does no I/O, and the route closes it on its own thread (``cove.api.routing``), so a
+    request whose parameters are refused before the route runs leaves one that never held a
+    connection."""
     factory: sessionmaker[Session] = request.app.state.session_factory
-    session = factory()
-    try:
-        yield session
-    finally:
-        if closes_without_io(session):
-            session.close()
-        else:
-            await run_in_threadpool(session.close)
+    return factory()
 
 
 async def get_context(request: Request) -> RequestContext:

@@ -125,12 +125,6 @@ def _autocommit(session: Session) -> bool:
     return bool(options.get("isolation_level") == "AUTOCOMMIT")
 
 
-def closes_without_io(session: Session) -> bool:
-    """Whether closing ``session`` sends nothing to the database: no transaction is open
-    (reads in autocommit leave none on the server)."""
-    return not session.in_transaction() or _autocommit(session)
-
-
 def _refuse_autocommit_flush(session: Session, _context: Any, _instances: Any) -> None:
     """Writes outside ``transaction``/``writing`` would commit statement by statement."""
     if _autocommit(session):

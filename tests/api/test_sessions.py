@@ -11,15 +11,19 @@ import queue
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 import anyio.to_thread
 import pytest
+from fastapi import Depends
 from sqlalchemy import Engine, event, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from cove import errors
+from cove.api import routing
+from cove.api.deps import SessionDep, get_session
 from cove.db import migrate, models, notify
 from cove.db.session import (
     duplicate_raises,
@@ -71,27 +75,70 @@ def test_postgresql_reads_run_without_a_transaction(api: Api) -> None:
 def test_a_request_takes_one_turn_in_the_thread_pool(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A synchronous route runs, renders its answer and ends its session's transaction in one
-    turn in the thread pool: a read on SQLite, whose transaction stays open until the session
-    closes, no longer takes a second turn to close it."""
+    """A synchronous route runs, renders its answer and closes its session in one turn in the
+    thread pool (cove's own, not anyio's): a read on SQLite, whose transaction stays open
+    until the session closes, takes no second turn to close it, and no request, answered or
+    refused, leaves a connection checked out."""
     turns: list[object] = []
     run_sync = anyio.to_thread.run_sync
+    threads = routing._threads
 
     async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
         turns.append(func)
         return await run_sync(func, *args, **kwargs)
 
+    class Counted(ThreadPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            turns.append(fn)
+            return threads.submit(fn, *args, **kwargs)
+
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    monkeypatch.setattr(routing, "_threads", Counted(1))
+    pool = api.client.app.state.engine.pool
     template = api.post("/v1/clustertemplates", json=template_body()).json()["uuid"]
-    for path, status in (
-        ("/v1/clustertemplates", 200),
-        (f"/v1/clustertemplates/{template}", 200),
-        ("/v1/flavors", 200),
-        ("/v1/clustertemplates/no-such-template", 404),  # the route raised
+    for method, path, status in (
+        ("GET", "/v1/clustertemplates", 200),
+        ("GET", f"/v1/clustertemplates/{template}", 200),
+        ("GET", "/v1/flavors", 200),
+        ("GET", "/v1/clustertemplates/no-such-template", 404),  # the route raised
+        ("POST", "/v1/keypairs", 201),
+        ("POST", "/v1/keypairs", 400),  # refused before the route ran: no body
     ):
         turns.clear()
-        assert api.get(path).status_code == status
-        assert len(turns) == 1, path
+        body = {"name": "k", "public_key": None} if status == 201 else None
+        assert api.request(method, path, json=body).status_code == status, path
+        assert len(turns) == (0 if status == 400 else 1), path
+        assert pool.checkedout() == 0, path
+
+
+def test_only_a_synchronous_routes_own_parameter_may_take_the_session() -> None:
+    """The route closes the session it is given, so a route that could not close it is
+    refused when it is declared: an ``async`` route, a dependency of a dependency, and an
+    entry of ``dependencies=``."""
+
+    async def read_async(session: SessionDep) -> dict[str, Any]:
+        return {}
+
+    async def nested(session: SessionDep) -> int:
+        return 1
+
+    def read_nested(value: int = Depends(nested)) -> dict[str, Any]:
+        return {}
+
+    def read_unnamed() -> dict[str, Any]:
+        return {}
+
+    def read(session: SessionDep) -> dict[str, Any]:
+        return {}
+
+    router = routing.Router()
+    router.get("/ok")(read)
+    with pytest.raises(TypeError, match="/async: get_session"):
+        router.get("/async")(read_async)
+    with pytest.raises(TypeError, match="/nested: get_session"):
+        router.get("/nested")(read_nested)
+    with pytest.raises(TypeError, match="/unnamed: get_session"):
+        router.get("/unnamed", dependencies=[Depends(get_session)])(read_unnamed)
 
 
 @POSTGRESQL

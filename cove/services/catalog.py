@@ -9,30 +9,37 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import String, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from cove import errors, policy
 from cove.db import models
 from cove.db.session import duplicate_raises, writing
 from cove.identity import Caller
-from cove.services.lookup import get_by_ident
+from cove.services.lookup import Scope, get_by_ident
+
+_PROJECT = bindparam("scope_project_id", type_=String)
+_VISIBLE_IMAGES = or_(models.Image.public.is_(True), models.Image.project_id == _PROJECT)
+_VISIBLE_NETWORKS = or_(
+    models.Network.shared.is_(True),
+    models.Network.external.is_(True),
+    models.Network.project_id == _PROJECT,
+)
+_FLAVOR = select(models.Flavor).where(
+    or_(models.Flavor.name == bindparam("ident"), models.Flavor.uuid == bindparam("ident"))
+)
 
 
-def visible_images(caller: Caller) -> Any:
+def visible_images(caller: Caller) -> Scope | None:
     if caller.is_admin:
         return None
-    return or_(models.Image.public.is_(True), models.Image.project_id == caller.project_id)
+    return Scope(_VISIBLE_IMAGES, {"scope_project_id": caller.project_id})
 
 
-def visible_networks(caller: Caller) -> Any:
+def visible_networks(caller: Caller) -> Scope | None:
     if caller.is_admin:
         return None
-    return or_(
-        models.Network.shared.is_(True),
-        models.Network.external.is_(True),
-        models.Network.project_id == caller.project_id,
-    )
+    return Scope(_VISIBLE_NETWORKS, {"scope_project_id": caller.project_id})
 
 
 def _field_error(field: str, value: str, exc: errors.CoveError) -> errors.CoveError:
@@ -56,10 +63,7 @@ def resolve_image(
 
 
 def resolve_flavor(session: Session, ident: str, field: str) -> models.Flavor:
-    stmt = select(models.Flavor).where(
-        or_(models.Flavor.name == ident, models.Flavor.uuid == ident)
-    )
-    flavor = session.scalar(stmt)
+    flavor = session.scalar(_FLAVOR, {"ident": ident})  # built once, as lookups are
     if flavor is None:
         names = sorted(session.scalars(select(models.Flavor.name)))
         raise errors.InvalidField(field, ident, f"Flavor {ident} could not be found.", names)
@@ -165,7 +169,7 @@ def list_images(session: Session, caller: Caller) -> list[models.Image]:
     policy.enforce(caller, "catalog:get")
     stmt = select(models.Image).order_by(models.Image.id)
     if (scope := visible_images(caller)) is not None:
-        stmt = stmt.where(scope)
+        stmt = scope.apply(stmt)
     return list(session.scalars(stmt))
 
 
@@ -282,7 +286,7 @@ def list_networks(session: Session, caller: Caller) -> list[models.Network]:
     policy.enforce(caller, "catalog:get")
     stmt = select(models.Network).order_by(models.Network.id)
     if (scope := visible_networks(caller)) is not None:
-        stmt = stmt.where(scope)
+        stmt = scope.apply(stmt)
     return list(session.scalars(stmt))
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.orm import Session, joinedload, selectinload, with_expression
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,7 +26,7 @@ from cove.pki import keystore
 from cove.pki.ca import KeyPair
 from cove.services import catalog, operations, quotas, templates
 from cove.services.clustering import hosts
-from cove.services.lookup import get_by_ident
+from cove.services.lookup import Scope, get_by_ident
 from cove.services.pagination import Page, PageRequest, paginate, paginate_rows
 
 PATCH_INTERNAL = frozenset(
@@ -145,8 +145,13 @@ SUMMARY_COLUMNS = (
 )
 
 
-def scope(caller: Caller) -> Any:
-    return None if caller.is_admin else models.Cluster.project_id == caller.project_id
+_OWN_PROJECT = models.Cluster.project_id == bindparam("scope_project_id")
+
+
+def scope(caller: Caller) -> Scope | None:
+    if caller.is_admin:
+        return None
+    return Scope(_OWN_PROJECT, {"scope_project_id": caller.project_id})
 
 
 def load_nodegroups(session: Session, clusters: list[models.Cluster]) -> None:
@@ -172,12 +177,16 @@ def get_cluster(
     PostgreSQL; SQLite's writing transactions are already serialised), so writes to one
     cluster queue and each reads the state the previous one committed: its operation (the
     409 of ``operations.ensure_idle``), its status and its node groups' counts."""
-    stmt = select(models.Cluster).options(selectinload(models.Cluster.nodegroups))
-    if lock:
-        stmt = stmt.with_for_update(of=models.Cluster).execution_options(populate_existing=True)
+    stmt = _LOCKED_WITH_NODEGROUPS if lock else _WITH_NODEGROUPS
     return get_by_ident(
         session, models.Cluster, ident, kind="Cluster", scope=scope(caller), stmt=stmt
     )
+
+
+_WITH_NODEGROUPS = select(models.Cluster).options(selectinload(models.Cluster.nodegroups))
+_LOCKED_WITH_NODEGROUPS = _WITH_NODEGROUPS.with_for_update(of=models.Cluster).execution_options(
+    populate_existing=True
+)
 
 
 def authorized_cluster(
@@ -228,7 +237,7 @@ def list_clusters(
     stmt = select(models.Cluster)  # node groups: one query for the page, below
     where = scope(caller)
     if where is not None:
-        stmt = stmt.where(where)
+        stmt = where.apply(stmt)
     if not detail:
         rows = paginate_rows(
             session, stmt, models.Cluster, request, max_limit, SUMMARY_COLUMNS, not_found="Cluster"

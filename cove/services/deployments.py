@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cove import errors
@@ -34,7 +34,7 @@ from cove.identity import Caller
 from cove.pki import keystore
 from cove.services import operations
 from cove.services.clusters import authorized_cluster
-from cove.services.lookup import get_by_ident
+from cove.services.lookup import Scope, get_by_ident
 
 DEPLOY, UPDATE, UNDEPLOY = "deploy", "update", "undeploy"
 TIMEOUT_MINUTES = 30
@@ -244,9 +244,11 @@ def show(
 
 
 def _find(session: Session, cluster: models.Cluster, ident: str) -> Deployment:
-    return get_by_ident(
-        session, Deployment, ident, kind="Deployment", scope=Deployment.cluster_id == cluster.id
-    )
+    scope = Scope(_OF_CLUSTER, {"scope_cluster_id": cluster.id})
+    return get_by_ident(session, Deployment, ident, kind="Deployment", scope=scope)
+
+
+_OF_CLUSTER = Deployment.cluster_id == bindparam("scope_cluster_id")
 
 
 # -- writing --------------------------------------------------------------------------------

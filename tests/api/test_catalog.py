@@ -86,6 +86,23 @@ def test_private_images_belong_to_their_project_and_only_admins_publish(api: Api
     assert sorted(_names(api, "images")) == ["mine", "pub"]
 
 
+def test_each_caller_finds_its_own_project_s_object_by_name(api: Api) -> None:
+    """Lookups are built once and reused: each caller's project still decides what a name
+    finds, whoever looked first, and an administrator seeing both gets Magnum's 409."""
+    p1, p2 = api.as_project("p1"), api.as_project("p2")
+    own = {}
+    for caller in (p1, p2):
+        created = caller.post("/v1/images", json={"name": "same", "os_distro": "x"})
+        assert created.status_code == 201
+        own[caller] = created.json()["uuid"]
+    for caller in (p2, p1, p2):
+        assert caller.get("/v1/images/same").json()["uuid"] == own[caller]
+    both = api.get("/v1/images/same")
+    assert both.status_code == 409
+    assert "Multiple images exist with same name" in error_detail(both)
+    assert p1.get(f"/v1/images/{own[p2]}").status_code == 404
+
+
 def test_image_used_by_a_template_cannot_be_deleted(api: Api, catalog: Catalog) -> None:
     assert api.post("/v1/clustertemplates", json=template_body()).status_code == 201
     refused = api.delete("/v1/images/instant-image")

@@ -9,21 +9,20 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import String, bindparam, exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from cove import errors, policy
 from cove.db import models
 from cove.db.session import duplicate_raises, writing
 from cove.identity import Caller
-from cove.services.lookup import Scope, get_by_ident
+from cove.services.lookup import PROJECT, Scope, get_by_ident, project_scope
 
-_PROJECT = bindparam("scope_project_id", type_=String)
-_VISIBLE_IMAGES = or_(models.Image.public.is_(True), models.Image.project_id == _PROJECT)
+_VISIBLE_IMAGES = or_(models.Image.public.is_(True), models.Image.project_id == PROJECT)
 _VISIBLE_NETWORKS = or_(
     models.Network.shared.is_(True),
     models.Network.external.is_(True),
-    models.Network.project_id == _PROJECT,
+    models.Network.project_id == PROJECT,
 )
 _FLAVOR = select(models.Flavor).where(
     or_(models.Flavor.name == bindparam("ident"), models.Flavor.uuid == bindparam("ident"))
@@ -31,15 +30,11 @@ _FLAVOR = select(models.Flavor).where(
 
 
 def visible_images(caller: Caller) -> Scope | None:
-    if caller.is_admin:
-        return None
-    return Scope(_VISIBLE_IMAGES, {"scope_project_id": caller.project_id})
+    return project_scope(_VISIBLE_IMAGES, caller)
 
 
 def visible_networks(caller: Caller) -> Scope | None:
-    if caller.is_admin:
-        return None
-    return Scope(_VISIBLE_NETWORKS, {"scope_project_id": caller.project_id})
+    return project_scope(_VISIBLE_NETWORKS, caller)
 
 
 def _field_error(field: str, value: str, exc: errors.CoveError) -> errors.CoveError:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session, joinedload, selectinload, with_expression
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,7 +26,7 @@ from cove.pki import keystore
 from cove.pki.ca import KeyPair
 from cove.services import catalog, operations, quotas, templates
 from cove.services.clustering import hosts
-from cove.services.lookup import Scope, get_by_ident
+from cove.services.lookup import PROJECT, Scope, get_by_ident, project_scope
 from cove.services.pagination import Page, PageRequest, paginate, paginate_rows
 
 PATCH_INTERNAL = frozenset(
@@ -145,13 +145,11 @@ SUMMARY_COLUMNS = (
 )
 
 
-_OWN_PROJECT = models.Cluster.project_id == bindparam("scope_project_id")
+_OWN_PROJECT = models.Cluster.project_id == PROJECT
 
 
 def scope(caller: Caller) -> Scope | None:
-    if caller.is_admin:
-        return None
-    return Scope(_OWN_PROJECT, {"scope_project_id": caller.project_id})
+    return project_scope(_OWN_PROJECT, caller)
 
 
 def load_nodegroups(session: Session, clusters: list[models.Cluster]) -> None:

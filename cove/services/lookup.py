@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from cove import errors
 from cove.domain import identifiers
+from cove.identity import Caller
 
 T = TypeVar("T")
 S = TypeVar("S", bound=Select[Any])
 IDENT = "lookup_ident"  # the bind parameter of the uuid or name looked up
+PROJECT = bindparam("scope_project_id", type_=String)  # the caller's project, in a scope
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,11 @@ class Scope:
         """``stmt`` limited to what the caller sees, this caller's values in it: for a
         statement built per request (a listing)."""
         return stmt.where(self.where).params(**self.values)
+
+
+def project_scope(where: ColumnElement[bool], caller: Caller) -> Scope | None:
+    """``where`` (written with ``PROJECT``) for this caller; administrators see all."""
+    return None if caller.is_admin else Scope(where, {PROJECT.key: caller.project_id})
 
 
 def get_by_ident(

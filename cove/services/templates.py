@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from cove import errors, policy
@@ -20,7 +20,7 @@ from cove.drivers.base import DriverKey
 from cove.drivers.registry import DriverRegistry, NoDriver
 from cove.identity import Caller
 from cove.services import catalog
-from cove.services.lookup import Scope, get_by_ident
+from cove.services.lookup import PROJECT, Scope, get_by_ident, project_scope
 from cove.services.pagination import Page, PageRequest, paginate
 
 # The policy resource a template is reached as: its own name, or the legacy baymodel (which
@@ -109,16 +109,14 @@ def template_values(t: models.ClusterTemplate) -> dict[str, Any]:
 
 
 _VISIBLE = or_(
-    models.ClusterTemplate.project_id == bindparam("scope_project_id"),
+    models.ClusterTemplate.project_id == PROJECT,
     and_(models.ClusterTemplate.public.is_(True), models.ClusterTemplate.hidden.is_(False)),
 )
 
 
 def visible(caller: Caller) -> Scope | None:
     """Own project's templates (hidden too) plus public, non-hidden ones; admins see all."""
-    if caller.is_admin:
-        return None
-    return Scope(_VISIBLE, {"scope_project_id": caller.project_id})
+    return project_scope(_VISIBLE, caller)
 
 
 def get_template(session: Session, caller: Caller, ident: str) -> models.ClusterTemplate:
